@@ -1,0 +1,129 @@
+"""Settings of the runnable Django Automations site (demo, development, scale-out).
+
+Defaults need nothing installed: SQLite and the in-memory channel layer.
+Environment variables switch to the scaled-out setup:
+
+- ``DATABASE_URL``: ``postgres://user:password@host:5432/name`` (or ``sqlite:///path``)
+- ``REDIS_URL``: ``redis://host:6379/0`` selects channels-redis
+- ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma separated)
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def sqlite_database(path):
+    """Return a SQLite entry that tolerates several writers: WAL journal, immediate transactions."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+def database_from_url(url, default_sqlite_path):
+    """Return a ``DATABASES["default"]`` entry for ``url``; SQLite when ``url`` is empty."""
+    if not url:
+        return sqlite_database(default_sqlite_path)
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return sqlite_database(unquote(parts.path) or default_sqlite_path)
+    if parts.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+        }
+    raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported: use sqlite:// or postgres://.")
+
+
+def channel_layers_from_url(url):
+    """Return ``CHANNEL_LAYERS``: channels-redis for a ``redis://`` URL, else the in-memory layer."""
+    if not url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py's default socket timeout would end idle workers with TimeoutError.
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}], "capacity": 1000, "expiry": 60},
+        }
+    }
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-automations-demo-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "automations",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "demo.urls"
+ASGI_APPLICATION = "asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "db.sqlite3")}
+CHANNEL_LAYERS = channel_layers_from_url(os.environ.get("REDIS_URL"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+TIME_ZONE = "Europe/Berlin"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"automations": {"handlers": ["console"], "level": os.environ.get("ATM_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,22 @@
+"""Settings for the test suite: the site's settings plus the test app.
+
+``DATABASE_URL`` selects PostgreSQL exactly as for the site; without it the tests use a SQLite file
+(a file, not memory, so that subprocess and live-server tests see the same database).
+"""
+
+import os
+
+from settings import *  # noqa: F403
+from settings import BASE_DIR, database_from_url
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "var" / "test.sqlite3")}
+DATABASES["default"]["TEST"] = (
+    {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    else {}
+)
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING = {"version": 1, "disable_existing_loggers": False}
