@@ -13,7 +13,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "var" / "test.sqlite3")}
 DATABASES["default"]["TEST"] = (
-    {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
+    {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
     if DATABASES["default"]["ENGINE"].endswith("sqlite3")
     else {}
 )
