@@ -1,0 +1,110 @@
+# Django Automations: development entry points.
+#
+#   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000
+#   make test     install into $(VENV), system checks, migrations check, ruff, pytest
+#   make bench    run the benchmarks
+#
+# Variables (override on the command line, e.g. `make test VENV=.venv-py311 PYTHON=python3.11`):
+#   VENV         virtual environment directory (created on first use)
+#   PYTHON       interpreter that creates $(VENV); empty: the newest Python >= $(PY_MIN) found
+#   PY_MIN       lowest Python version accepted when searching (default 3.11)
+#   PY_MAX       highest Python minor version accepted when searching (default: any)
+#   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k scheduler"
+#   SERVE        management command that serves the site in `make run`
+#   ADDR         address `make run` serves on
+
+VENV ?= .venv
+PYTHON ?=
+PY_MIN ?= 3.11
+PY_MAX ?= 3.99
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+SERVE ?= runserver
+ADDR ?= 127.0.0.1:8000
+
+VENV_PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+
+# manage.py defaults to the site settings and pytest reads tests.settings from pyproject.toml;
+# a DJANGO_SETTINGS_MODULE left in the caller's environment would silently override both.
+unexport DJANGO_SETTINGS_MODULE
+
+SHELL := /bin/bash
+comma := ,
+py_min_tuple := ($(subst .,$(comma),$(PY_MIN)))
+py_max_tuple := ($(subst .,$(comma),$(PY_MAX)))
+
+# Prints "X.Y.Z /path/to/python" for each interpreter in [PY_MIN, PY_MAX], oldest first.
+# Candidates: every CPython that pyenv knows (its bare shims like python3.12 only work for the
+# active pyenv version, so the real binaries are used), then python3.x and python3 on PATH.
+# Each candidate is asked for its own version; ones that do not run are skipped.
+define find_pythons
+{ \
+  if command -v pyenv >/dev/null 2>&1; then \
+    root=$$(pyenv root); \
+    for v in $$(pyenv versions --bare --skip-aliases 2>/dev/null | grep -E '^3\.[0-9]+\.[0-9]+$$'); do \
+      echo "$$root/versions/$$v/bin/python3"; \
+    done; \
+  fi; \
+  for n in python3.14 python3.13 python3.12 python3.11 python3; do command -v $$n; done; \
+} 2>/dev/null | while read -r p; do \
+  "$$p" -c 'import sys; v = sys.version_info; $(py_min_tuple) <= v[:2] <= $(py_max_tuple) and print("%d.%d.%d" % v[:3], sys.executable)' </dev/null 2>/dev/null; \
+done | sort -u -V
+endef
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test run bench clean distclean which-python
+
+help:
+	@echo "make run           install into $(VENV), migrate, load the demo, serve http://$(ADDR)"
+	@echo "make test          install into $(VENV), checks, migrations check, ruff, pytest"
+	@echo "make bench         run the benchmarks"
+	@echo "make venv          create or update $(VENV) only"
+	@echo "make which-python  print the interpreter that would create a new venv"
+	@echo "make clean         remove caches, build artifacts and the test database"
+	@echo "make distclean     clean, and remove the virtual environments and db.sqlite3"
+
+which-python:
+	@if [ -n "$(PYTHON)" ]; then command -v "$(PYTHON)" || { echo "PYTHON=$(PYTHON) not found" >&2; exit 1; }; \
+	else \
+	  found=$$($(find_pythons) | tail -n 1 | cut -d' ' -f2-); \
+	  if [ -z "$$found" ]; then echo "No Python between $(PY_MIN) and $(PY_MAX) found." >&2; exit 1; fi; \
+	  echo "$$found"; \
+	fi
+
+venv: $(VENV_STAMP)
+	@:
+
+# The stamp is rebuilt (pip install re-run) when pyproject.toml changes. An existing $(VENV)
+# is reused whatever interpreter made it: remove it (make distclean) to switch interpreters.
+$(VENV_STAMP): pyproject.toml
+	@if [ ! -x "$(VENV_PYTHON)" ] || ! "$(VENV_PYTHON)" -c '' 2>/dev/null; then \
+	  py="$$($(MAKE) --no-print-directory -s which-python)" || exit 1; \
+	  echo "Creating $(VENV) with $$py ($$("$$py" -c 'import platform; print(platform.python_version())'))"; \
+	  rm -rf "$(VENV)"; \
+	  "$$py" -m venv "$(VENV)" || exit 1; \
+	fi
+	$(VENV_PYTHON) -m pip install --progress-bar off -e ".[test]"
+	@touch $@
+
+test: venv
+	@mkdir -p var
+	$(VENV_PYTHON) manage.py check
+	$(VENV_PYTHON) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+run: venv
+	$(VENV_PYTHON) manage.py migrate --noinput
+	$(VENV_PYTHON) manage.py load_demo
+	$(VENV_PYTHON) manage.py $(SERVE) $(ADDR)
+
+bench: venv
+	$(VENV_PYTHON) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache build dist *.egg-info
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .venv .venv-py311 .venv-py312plus $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal
