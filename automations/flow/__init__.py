@@ -1,0 +1,35 @@
+"""The automation language: ``from automations import flow``.
+
+Declare an automation by subclassing :class:`Automation` with nodes as class attributes; refer to
+other nodes and methods with ``this.name`` or ``"self.name"``.
+"""
+
+from .automation import Automation, AutomationFinishedError
+from .control import End, If, Join, Split
+from .declaration import AutomationDeclarationError
+from .discovery import get_automations, on_signal
+from .execute import Execute, SendMessage
+from .messages import UnknownMessageError, require_data_parameters
+from .nodes import Node
+from .references import This, this
+from .repeat import Repeat
+
+__all__ = [
+    "Automation",
+    "AutomationDeclarationError",
+    "AutomationFinishedError",
+    "End",
+    "Execute",
+    "If",
+    "Join",
+    "Node",
+    "Repeat",
+    "SendMessage",
+    "Split",
+    "This",
+    "UnknownMessageError",
+    "get_automations",
+    "on_signal",
+    "require_data_parameters",
+    "this",
+]

@@ -1,0 +1,358 @@
+"""The ``Automation`` base class: declaration, instances, and messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.db import IntegrityError, models, transaction
+
+from automations import registry, wakeups
+
+from .declaration import AutomationDeclarationError, collect_nodes, find_problems, link_successors
+from .messages import coerce_data, data_source, receiver_for
+
+logger = logging.getLogger("automations")
+
+
+class AutomationFinishedError(RuntimeError):
+    """``run()`` was called on an automation instance that has already finished."""
+
+
+class ModelReference:
+    """A class attribute naming a model: the data key of that name holds the id of an instance."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self.model
+        return instance.get_model_instance(self.name)
+
+
+class Automation:
+    """Base class of all automations: subclass it and declare nodes as class attributes.
+
+    Nodes run in declaration order unless a modifier says otherwise::
+
+        from automations import flow
+        from automations.flow import this
+
+        class Onboarding(flow.Automation):
+            class Meta:
+                verbose_name = "Customer onboarding"
+
+            welcome = flow.Execute(this.send_welcome)
+            wait = flow.Execute(this.send_tips).AfterWaitingFor(timedelta(days=3))
+            end = flow.End()
+
+            def send_welcome(self, task):
+                ...
+
+    Instantiating the class starts an instance (``Onboarding(email="a@b.example")``): the keyword
+    arguments are stored in ``data`` (model instances by their id) and the instance runs until it
+    finishes or has to wait. ``automation=`` / ``automation_id=`` bind to an existing instance
+    instead; ``autorun=False`` creates it without running it.
+    """
+
+    unique = False
+    publish_receivers = False
+    default_template_name = None
+    context: dict = {}
+    _nodes: dict = {}
+    _node_names: tuple = ()
+
+    class Meta:
+        pass
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, type) and issubclass(value, models.Model):
+                reference = ModelReference(value)
+                reference.__set_name__(cls, name)
+                setattr(cls, name, reference)
+        cls._nodes = collect_nodes(cls)
+        cls._node_names = tuple(cls._nodes)
+        link_successors(cls)
+        if getattr(cls.Meta, "abstract", False) and "Meta" in vars(cls):
+            return
+        problems = find_problems(cls, _BASE_ATTRIBUTES)
+        if problems:
+            raise AutomationDeclarationError("\n".join(str(problem) for problem in problems))
+        registry.register(cls)
+
+    # -- class information ------------------------------------------------------------------
+
+    @classmethod
+    def get_automation_class_name(cls) -> str:
+        """Return the dotted path that identifies this automation class."""
+        return registry.class_path(cls)
+
+    @classmethod
+    def get_verbose_name(cls) -> str:
+        """Return ``Meta.verbose_name`` or ``"Automation <ClassName>"``."""
+        return str(getattr(cls.Meta, "verbose_name", None) or f"Automation {cls.__name__}")
+
+    @classmethod
+    def get_verbose_name_plural(cls) -> str:
+        """Return ``Meta.verbose_name_plural`` or ``"Automations <ClassName>"``."""
+        return str(getattr(cls.Meta, "verbose_name_plural", None) or f"Automations {cls.__name__}")
+
+    @property
+    def model_class(self):
+        """The model that stores automation instances (:class:`~automations.models.AutomationModel`)."""
+        from automations.models import AutomationModel
+
+        return AutomationModel
+
+    # -- instances --------------------------------------------------------------------------
+
+    def __init__(self, *, automation=None, automation_id=None, autorun: bool = True, **kwargs):
+        from automations.models import AutomationModel
+
+        if automation is not None or automation_id is not None:
+            model = automation if automation is not None else AutomationModel.objects.get(pk=automation_id)
+            self._bind(model)
+            return
+        data, model_refs = _split_parameters(kwargs)
+        existing = self._create(data, model_refs, autorun)
+        if existing is None and autorun:
+            self.run()
+
+    def _bind(self, model):
+        if model.automation_class != self.get_automation_class_name():
+            if not issubclass(model.get_automation_class(), type(self)):
+                raise TypeError(
+                    f"Automation instance {model.pk} is a {model.automation_class}, "
+                    f"not a {self.get_automation_class_name()}."
+                )
+        self._model = model
+
+    def _create(self, data, model_refs, autorun):
+        """Create the database row (or bind to the running unique instance); return the existing row."""
+        from automations import engine
+        from automations.models import AutomationModel
+
+        unique_key = self._unique_key(data)
+        path = self.get_automation_class_name()
+        with transaction.atomic():
+            if unique_key is not None:
+                existing = AutomationModel.objects.filter(unique_key=unique_key, finished=False).first()
+                if existing is not None:
+                    self._model = existing
+                    return existing
+            model = AutomationModel(
+                automation_class=path, data=data, model_refs=model_refs, unique_key=unique_key
+            )
+            try:
+                with transaction.atomic():
+                    model.save()
+            except IntegrityError:
+                if unique_key is None:
+                    raise
+                self._model = AutomationModel.objects.get(unique_key=unique_key, finished=False)
+                return self._model
+            self._model = model
+            engine.start(model, first_node=self._node_names[0] if self._node_names else None, due=autorun)
+        return None
+
+    def _unique_key(self, data) -> str | None:
+        unique = self.unique
+        if not unique:
+            return None
+        values = [] if unique is True else [data.get(key) for key in unique]
+        text = json.dumps([self.get_automation_class_name(), values], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def id(self) -> int:
+        """The instance's database id."""
+        return self._model.pk
+
+    @property
+    def data(self) -> dict:
+        """The instance's JSON data, shared by all its nodes; call :meth:`save` after changing it."""
+        return self._model.data
+
+    @data.setter
+    def data(self, value):
+        self._model.data = value
+
+    def save(self) -> None:
+        """Write ``data`` back to the database."""
+        json.dumps(self._model.data, allow_nan=False)
+        type(self._model).objects.filter(pk=self._model.pk).update(data=self._model.data)
+
+    def get_model_instance(self, name: str):
+        """Return the model instance whose id is stored under ``name`` in ``data``."""
+        cache = self.__dict__.setdefault("_model_instances", {})
+        pk = self.data.get(name)
+        if pk is None:
+            return None
+        if (name, pk) not in cache:
+            cache[(name, pk)] = self._model_for(name)._default_manager.get(pk=pk)
+        return cache[(name, pk)]
+
+    def _model_for(self, name):
+        from django.apps import apps
+
+        declared = getattr(type(self), name, None)
+        if isinstance(declared, type) and issubclass(declared, models.Model):
+            return declared
+        label = self._model.model_refs.get(name)
+        if label is None:
+            path = self.get_automation_class_name()
+            raise AttributeError(f"'{name}' does not hold a model instance in {path}.")
+        return apps.get_model(label)
+
+    def __getattr__(self, name):
+        model = self.__dict__.get("_model")
+        if model is not None and name in model.model_refs:
+            return self.get_model_instance(name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def run(self):
+        """Run until the instance finishes, needs a person, or has to wait; return that node.
+
+        Raise :class:`AutomationFinishedError` if the instance had already finished.
+        """
+        from automations import engine
+
+        result = engine.advance(self)
+        if result.already_finished:
+            raise AutomationFinishedError(f"Automation instance {self.id} has already finished.")
+        return getattr(self, result.stopped_at[0]) if result.stopped_at else None
+
+    def nice(self) -> None:
+        """Let the scheduler worker run the instance and return at once (runs in place without a worker)."""
+        wakeups.wake(self)
+
+    def finished(self) -> bool:
+        """Return whether the instance has finished."""
+        self._model.finished = type(self._model).objects.filter(pk=self._model.pk, finished=True).exists()
+        return self._model.finished
+
+    is_finished = finished
+
+    def kill(self) -> None:
+        """Delete the instance and its history (for instances created in error)."""
+        self._model.delete()
+
+    def get_key(self) -> str:
+        """Return the instance's random, unguessable key, e.g. for ``?key={{ atm.get_key }}``."""
+        return self._model.key
+
+    def __repr__(self):
+        return f"<{type(self).__name__} id={getattr(self.__dict__.get('_model'), 'pk', None)}>"
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def send_message(self, message: str, token: str | None = None, data=None):
+        """Call ``receive_<message>(token, data)`` on this instance, then let the instance continue.
+
+        Return the receiver's return value. A message whose data misses the receiver's
+        ``require_data_parameters`` is not delivered (``None`` is returned); a finished instance
+        receives nothing.
+        """
+        from automations import engine
+
+        receiver = receiver_for(type(self), message)
+        ok, data = coerce_data(receiver, data)
+        if not ok:
+            logger.info("Message '%s' to %r not delivered: data misses required parameters.", message, self)
+            return None
+        with transaction.atomic():
+            if not engine.lock_for_message(self):
+                return None
+            result = getattr(self, receiver.__name__)(token, data)
+            engine.save_after_message(self)
+        wakeups.wake(self)
+        return result
+
+    @classmethod
+    def dispatch_message(cls, automation, message: str, token: str | None = None, data=None):
+        """Send ``message`` to ``automation``: an instance, an instance id, or an instance key."""
+        from automations.models import AutomationModel
+
+        if not isinstance(automation, Automation):
+            model = AutomationModel.objects.get_by_reference(automation)
+            automation_class = model.get_automation_class()
+            if not issubclass(automation_class, cls):
+                raise TypeError(
+                    f"Automation instance {model.pk} is a {model.automation_class}, "
+                    f"not a {cls.get_automation_class_name()}."
+                )
+            automation = automation_class(automation=model)
+        elif not isinstance(automation, cls):
+            raise TypeError(f"{automation!r} is not a {cls.get_automation_class_name()}.")
+        return automation.send_message(message, token, data)
+
+    @classmethod
+    def create_on_message(cls, message: str, token: str | None = None, data=None):
+        """Create an instance, send it ``message`` before its first node runs, then run it.
+
+        For ``unique`` automations the unique parameters are taken from ``data`` (or the request's
+        ``GET``); if an instance with them is running, it receives the message instead.
+        Return the instance.
+        """
+        receiver_for(cls, message)
+        source = data_source(data)
+        keys = cls.unique if isinstance(cls.unique, list | tuple) else ()
+        params = {key: source[key] for key in keys if key in source}
+        instance = cls(autorun=False, **params)
+        instance.send_message(message, token, data)
+        return instance
+
+    @classmethod
+    def broadcast_message(cls, message: str, token: str | None = None, data=None) -> list:
+        """Send ``message`` to every running instance; a receiver returning ``"received"`` stops it.
+
+        Return the list of the receivers' return values.
+        """
+        from automations.models import AutomationModel
+
+        receiver_for(cls, message)
+        results = []
+        running = AutomationModel.objects.filter(
+            automation_class=cls.get_automation_class_name(), finished=False, error=""
+        ).order_by("pk")
+        for model in running.iterator():
+            result = cls(automation=model).send_message(message, token, data)
+            results.append(result)
+            if result == "received":
+                break
+        return results
+
+    @classmethod
+    def satisfies_data_requirements(cls, message: str, data) -> bool:
+        """Return whether ``data`` has the parameters the receiver of ``message`` requires."""
+        return coerce_data(receiver_for(cls, message), data)[0]
+
+    @classmethod
+    def on_signal(cls, signal):
+        """Start an instance whenever ``signal`` is sent (see :func:`automations.flow.on_signal`)."""
+        from .discovery import on_signal
+
+        return on_signal(signal)(cls)
+
+
+_BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))
+
+
+def _split_parameters(params: dict) -> tuple[dict, dict]:
+    """Return ``(data, model_refs)``: model instances are stored by id, their model label kept."""
+    data, model_refs = {}, {}
+    for key, value in params.items():
+        if isinstance(value, models.Model):
+            data[key] = value.pk
+            model_refs[key] = value._meta.label_lower
+        else:
+            data[key] = value
+    json.dumps(data, allow_nan=False)
+    return data, model_refs

@@ -1,0 +1,108 @@
+"""Nodes that steer paths: ``End``, ``If``, ``Split`` and ``Join``."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from automations.outcomes import Finish, JoinArrival, Proceed
+
+from .nodes import Node
+from .references import reference_name
+
+
+class End(Node):
+    """End the automation: the instance is marked finished and cannot run again."""
+
+    def successors(self):
+        return []
+
+    def enter(self, visit):
+        return Finish()
+
+
+class If(Node):
+    """Branch on ``condition`` (a value or a callable taking the task).
+
+    ``.Then()`` is required, ``.Else()`` optional; each takes a node reference (continue there) or
+    a callable (run it like ``Execute``, then continue with the next node)::
+
+        check = flow.If(this.is_vip).Then(this.vip_welcome).Else(this.standard_welcome)
+    """
+
+    def __init__(self, condition, **kwargs):
+        super().__init__(**kwargs)
+        self._condition = condition
+        self._then = None
+        self._else = None
+
+    def Then(self, parameter):  # noqa: N802
+        """Continue with (or run) ``parameter`` when the condition is truthy."""
+        self._then = parameter
+        return self
+
+    def Else(self, parameter):  # noqa: N802
+        """Continue with (or run) ``parameter`` when the condition is falsy."""
+        self._else = parameter
+        return self
+
+    def references(self):
+        yield from super().references()
+        for label, value in ((".Then()", self._then), (".Else()", self._else)):
+            if self._branch_is_node(value):
+                yield label, value
+
+    def _branch_is_node(self, value) -> bool:
+        name = reference_name(value)
+        return name is not None and name in self._owner._nodes
+
+    def successors(self):
+        names = []
+        for value in (self._then, self._else):
+            if self._branch_is_node(value):
+                names.append(reference_name(value))
+            elif self._successor:
+                names.append(self._successor)
+        return names
+
+    def enter(self, visit):
+        branch = self._then if self.evaluate(self._condition, visit.task) else self._else
+        if branch is None:
+            return Proceed()
+        if self._branch_is_node(branch):
+            return Proceed(targets=(reference_name(branch),))
+        with transaction.atomic():
+            result = self.resolve(branch)(visit.task)
+        return Proceed(result=result)
+
+
+class Split(Node):
+    """Start parallel paths, one per ``.Next()``; they must meet again at one ``Join``::
+
+        fan_out = flow.Split().Next(this.notify_sales).Next(this.notify_support)
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._paths = []
+
+    def Next(self, node):  # noqa: N802
+        """Add a parallel path starting at ``node``."""
+        self._paths = [*self._paths, node]
+        return self
+
+    def references(self):
+        for value in self._paths:
+            yield ".Next()", value
+
+    def successors(self):
+        return [reference_name(value) for value in self._paths]
+
+    def enter(self, visit):
+        return Proceed(targets=tuple(reference_name(value) for value in self._paths), split=True)
+
+
+class Join(Node):
+    """Wait until every path started by the matching ``Split`` has arrived, then continue as one."""
+
+    def enter(self, visit):
+        return JoinArrival()

@@ -1,0 +1,136 @@
+"""Collect the nodes of an automation class and validate the declaration.
+
+Runs once per class, when the class is created. Problems are reported with stable ids, the class
+and the node named, and a hint; they are raised at import and reported by ``manage.py check``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .nodes import Node
+from .references import reference_name
+
+RESERVED_NAMES = frozenset(
+    {
+        "broadcast_message", "create_on_message", "data", "dispatch_message", "finished",
+        "get_automation_class_name", "get_key", "get_model_instance", "get_verbose_name",
+        "get_verbose_name_plural", "id", "kill", "model_class", "nice", "on", "on_signal", "run",
+        "satisfies_data_requirements", "save", "send_message", "unique",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an automation declaration."""
+
+    id: str
+    msg: str
+    hint: str
+
+    def __str__(self):
+        return f"{self.id}: {self.msg} HINT: {self.hint}"
+
+
+class AutomationDeclarationError(TypeError):
+    """An automation class is declared wrongly; the message names the class, the node and the fix."""
+
+
+def collect_nodes(cls) -> dict[str, Node]:
+    """Return the nodes of ``cls`` in declaration order, base classes' nodes first.
+
+    A node redefined in a subclass keeps its base's position. Every node is copied onto ``cls``
+    so that each class resolves its own successors.
+    """
+    nodes: dict[str, Node] = {}
+    for base in reversed(cls.__mro__[1:]):
+        nodes.update(getattr(base, "_nodes", {}))
+    nodes.update({name: value for name, value in vars(cls).items() if isinstance(value, Node)})
+    declared = {}
+    for name, node in nodes.items():
+        declared[name] = node._declare(cls, name)
+        setattr(cls, name, declared[name])
+    return declared
+
+
+def link_successors(cls) -> None:
+    """Set each node's default successor: its ``.Next()`` or the next declared node."""
+    names = list(cls._nodes)
+    for position, name in enumerate(names):
+        node = cls._nodes[name]
+        following = names[position + 1] if position + 1 < len(names) else None
+        node._successor = reference_name(node._next) if node._next is not None else following
+
+
+def find_problems(cls, base_attributes) -> list[Problem]:
+    """Return every problem of the declaration of ``cls``."""
+    problems = []
+    for name, node in cls._nodes.items():
+        where = f"{cls.__name__}.{name}"
+        if name.startswith("_") or name in RESERVED_NAMES or name in base_attributes:
+            problems.append(
+                Problem(
+                    "automations.E002",
+                    f"{where}: node name '{name}' is reserved.",
+                    "Rename the node; names starting with '_' and the attributes of flow.Automation "
+                    "are reserved.",
+                )
+            )
+        for modifier, value in node.references():
+            target = reference_name(value)
+            if target not in cls._nodes:
+                problems.append(
+                    Problem(
+                        "automations.E001",
+                        f"{where}: {modifier} refers to unknown node '{target}'.",
+                        f"Declare a node named '{target}' in {cls.__name__} or fix the reference.",
+                    )
+                )
+        if type(node).__name__ == "If" and node._then is None:
+            problems.append(
+                Problem("automations.E003", f"{where}: If() has no .Then().", "Add .Then(node or callable).")
+            )
+    if not any(p.id == "automations.E001" for p in problems):
+        problems.extend(_split_problems(cls))
+    return problems
+
+
+def _split_problems(cls) -> list[Problem]:
+    from .control import Join, Split
+
+    problems = []
+    for name, node in cls._nodes.items():
+        if not isinstance(node, Split):
+            continue
+        if not node._paths:
+            problems.append(
+                Problem(
+                    "automations.E004", f"{cls.__name__}.{name}: Split() has no paths.", "Add .Next(node)."
+                )
+            )
+            continue
+        joins = [_reachable_joins(cls, reference_name(path), Join) for path in node._paths]
+        if not set.intersection(*joins):
+            problems.append(
+                Problem(
+                    "automations.E004",
+                    f"{cls.__name__}.{name}: the paths of this Split() never reach a common Join().",
+                    "Let every path of the Split continue to the same Join() node.",
+                )
+            )
+    return problems
+
+
+def _reachable_joins(cls, start: str, join_type) -> set[str]:
+    seen, pending, joins = set(), [start], set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in cls._nodes:
+            continue
+        seen.add(name)
+        node = cls._nodes[name]
+        if isinstance(node, join_type):
+            joins.add(name)
+        pending.extend(node.successors())
+    return joins

@@ -1,0 +1,62 @@
+"""Finding declared automations, and starting them from Django signals."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig, apps
+
+from automations import registry
+
+
+def _app_module(app) -> str:
+    if isinstance(app, AppConfig):
+        return app.name
+    try:
+        return apps.get_app_config(app).name
+    except LookupError:
+        return str(app)
+
+
+def get_automations(app=None) -> list[tuple[str, str]]:
+    """Return ``(dotted_path, verbose_name)`` for the declared automations, sorted by path.
+
+    Automations are declared in modules named ``automations`` (or their submodules), e.g.
+    ``shop/automations.py``; installed apps' ``automations`` modules are imported at start-up.
+    With ``app`` (an app label, app module name or AppConfig) only ``<app>.automations`` counts.
+    """
+    if app is not None:
+        prefix = _app_module(app) + ".automations"
+        matches = lambda module: module == prefix or module.startswith(prefix + ".")  # noqa: E731
+    else:
+        matches = lambda module: "automations" in module.split(".")[1:]  # noqa: E731
+    return sorted(
+        (path, cls.get_verbose_name())
+        for path, cls in registry.all_automations().items()
+        if matches(cls.__module__)
+    )
+
+
+def on_signal(signal, **connect_kwargs):
+    """Class decorator: start a new instance of the automation whenever ``signal`` is sent.
+
+    If the automation defines ``started_by_signal(self, sender, **kwargs)``, it is called with
+    the signal's arguments before the first node runs, e.g. to store them in ``data``::
+
+        @flow.on_signal(user_signed_up)
+        class Welcome(flow.Automation):
+            def started_by_signal(self, sender, user, **kwargs):
+                self.data["user_id"] = user.pk
+    """
+
+    def decorate(cls):
+        def start_automation(sender, **kwargs):
+            instance = cls(autorun=False)
+            if hasattr(instance, "started_by_signal"):
+                instance.started_by_signal(sender, **kwargs)
+                instance.save()
+            instance.run()
+
+        uid = f"automations.on_signal:{cls.get_automation_class_name()}"
+        signal.connect(start_automation, weak=False, dispatch_uid=uid, **connect_kwargs)
+        return cls
+
+    return decorate

@@ -1,0 +1,88 @@
+"""Messages between automations: receivers, data requirements and delivery."""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger("automations.messages")
+
+RECEIVER_PREFIX = "receive_"
+
+
+class UnknownMessageError(AttributeError):
+    """An automation has no receiver for a message."""
+
+
+def require_data_parameters(**types):
+    """Declare the data parameters (and their types) a ``receive_*`` method needs.
+
+    A message whose data (a dict, or a request's ``GET`` parameters) lacks one of them, or has a
+    value that cannot be converted (``int("t2")``), is not delivered. Dict data is passed to the
+    receiver with the values converted (``"2"`` becomes ``2``)::
+
+        @flow.require_data_parameters(email=str, webinar=int)
+        def receive_register(self, token, data):
+            ...
+    """
+
+    def decorate(receiver):
+        receiver.require_data_parameters = dict(types)
+        return receiver
+
+    return decorate
+
+
+def receiver_for(automation_class: type, message: str):
+    """Return the unbound receiver of ``message`` on ``automation_class``, or raise UnknownMessageError."""
+    receiver = getattr(automation_class, RECEIVER_PREFIX + str(message), None)
+    if not callable(receiver):
+        raise UnknownMessageError(
+            f"{automation_class.__name__} has no receiver for message '{message}': "
+            f"define a method '{RECEIVER_PREFIX}{message}(self, token, data)'."
+        )
+    return receiver
+
+
+def data_source(data):
+    """Return the mapping parameters are read from: a request's ``GET`` or the data itself."""
+    if data is None:
+        return {}
+    return getattr(data, "GET", data)
+
+
+def coerce_data(receiver, data):
+    """Return ``(ok, data)``: whether ``data`` meets the receiver's requirements, converted if a dict."""
+    required = getattr(receiver, "require_data_parameters", None)
+    if not required:
+        return True, data
+    source = data_source(data)
+    converted = {}
+    for name, kind in required.items():
+        try:
+            raw = source[name]
+            converted[name] = raw if isinstance(raw, kind) else kind(raw)
+        except (KeyError, TypeError, ValueError):
+            return False, data
+    if isinstance(data, dict):
+        return True, {**data, **converted}
+    return True, data
+
+
+def deliver(target, message: str, token=None, data=None) -> list:
+    """Send ``message`` to ``target`` (id, key, instance, class or dotted class path).
+
+    Return the list of the receivers' return values.
+    """
+    from automations import registry
+    from automations.models import AutomationModel
+
+    from .automation import Automation
+
+    if isinstance(target, Automation):
+        return [target.send_message(message, token, data)]
+    if isinstance(target, str) and not target.isdigit() and "." in target:
+        target = registry.get(target)
+    if isinstance(target, type) and issubclass(target, Automation):
+        return target.broadcast_message(message, token, data)
+    model = AutomationModel.objects.get_by_reference(target)
+    return [model.instance.send_message(message, token, data)]

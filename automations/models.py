@@ -1,0 +1,158 @@
+"""The two models every automation shares: instances and their task history."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from automations import registry
+
+
+def new_key() -> str:
+    """Return a random, unguessable instance key."""
+    return secrets.token_urlsafe(32)
+
+
+class AutomationManager(models.Manager):
+    def get_by_reference(self, reference):
+        """Return the instance for an id (int or digit string) or a key; raise ``DoesNotExist``."""
+        if isinstance(reference, AutomationModel):
+            return reference
+        if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
+            return self.get(pk=int(reference))
+        if isinstance(reference, str) and reference:
+            return self.get(key=reference)
+        raise self.model.DoesNotExist(f"{reference!r} is neither an automation id nor a key.")
+
+    def due(self, now=None):
+        """Return the unfinished instances whose wake time has come, earliest first."""
+        return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
+
+
+class AutomationModel(models.Model):
+    """One automation instance: its class, its JSON data and where it stands."""
+
+    automation_class = models.CharField(_("automation class"), max_length=256, db_index=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    finished = models.BooleanField(_("finished"), default=False)
+    key = models.CharField(_("key"), max_length=64, unique=True, default=new_key, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+    wake_at = models.DateTimeField(
+        _("wake at"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("When the scheduler next advances this instance; empty while it waits for an event."),
+    )
+    error = models.TextField(_("error"), blank=True, default="")
+    model_refs = models.JSONField(_("model references"), default=dict, blank=True, editable=False)
+    unique_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+
+    objects = AutomationManager()
+
+    class Meta:
+        verbose_name = _("automation")
+        verbose_name_plural = _("automations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unique_key"],
+                condition=models.Q(finished=False),
+                name="automations_unique_running",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.automation_class} #{self.pk}"
+
+    def get_automation_class(self):
+        """Return the automation class without instantiating it (resolved through the registry)."""
+        cached = self.__dict__.get("_automation_class")
+        if cached is None or registry.class_path(cached) != self.automation_class:
+            cached = self.__dict__["_automation_class"] = registry.get(self.automation_class)
+        return cached
+
+    @property
+    def instance(self):
+        """The automation instance (an ``Automation`` subclass object) bound to this row."""
+        cached = self.__dict__.get("_instance")
+        if cached is None:
+            cached = self.__dict__["_instance"] = self.get_automation_class()(automation=self)
+        return cached
+
+    @classmethod
+    def run(cls):
+        """Advance every due instance once (what ``manage.py automation_step`` calls); return counts."""
+        from automations import engine
+
+        return engine.sweep()
+
+    @classmethod
+    def delete_history(cls, days=30):
+        """Delete instances finished more than ``days`` days ago with their tasks.
+
+        Return ``(total, {model_label: count})`` as Django's ``QuerySet.delete()`` does.
+        """
+        cutoff = timezone.now() - timedelta(days=days)
+        return cls.objects.filter(finished=True, updated__lt=cutoff).delete()
+
+
+class AutomationTaskModel(models.Model):
+    """One visit of a node by an automation instance; open (``finished`` empty) while it waits."""
+
+    automation = models.ForeignKey(AutomationModel, on_delete=models.CASCADE, verbose_name=_("automation"))
+    status = models.CharField(_("node"), max_length=256, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=512, blank=True, default="")
+    result = models.JSONField(_("result"), null=True, blank=True)
+    path = models.CharField(_("parallel path"), max_length=256, blank=True, default="")
+    interaction_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned user"),
+    )
+    interaction_group = models.ForeignKey(
+        getattr(settings, "ATM_GROUP_MODEL", "auth.Group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned group"),
+    )
+    interaction_permissions = models.JSONField(_("required permissions"), default=list, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("finished by"),
+    )
+
+    class Meta:
+        verbose_name = _("automation task")
+        verbose_name_plural = _("automation tasks")
+        indexes = [models.Index(fields=["automation", "finished"], name="automations_task_open")]
+
+    def __str__(self):
+        return f"{self.automation_id}.{self.status}"
+
+    @property
+    def data(self) -> dict:
+        """Short for ``self.automation.data``: the automation instance's JSON data."""
+        return self.automation.data
+
+    def hours_since_created(self) -> float:
+        """Return the hours this open task has waited; ``0`` once it is finished."""
+        if self.finished is not None:
+            return 0
+        return (timezone.now() - self.created).total_seconds() / 3600

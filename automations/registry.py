@@ -1,0 +1,43 @@
+"""The registry of declared automation classes.
+
+Every concrete :class:`automations.flow.Automation` subclass registers itself here when it is
+created. Class paths stored in the database are resolved only through this registry: a path that
+is not registered is never imported.
+"""
+
+from __future__ import annotations
+
+_automations: dict[str, type] = {}
+
+
+class UnknownAutomationError(LookupError):
+    """A class path does not name a registered automation."""
+
+
+def class_path(cls: type) -> str:
+    """Return the dotted path under which ``cls`` is registered and stored."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def register(cls: type) -> None:
+    """Register ``cls`` under its dotted path (a redefinition replaces the older class)."""
+    _automations[class_path(cls)] = cls
+
+
+def get(path: str) -> type:
+    """Return the automation class registered under ``path``.
+
+    Raise :class:`UnknownAutomationError` if no declared automation has that path.
+    """
+    try:
+        return _automations[path]
+    except KeyError:
+        raise UnknownAutomationError(
+            f"'{path}' is not a registered automation class. Is its module an 'automations' module of "
+            f"an installed app, or imported at start-up?"
+        ) from None
+
+
+def all_automations() -> dict[str, type]:
+    """Return a copy of the registry, path -> class, in registration order."""
+    return dict(_automations)

@@ -1,0 +1,30 @@
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("ATM_REQUIRE_SERVICES") == "1"
+
+
+class Clock:
+    """A controllable ``django.utils.timezone.now``."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Freeze ``timezone.now()`` at 2030-01-07 09:00 UTC; ``clock.advance(minutes=5)`` moves it."""
+    from django.utils import timezone
+
+    fake = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", fake)
+    return fake
