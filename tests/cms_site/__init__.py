@@ -1,0 +1,1 @@
+"""A django CMS site for the CMS plugin tests: page template, URLs and automations with receivers."""
