@@ -302,11 +302,11 @@ def test_superusers_see_every_assigned_open_task(row):
 # -- delivery --------------------------------------------------------------------------------
 
 
-def test_request_data_is_json_and_keeps_repeated_parameters(db):
+def test_request_payload_is_json_and_keeps_repeated_parameters(db):
     request = RequestFactory().get("/page/", {"tag": ["a", "b"], "key": "k"})
     request.user = User.objects.create_user("u")
 
-    assert delivery.request_data(request) == {
+    assert delivery.request_payload(request) == {
         "GET": {"tag": ["a", "b"], "key": ["k"]},
         "path": "/page/",
         "method": "GET",
