@@ -344,3 +344,45 @@ def test_plugin_models_describe_themselves():
 
     assert str(hook) == f"{WEBINAR}: cancel"
     assert str(status) == f"{WEBINAR}.Meta.status_template"
+
+
+# -- German ----------------------------------------------------------------------------------
+
+
+def test_plugins_and_their_fields_speak_german():
+    from django.utils import translation
+
+    with translation.override("de"):
+        assert [str(plugin.name) for plugin in cms_plugins.ALL_PLUGINS] == [
+            "Aufgabenliste",
+            "Automationsstatus",
+            "Automations-Hook",
+        ]
+        assert str(cms_plugins.AutomationHook.module) == "Automationen"
+        assert str(AutomationHookPluginModel._meta.get_field("send_to").verbose_name) == "senden an"
+        assert dict(AutomationHookPluginModel.TARGET_CHOICES)["broadcast"] == "Jede laufende Instanz"
+
+
+def test_the_german_catalog_is_complete_and_compiled():
+    import ast
+    import gettext
+    import re
+    from pathlib import Path
+
+    directory = Path(cms_plugins.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+    po = (directory / "django.po").read_text()
+    entries = re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', po, flags=re.MULTILINE)
+    with open(directory / "django.mo", "rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
+
+    in_code = {
+        node.args[0].value
+        for module in directory.parents[2].glob("*.py")
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_" and node.args
+    }
+
+    assert in_code - {msgid for msgid, _ in entries} == set()
+    assert len(entries) >= 25
+    assert [msgid for msgid, msgstr in entries if not msgstr] == []
+    assert {msgid: compiled.gettext(msgid) for msgid, _ in entries} == dict(entries)

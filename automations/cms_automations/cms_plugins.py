@@ -137,6 +137,9 @@ class AutomationHook(_AutomationPlugin):
         return context
 
 
+ALL_PLUGINS = (AutomationTaskList, AutomationStatus, AutomationHook)
+
+
 def _is_editing(request) -> bool:
     toolbar = getattr(request, "toolbar", None)
     return bool(toolbar and (toolbar.edit_mode_active or toolbar.preview_mode_active))
