@@ -386,3 +386,11 @@ def test_the_german_catalog_is_complete_and_compiled():
     assert len(entries) >= 25
     assert [msgid for msgid, msgstr in entries if not msgstr] == []
     assert {msgid: compiled.gettext(msgid) for msgid, _ in entries} == dict(entries)
+
+
+def test_the_plugin_migrations_match_the_models(db):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("makemigrations", "cms_automations", "--check", "--dry-run", stdout=io.StringIO())
