@@ -470,3 +470,80 @@ def test_hook_publishes_class_events_when_a_worker_runs(
         }
     ]
     assert not AutomationModel.objects.exists()
+
+
+# -- page authors ----------------------------------------------------------------------------
+
+
+def add_plugin_url(page, plugin_type):
+    from urllib.parse import urlencode
+
+    from cms.utils.urlutils import admin_reverse
+
+    placeholder = page.get_placeholders("en").get(slot="content")
+    query = {
+        "plugin_type": plugin_type,
+        "placeholder_id": placeholder.pk,
+        "plugin_language": "en",
+        "cms_path": page.get_absolute_url("en"),
+        "plugin_position": placeholder.get_next_plugin_position("en", insert_order="last"),
+    }
+    return admin_reverse("cms_placeholder_add_plugin") + "?" + urlencode(query)
+
+
+@pytest.mark.parametrize(
+    "plugin_type, offered, post, stored",
+    [
+        (
+            "AutomationTaskList",
+            "Plain list",
+            {"template": "cms_site/task_table.html"},
+            {"template": "cms_site/task_table.html"},
+        ),
+        (
+            "AutomationStatus",
+            "Current status",
+            {"status_template": f"{WEBINAR}:issues_template"},
+            {"automation": WEBINAR, "template": "issues_template"},
+        ),
+        (
+            "AutomationHook",
+            "Add participant to webinar",
+            {"receiver": f"{WEBINAR}:add_participant_to_webinar", "token": "t", "send_to": "create"},
+            {
+                "automation": WEBINAR,
+                "message": "add_participant_to_webinar",
+                "token": "t",
+                "send_to": "create",
+            },
+        ),
+    ],
+)
+def test_a_page_author_adds_each_plugin_in_the_cms_admin(
+    client, staff_user, plugin_type, offered, post, stored
+):
+    from cms.models import CMSPlugin
+
+    page = create_page("Authoring", "cms_site/page.html", "en", slug="authoring")
+    client.force_login(staff_user)
+    url = add_plugin_url(page, plugin_type)
+
+    form = client.get(url)
+    assert form.status_code == 200
+    assert offered in form.content.decode()
+
+    response = client.post(url, post)
+    assert response.status_code == 200
+    assert "errorlist" not in response.content.decode()
+    plugin = CMSPlugin.objects.get(plugin_type=plugin_type).get_bound_plugin()
+    assert {name: getattr(plugin, name) for name in stored} == stored
+
+
+def test_the_hook_form_does_not_offer_unpublished_receivers(client, staff_user):
+    page = create_page("Authoring", "cms_site/page.html", "en", slug="authoring")
+    client.force_login(staff_user)
+
+    html = client.get(add_plugin_url(page, "AutomationHook")).content.decode()
+
+    assert f"{WEBINAR}:add_participant_to_webinar" in html
+    assert f"{QUIET}:add_participant_to_webinar" not in html

@@ -27,13 +27,14 @@ class _AutomationChoiceForm(forms.ModelForm):
     choice_field = ""
     name_attribute = ""
 
-    def choices(self):
+    def offered_choices(self):
+        """Return the grouped choices of the select."""
         raise NotImplementedError
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields[self.choice_field]
-        field.choices = self.choices()
+        field.choices = self.offered_choices()
         if self.instance.automation:
             field.initial = choices.join_choice(
                 self.instance.automation, getattr(self.instance, self.name_attribute)
@@ -63,7 +64,7 @@ class AutomationStatusForm(_AutomationChoiceForm):
         model = AutomationStatusPluginModel
         fields = []
 
-    def choices(self):
+    def offered_choices(self):
         return choices.status_template_choices()
 
     def __init__(self, *args, **kwargs):
@@ -83,7 +84,7 @@ class AutomationHookForm(_AutomationChoiceForm):
         model = AutomationHookPluginModel
         fields = ["receiver", "token", "send_to"]
 
-    def choices(self):
+    def offered_choices(self):
         return choices.receiver_choices()
 
     def __init__(self, *args, **kwargs):
