@@ -4,7 +4,6 @@
 (a file, not memory, so that subprocess and live-server tests see the same database).
 """
 
-import importlib.util
 import os
 
 from settings import *  # noqa: F403
@@ -23,7 +22,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 # django CMS joins when it is installed (the CMS plugin tests, tests/test_cms*.py, skip otherwise).
-if importlib.util.find_spec("cms") is not None:
-    from tests.settings_cms import add_cms
+from tests.settings_cms import add_cms  # noqa: E402
 
-    add_cms(globals())
+add_cms(globals())

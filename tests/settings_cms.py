@@ -1,8 +1,10 @@
-"""django CMS additions to the test settings, applied by ``tests/settings.py`` when django-cms is installed.
+"""django CMS additions to the test settings, applied by ``tests/settings.py`` if django-cms is installed.
 
 Only apps and settings are added here; the CMS middleware and URLs are switched on by the CMS tests
 themselves (``tests/test_cms_pages.py``), so the rest of the suite runs as without django-cms.
 """
+
+import importlib.util
 
 CMS_APPS = [
     "django.contrib.sites",
@@ -25,7 +27,9 @@ CMS_CONTEXT_PROCESSORS = ["cms.context_processors.cms_settings", "sekizai.contex
 
 
 def add_cms(namespace: dict) -> None:
-    """Add django CMS' apps and settings to the settings module namespace ``namespace``."""
+    """Add django CMS' apps and settings to the settings namespace ``namespace`` if it is installed."""
+    if importlib.util.find_spec("cms") is None:
+        return
     namespace["INSTALLED_APPS"] = [*namespace["INSTALLED_APPS"], *CMS_APPS]
     namespace["SITE_ID"] = 1
     namespace["CMS_TEMPLATES"] = [("cms_site/page.html", "Page")]
