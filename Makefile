@@ -10,10 +10,12 @@
 #   PY_MIN       lowest Python version accepted when searching (default 3.11)
 #   PY_MAX       highest Python minor version accepted when searching (default: any)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k scheduler"
+#   EXTRAS       extras installed into $(VENV) (default test,cms; CI also checks plain `test`)
 #   SERVE        management command that serves the site in `make run`
 #   ADDR         address `make run` serves on
 
 VENV ?= .venv
+EXTRAS ?= test,cms
 PYTHON ?=
 PY_MIN ?= 3.11
 PY_MAX ?= 3.99
@@ -23,7 +25,6 @@ SERVE ?= runserver
 ADDR ?= 127.0.0.1:8000
 
 VENV_PYTHON := $(VENV)/bin/python
-VENV_STAMP := $(VENV)/.installed
 
 # manage.py defaults to the site settings and pytest reads tests.settings from pyproject.toml;
 # a DJANGO_SETTINGS_MODULE left in the caller's environment would silently override both.
@@ -31,6 +32,7 @@ unexport DJANGO_SETTINGS_MODULE
 
 SHELL := /bin/bash
 comma := ,
+VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 py_min_tuple := ($(subst .,$(comma),$(PY_MIN)))
 py_max_tuple := ($(subst .,$(comma),$(PY_MAX)))
 
@@ -84,7 +86,7 @@ $(VENV_STAMP): pyproject.toml
 	  rm -rf "$(VENV)"; \
 	  "$$py" -m venv "$(VENV)" || exit 1; \
 	fi
-	$(VENV_PYTHON) -m pip install --progress-bar off -e ".[test]"
+	$(VENV_PYTHON) -m pip install --progress-bar off -e ".[$(EXTRAS)]"
 	@touch $@
 
 test: venv
