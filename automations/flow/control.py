@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from automations.outcomes import Finish, JoinArrival, Proceed
 
 from .nodes import Node
-from .references import reference_name
+from .references import Reference, reference_name
 
 
 class End(Node):
-    """End the automation: the instance is marked finished and cannot run again."""
+    """End the automation: the instance is marked finished and cannot run again.
+
+    Paths still open elsewhere in the instance are closed (their tasks get the message ``"ended"``).
+    """
 
     def successors(self):
         return []
+
+    def runs_code(self):
+        return self._has_modifiers()
 
     def enter(self, visit):
         return Finish()
@@ -27,6 +31,8 @@ class If(Node):
     a callable (run it like ``Execute``, then continue with the next node)::
 
         check = flow.If(this.is_vip).Then(this.vip_welcome).Else(this.standard_welcome)
+
+    Without ``.Else()`` a false condition continues with the next node.
     """
 
     def __init__(self, condition, **kwargs):
@@ -51,6 +57,11 @@ class If(Node):
             if self._branch_is_node(value):
                 yield label, value
 
+    def code_references(self):
+        for label, value in ((".Then()", self._then), (".Else()", self._else)):
+            if _is_reference(value) and not self._branch_is_node(value):
+                yield label, reference_name(value)
+
     def _branch_is_node(self, value) -> bool:
         name = reference_name(value)
         return name is not None and name in self._owner._nodes
@@ -70,9 +81,13 @@ class If(Node):
             return Proceed()
         if self._branch_is_node(branch):
             return Proceed(targets=(reference_name(branch),))
-        with transaction.atomic():
-            result = self.resolve(branch)(visit.task)
-        return Proceed(result=result)
+        if _is_reference(branch):
+            branch = getattr(self._automation, reference_name(branch))
+        return Proceed(result=self.resolve(branch)(visit.task))
+
+
+def _is_reference(value) -> bool:
+    return isinstance(value, Reference | str)
 
 
 class Split(Node):
@@ -80,6 +95,9 @@ class Split(Node):
 
         fan_out = flow.Split().Next(this.notify_sales).Next(this.notify_support)
     """
+
+    #: The ``Join`` where the paths of this split meet (set when the class is declared).
+    matching_join: str | None = None
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -97,12 +115,21 @@ class Split(Node):
     def successors(self):
         return [reference_name(value) for value in self._paths]
 
+    def runs_code(self):
+        return self._has_modifiers()
+
     def enter(self, visit):
         return Proceed(targets=tuple(reference_name(value) for value in self._paths), split=True)
 
 
 class Join(Node):
-    """Wait until every path started by the matching ``Split`` has arrived, then continue as one."""
+    """Wait until every path started by the matching ``Split`` has arrived, then continue as one.
+
+    A path that ends without reaching the ``Join`` (it ran past the last node) is not waited for.
+    """
+
+    def runs_code(self):
+        return self._has_modifiers()
 
     def enter(self, visit):
         return JoinArrival()

@@ -6,6 +6,7 @@ and the node named, and a hint; they are raised at import and reported by ``mana
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from .nodes import Node
@@ -40,13 +41,17 @@ class AutomationDeclarationError(TypeError):
 def collect_nodes(cls) -> dict[str, Node]:
     """Return the nodes of ``cls`` in declaration order, base classes' nodes first.
 
-    A node redefined in a subclass keeps its base's position. Every node is copied onto ``cls``
-    so that each class resolves its own successors.
+    A node redefined in a subclass keeps its base's position; a node replaced by something that is
+    not a node (e.g. a method of the same name) is no longer a node. Every node is copied onto
+    ``cls`` so that each class resolves its own successors.
     """
     nodes: dict[str, Node] = {}
-    for base in reversed(cls.__mro__[1:]):
-        nodes.update(getattr(base, "_nodes", {}))
-    nodes.update({name: value for name, value in vars(cls).items() if isinstance(value, Node)})
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Node):
+                nodes[name] = value
+            elif name in nodes:
+                del nodes[name]
     declared = {}
     for name, node in nodes.items():
         declared[name] = node._declare(cls, name)
@@ -63,8 +68,50 @@ def link_successors(cls) -> None:
         node._successor = reference_name(node._next) if node._next is not None else following
 
 
+def link_joins(cls) -> None:
+    """Give every ``Split`` of a valid declaration the name of the ``Join`` where its paths meet."""
+    from .control import Split
+
+    for node in cls._nodes.values():
+        if isinstance(node, Split):
+            node.matching_join = matching_join(cls, node)
+
+
+def matching_join(cls, split) -> str | None:
+    """Return the nearest ``Join`` that every path of ``split`` reaches, or ``None``."""
+    if not split._paths:
+        return None
+    distances = [_join_distances(cls, reference_name(path)) for path in split._paths]
+    common = set.intersection(*(set(found) for found in distances))
+    if not common:
+        return None
+    return min(common, key=lambda join: (max(found[join] for found in distances), join))
+
+
+def _join_distances(cls, start: str) -> dict[str, int]:
+    """Return ``{join name: nodes to go}`` for every ``Join`` reachable from ``start``."""
+    from .control import Join
+
+    distances: dict[str, int] = {}
+    seen, pending = {start}, deque([(start, 0)])
+    while pending:
+        name, distance = pending.popleft()
+        node = cls._nodes.get(name)
+        if node is None:
+            continue
+        if isinstance(node, Join):
+            distances.setdefault(name, distance)
+        for successor in node.successors():
+            if successor not in seen:
+                seen.add(successor)
+                pending.append((successor, distance + 1))
+    return distances
+
+
 def find_problems(cls, base_attributes) -> list[Problem]:
     """Return every problem of the declaration of ``cls``."""
+    from .control import If
+
     problems = []
     for name, node in cls._nodes.items():
         where = f"{cls.__name__}.{name}"
@@ -87,7 +134,17 @@ def find_problems(cls, base_attributes) -> list[Problem]:
                         f"Declare a node named '{target}' in {cls.__name__} or fix the reference.",
                     )
                 )
-        if type(node).__name__ == "If" and node._then is None:
+        for modifier, target in node.code_references():
+            if target not in cls._nodes and not hasattr(cls, target):
+                problems.append(
+                    Problem(
+                        "automations.E001",
+                        f"{where}: {modifier} refers to unknown node or method '{target}'.",
+                        f"Define '{target}' in {cls.__name__} or fix the reference; a base class that "
+                        f"leaves it to subclasses declares Meta.abstract = True.",
+                    )
+                )
+        if isinstance(node, If) and node._then is None:
             problems.append(
                 Problem("automations.E003", f"{where}: If() has no .Then().", "Add .Then(node or callable).")
             )
@@ -97,7 +154,7 @@ def find_problems(cls, base_attributes) -> list[Problem]:
 
 
 def _split_problems(cls) -> list[Problem]:
-    from .control import Join, Split
+    from .control import Split
 
     problems = []
     for name, node in cls._nodes.items():
@@ -109,9 +166,7 @@ def _split_problems(cls) -> list[Problem]:
                     "automations.E004", f"{cls.__name__}.{name}: Split() has no paths.", "Add .Next(node)."
                 )
             )
-            continue
-        joins = [_reachable_joins(cls, reference_name(path), Join) for path in node._paths]
-        if not set.intersection(*joins):
+        elif matching_join(cls, node) is None:
             problems.append(
                 Problem(
                     "automations.E004",
@@ -120,17 +175,3 @@ def _split_problems(cls) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _reachable_joins(cls, start: str, join_type) -> set[str]:
-    seen, pending, joins = set(), [start], set()
-    while pending:
-        name = pending.pop()
-        if name in seen or name not in cls._nodes:
-            continue
-        seen.add(name)
-        node = cls._nodes[name]
-        if isinstance(node, join_type):
-            joins.add(name)
-        pending.extend(node.successors())
-    return joins

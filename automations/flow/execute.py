@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from automations.outcomes import Proceed, Wait
 
 from .nodes import Node
+from .references import Reference, reference_name
 
 
 class Execute(Node):
@@ -14,8 +13,10 @@ class Execute(Node):
 
     ``Execute(func, *args, threaded=False, **kwargs)`` calls ``func(task_instance, *args, **kwargs)``;
     a JSON-serializable return value is stored as the task's ``result`` (anything else as its
-    ``repr``). The call and its task row commit together; an exception is stored on the task and
-    stops the instance unless ``.OnError(node)`` names a node to continue with.
+    ``repr``). The call and its task row commit together; an exception rolls back the call's
+    database work and changes to ``data``, is stored on the task and stops the instance unless
+    ``.OnError(node)`` names a node to continue with. The task is not saved yet while the call runs
+    (its ``pk`` is ``None``).
 
     Subclass it to make reusable nodes: implement ``method(self, task_instance, *args, **kwargs)``;
     all positional arguments are then passed to ``method``::
@@ -53,6 +54,10 @@ class Execute(Node):
         if self._on_error is not None:
             yield ".OnError()", self._on_error
 
+    def code_references(self):
+        if isinstance(self._func, Reference | str):
+            yield "Execute()", reference_name(self._func)
+
     def successors(self):
         names = super().successors()
         if self._on_error is not None:
@@ -66,17 +71,16 @@ class Execute(Node):
     def enter(self, visit):
         if self.threaded and not visit.run_threaded:
             return Wait(until=visit.now, handoff=True)
-        with transaction.atomic():
-            result = self.method(visit.task, *self._args, **self._kwargs)
-        return Proceed(result=result)
+        return Proceed(result=self.method(visit.task, *self._args, **self._kwargs))
 
 
 class SendMessage(Node):
     """Send ``message`` to other automation instances.
 
     ``target`` is an instance id, an automation instance, an automation class (or its dotted path):
-    a class broadcasts to all its running instances. The receiver is ``receive_<message>(token, data)``
-    on the target; the task's result is the list of the receivers' return values.
+    a class broadcasts to all its running instances. ``target``, ``token`` and ``data`` may also be
+    callables taking the task. The receiver is ``receive_<message>(token, data)`` on the target; the
+    task's result is the list of the receivers' return values.
     """
 
     def __init__(self, target, message: str, token: str | None = None, data=None, **kwargs):
@@ -89,7 +93,6 @@ class SendMessage(Node):
         target = self.resolve(self._target)
         if callable(target) and not isinstance(target, type):
             target = target(visit.task)
+        token = self.evaluate(self._token, visit.task) if self._token is not None else None
         data = self.evaluate(self._data, visit.task) if self._data is not None else None
-        with transaction.atomic():
-            results = deliver(target, self._message, self._token, data)
-        return Proceed(result=results)
+        return Proceed(result=deliver(target, self._message, token, data))

@@ -67,9 +67,25 @@ class Node:
         if self._next is not None:
             yield ".Next()", self._next
 
+    def code_references(self):
+        """Yield ``(modifier, name)`` for references that must name a node or method of the class."""
+        return ()
+
     def successors(self) -> list[str]:
         """Return the names of the nodes a path may continue with from here (for validation)."""
         return [self._successor] if self._successor else []
+
+    def runs_code(self) -> bool:
+        """Return whether visiting this node may run project code.
+
+        The engine runs such visits in a savepoint, so that a failing node leaves no database
+        effects behind. Nodes that only steer paths return ``False`` unless a modifier is set.
+        """
+        return True
+
+    def _has_modifiers(self) -> bool:
+        modifiers = (self._wait_condition, self._wait_until, self._wait_for, self._skip_if, self._skip_after)
+        return any(value is not None for value in modifiers)
 
     # -- modifiers --------------------------------------------------------------------------
 

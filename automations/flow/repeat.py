@@ -71,6 +71,9 @@ class Repeat(Node):
     def successors(self):
         return [self.start_name()]
 
+    def runs_code(self):
+        return self._has_modifiers()
+
     def next_run(self, anchor: datetime, now: datetime) -> datetime:
         """Return the first scheduled moment after ``now`` for a schedule anchored at ``anchor``."""
         if self._at is not None:
