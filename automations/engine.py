@@ -11,6 +11,7 @@ Everything else calls this module: ``Automation.run()``, ``AutomationModel.run()
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from automations import registry, signals, wakeups
@@ -61,27 +62,38 @@ class Submission:
 # -- being inside a step ----------------------------------------------------------------------
 
 
+def _steps() -> dict:
+    """Return ``{automation id: step or None}`` for the instances this thread is advancing."""
+    if not hasattr(_state, "steps"):
+        _state.steps = {}
+    return _state.steps
+
+
 def stepping_ids() -> set:
     """Return the ids of the instances this thread is currently advancing."""
-    if not hasattr(_state, "ids"):
-        _state.ids = set()
-    return _state.ids
+    return set(_steps())
 
 
 def in_step(automation_id=None) -> bool:
     """Return whether this thread is inside a step (of ``automation_id``, if given)."""
-    ids = stepping_ids()
-    return bool(ids) if automation_id is None else automation_id in ids
+    steps = _steps()
+    return bool(steps) if automation_id is None else automation_id in steps
+
+
+def stepping_automation(automation_id):
+    """Return the ``Automation`` object this thread is advancing as ``automation_id``, or ``None``."""
+    step = _steps().get(automation_id)
+    return step.automation if step is not None else None
 
 
 @contextmanager
 def _stepping(automation_id):
-    ids = stepping_ids()
-    ids.add(automation_id)
+    steps = _steps()
+    steps[automation_id] = None
     try:
         yield
     finally:
-        ids.discard(automation_id)
+        steps.pop(automation_id, None)
 
 
 def _lock(automation_id, *, skip_locked=False):
@@ -99,16 +111,6 @@ def _refresh(model, row):
 
 
 # -- entry points -------------------------------------------------------------------------------
-
-
-def start(model, *, first_node, due=True):
-    """Open the first task of a new instance (``due``: let the scheduler run it now)."""
-    now = timezone.now()
-    if first_node is not None:
-        AutomationTaskModel.objects.create(automation=model, status=first_node, created=now)
-    if due:
-        AutomationModel.objects.filter(pk=model.pk).update(wake_at=now)
-        model.wake_at = now
 
 
 def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None):
@@ -135,12 +137,15 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
             if due_only and (row.wake_at is None or row.wake_at > now):
                 return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
             if row.finished or row.error:
+                if row.wake_at is not None:  # a stopped instance is never due again
+                    AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
                 return StepResult(automation_id, finished=row.finished, error=row.error,
                                   already_finished=row.finished)  # fmt: skip
             instance = _instance_for(automation, row)
             if instance is None:
                 return StepResult(automation_id, error=row.error)
             step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
+            _steps()[automation_id] = step
             result = step.run()
             _save_instance(instance, result, now)
         _after_commit(instance, result)
@@ -169,45 +174,63 @@ def _mark_error(row, message):
 
 
 def lock_for_message(automation) -> bool:
-    """Lock ``automation`` for a message receiver; return ``False`` if it has finished or is gone."""
+    """Lock ``automation`` for a message receiver; return ``False`` if it has stopped or is gone.
+
+    An instance has stopped when it finished or an error stopped it.
+    """
     if in_step(automation.id):
-        return not automation._model.finished
+        return not (automation._model.finished or automation._model.error)
     row = _lock(automation.id)
     if row is None:
         return False
     _refresh(automation._model, row)
-    return not row.finished
+    return not (row.finished or row.error)
 
 
 def save_after_message(automation) -> None:
-    """Store the data a receiver changed and make the instance due now."""
+    """Store the data a receiver changed and make the instance due now.
+
+    Inside the instance's own step the step saves the data and makes the instance due again.
+    """
     model = automation._model
+    step = _steps().get(model.pk)
+    if step is not None:
+        step.woken = True
+        return
     json.dumps(model.data, allow_nan=False)
     now = timezone.now()
     AutomationModel.objects.filter(pk=model.pk).update(data=model.data, wake_at=now, updated=now)
     model.wake_at = now
 
 
-def sweep(*, limit=None) -> dict:
-    """Advance every due instance once; skip those another worker holds.
+def sweep(*, limit=None, batch_size=200) -> dict:
+    """Advance every instance that is due now once; skip those another worker holds.
 
-    Return counts: ``{"advanced": n, "finished": n, "errors": n, "skipped": n}``.
+    Due instances are read in batches in id order, so the cost follows the number of due
+    instances, not of all instances. An instance whose step fails outside its nodes (e.g. a
+    database error) is stopped with the error, except for operational errors (locks, lost
+    connections), which the next sweep retries. Return counts:
+    ``{"advanced": n, "finished": n, "errors": n, "skipped": n}``.
     """
     counts = {"advanced": 0, "finished": 0, "errors": 0, "skipped": 0}
-    seen = set()
+    now, last_pk = timezone.now(), 0
     while True:
-        batch = [
-            pk
-            for pk in AutomationModel.objects.due().exclude(pk__in=seen).values_list("pk", flat=True)[:200]
-        ]
+        due = AutomationModel.objects.filter(wake_at__lte=now, pk__gt=last_pk).order_by("pk")
+        batch = list(due.values_list("pk", flat=True)[:batch_size])
         if not batch:
             return counts
         for pk in batch:
-            seen.add(pk)
+            last_pk = pk
             try:
                 result = advance(pk, skip_locked=True, due_only=True, run_threaded=True)
-            except Exception:
+            except OperationalError:
+                logger.exception("Automation instance %s could not be advanced; the next sweep retries.", pk)
+                counts["errors"] += 1
+                continue
+            except Exception as exc:
                 logger.exception("Automation instance %s could not be advanced.", pk)
+                message = f"The engine could not advance this instance: {exc!r}"[:2000]
+                _mark_error(AutomationModel(pk=pk), message)
                 counts["errors"] += 1
                 continue
             if result.skipped:
@@ -225,6 +248,12 @@ def sweep(*, limit=None) -> dict:
 
 @dataclass
 class _Cursor:
+    """A path at a node: the node's name, its (open or unsaved) task, and the splits it is inside.
+
+    Each frame of ``stack`` is ``"<split task id>@<join name>"``: the split that started the path
+    and the ``Join`` where its paths meet.
+    """
+
     node: str
     task: AutomationTaskModel
     stack: tuple[str, ...] = ()
@@ -253,22 +282,34 @@ class _Visit:
 
 
 class _Step:
+    """One step of one instance: move every open path as far as it goes, then conclude."""
+
     def __init__(self, automation, now, *, run_threaded, submission):
         self.automation, self.now = automation, now
         self.model = automation._model
         self.cls = type(automation)
         self.run_threaded, self.submission = run_threaded, submission
         self.queue: deque[_Cursor] = deque()
-        self.waiting: list[tuple[_Cursor, Wait | None]] = []
+        self.waiting: list[tuple[_Cursor, Wait]] = []
+        self.at_joins: list[_Cursor] = []  # paths that arrived at a Join inside a split this step
+        self.woken = False  # a message arrived during the step
         self.result = StepResult(self.model.pk)
 
     def run(self) -> StepResult:
-        open_tasks = AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
+        open_tasks = list(
+            AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
+        )
         for task in open_tasks:
             task.automation = self.model
             self.queue.append(_Cursor(task.status, task, _split_stack(task.path)))
+        if not open_tasks and self.cls._node_names:
+            self._continue(self.cls._node_names[0], ())  # a new instance starts at its first node
         limit = atm_settings.get("ATM_STEP_NODE_LIMIT")
-        while self.queue and not self.result.error and not self.result.finished:
+        while not self.result.error and not self.result.finished:
+            if not self.queue:
+                if self.at_joins and self._merge_arrived_paths():
+                    continue
+                break
             if self.result.visits >= limit:
                 break
             self.result.visits += 1
@@ -280,18 +321,20 @@ class _Step:
         declared = self.cls._nodes.get(cursor.node)
         if declared is None:
             path = self.cls.get_automation_class_name()
-            self._stop(f"Node '{cursor.node}' does not exist in {path} any more.")
+            self._stop(f"Node '{cursor.node}' does not exist in {path} any more.", cursor)
             self.queue.appendleft(cursor)
             return
         node = getattr(self.automation, cursor.node)
         try:
-            outcome = node.visit(_Visit(self, cursor))
+            outcome = self._outcome(node, _Visit(self, cursor))
         except Exception as exc:  # a failing node is recorded, never propagated
             self._failed(cursor, node, exc)
             return
         if isinstance(outcome, Proceed):
             self._finish_task(cursor.task, outcome.message, outcome.result)
-            stack = (*cursor.stack, str(cursor.task.pk)) if outcome.split else cursor.stack
+            stack = cursor.stack
+            if outcome.split:
+                stack = (*stack, _frame(cursor.task.pk, getattr(declared, "matching_join", None)))
             for target in outcome.targets:
                 self._continue(target or declared._successor, stack)
         elif isinstance(outcome, Wait):
@@ -303,6 +346,18 @@ class _Step:
             self._arrive_at_join(cursor, declared)
         else:
             raise TypeError(f"{node!r} returned {outcome!r}, not an outcome.")
+
+    def _outcome(self, node, visit):
+        """Visit ``node``; project code runs in a savepoint and its ``data`` changes undo on failure."""
+        if not node.runs_code():
+            return node.visit(visit)
+        data = copy.deepcopy(self.model.data)
+        try:
+            with transaction.atomic():
+                return node.visit(visit)
+        except Exception:
+            self.model.data = data
+            raise
 
     def _continue(self, node_name, stack):
         if node_name is None:
@@ -329,62 +384,85 @@ class _Step:
             task.save()
         self.waiting.append((cursor, outcome))
 
+    # -- joins ----------------------------------------------------------------------------------
+
     def _arrive_at_join(self, cursor, join):
-        if not cursor.stack:
+        if not cursor.stack:  # not inside a split: nothing to wait for
             self._finish_task(cursor.task, "OK", None)
             self._continue(join._successor, ())
             return
-        prefix = "/".join(cursor.stack)
-        at_join = lambda c: c.node == cursor.node and c.stack == cursor.stack  # noqa: E731
-        alive = [c for c in self.queue if _within(c.stack, prefix) and not at_join(c)]
-        alive += [c for c, _ in self.waiting if _within(c.stack, prefix) and not at_join(c)]
-        if alive:
-            self._wait(cursor, Wait(until=None))
-            return
-        arrived = [c for c, _ in self.waiting if at_join(c)] + [c for c in self.queue if at_join(c)]
-        self.waiting = [(c, w) for c, w in self.waiting if not at_join(c)]
-        self.queue = deque(c for c in self.queue if not at_join(c))
-        for other in arrived:
-            if other.task.pk is not None:
-                self._finish_task(other.task, "OK", None)
-        self._finish_task(cursor.task, "OK", None)
-        self._continue(join._successor, cursor.stack[:-1])
+        self.at_joins.append(cursor)
+
+    def _merge_arrived_paths(self) -> bool:
+        """Merge the paths at a Join whose sibling paths have all arrived or ended.
+
+        Called when no path can move any more, so that every sibling path has gone as far as it
+        can in this step. Inner splits merge first. Return whether paths were merged.
+        """
+        groups: dict[tuple, list[_Cursor]] = {}
+        for cursor in self.at_joins:
+            groups.setdefault((cursor.node, cursor.stack), []).append(cursor)
+        for (node, stack), arrived in sorted(groups.items(), key=lambda item: -len(item[0][1])):
+            prefix = "/".join(stack)
+            merging = {id(cursor) for cursor in arrived}
+            others = [c for c, _ in self.waiting] + [c for c in self.at_joins if id(c) not in merging]
+            if any(_within(c.stack, prefix) for c in [*others, *self.queue]):
+                continue
+            self.at_joins = [c for c in self.at_joins if id(c) not in merging]
+            for cursor in arrived:
+                self._finish_task(cursor.task, "OK", None)
+            outer = stack[:-1]
+            if outer and _frame_join(outer[-1]) == node:
+                self._continue(node, outer)  # the enclosing split's paths meet at this Join too
+            else:
+                self._continue(self.cls._nodes[node]._successor, outer)
+            return True
+        return False
+
+    # -- failures and the end of the step -------------------------------------------------------
 
     def _failed(self, cursor, node, exc):
         task = cursor.task
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         error = {"error": details, "exception": _qualified_name(type(exc)), "traceback": details}
         self._finish_task(task, repr(exc), error)
-        signals.task_failed.send(sender=self.cls, task=task, exception=exc)
+        _send_robust(signals.task_failed, self.cls, task=task, exception=exc)
         on_error = getattr(node, "_on_error", None)
         if on_error is not None:
             self._continue(node.target_name(on_error), cursor.stack)
             return
-        self._stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000])
+        self._stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000], cursor)
 
-    def _stop(self, message):
+    def _stop(self, message, cursor):
         logger.error("Automation instance %s stopped: %s", self.model.pk, message)
         self.result.error = message
+        self.result.stopped_at = [cursor.node]
 
     def _conclude(self):
         result, model = self.result, self.model
-        unsaved = [c.task for c in self.queue if c.task.pk is None]
-        if unsaved:
-            AutomationTaskModel.objects.bulk_create(unsaved)
         if result.finished:
-            if self.queue or self.waiting:
+            still_open = self.waiting or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
+            if still_open:
                 AutomationTaskModel.objects.filter(automation=model, finished=None).update(
                     finished=self.now, message="ended"
                 )
             result.stopped_at = []
             return
+        for cursor in self.at_joins:  # their sibling paths are still on their way
+            self._wait(cursor, Wait(until=None))
+        self.at_joins = []
+        unsaved = [c.task for c in self.queue if c.task.pk is None]
+        if unsaved:
+            AutomationTaskModel.objects.bulk_create(unsaved)
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
             return
-        result.stopped_at = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
+        stopped = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
         if result.error:
+            result.stopped_at = list(dict.fromkeys([*result.stopped_at, *stopped]))
             return
-        moments = [self.now] if self.queue else []
+        result.stopped_at = stopped
+        moments = [self.now] if self.queue or self.woken else []
         moments += [self.now if w.handoff else w.until for _, w in self.waiting if w.handoff or w.until]
         result.wake_at = min(moments) if moments else None
 
@@ -398,17 +476,33 @@ def _save_instance(instance, result, now):
         fields["data"] = model.data
     except (TypeError, ValueError) as exc:
         model.error = result.error = f"The instance's data is not JSON serializable: {exc!r}"
+        model.finished = result.finished = False
         model.wake_at = result.wake_at = None
-        fields.update(error=model.error, wake_at=None)
+        fields.update(error=model.error, finished=False, wake_at=None)
     AutomationModel.objects.filter(pk=model.pk).update(**fields)
 
 
 def _after_commit(instance, result):
     cls = type(instance)
     if result.finished:
-        transaction.on_commit(lambda: signals.automation_finished.send(sender=cls, automation=instance))
+        transaction.on_commit(lambda: _send_robust(signals.automation_finished, cls, automation=instance))
     if result.wake_at is not None:
         wakeups.hint(instance.id, result.wake_at)
+
+
+def _send_robust(signal, sender, **kwargs):
+    """Send ``signal``; a failing receiver is logged and never stops the engine."""
+    for receiver, response in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(response, Exception):
+            logger.error("Receiver %r of %s failed.", receiver, sender.__name__, exc_info=response)
+
+
+def _frame(split_task_pk, join_name) -> str:
+    return f"{split_task_pk}@{join_name}" if join_name else str(split_task_pk)
+
+
+def _frame_join(frame: str) -> str | None:
+    return frame.partition("@")[2] or None
 
 
 def _within(stack, prefix) -> bool:
@@ -425,9 +519,11 @@ def _qualified_name(cls) -> str:
 
 
 def _jsonable(value):
-    """Return ``value`` if it is strict JSON (no NaN), else its ``repr``."""
+    """Return ``value`` if it is strict JSON that every database stores, else its ``repr``."""
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
+        return repr(value)
+    if "\\u0000" in text:  # PostgreSQL's jsonb cannot store NUL characters
         return repr(value)
     return value
