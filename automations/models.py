@@ -33,6 +33,10 @@ class AutomationManager(models.Manager):
         """Return the unfinished instances whose wake time has come, earliest first."""
         return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
 
+    def running(self):
+        """Return the instances that have neither finished nor been stopped by an error."""
+        return self.filter(finished=False, error="")
+
 
 class AutomationModel(models.Model):
     """One automation instance: its class, its JSON data and where it stands."""
@@ -62,7 +66,7 @@ class AutomationModel(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["unique_key"],
-                condition=models.Q(finished=False),
+                condition=models.Q(finished=False, error=""),
                 name="automations_unique_running",
             )
         ]
@@ -96,7 +100,8 @@ class AutomationModel(models.Model):
     def delete_history(cls, days=30):
         """Delete instances finished more than ``days`` days ago with their tasks.
 
-        Return ``(total, {model_label: count})`` as Django's ``QuerySet.delete()`` does.
+        An instance's finishing time is its last update. Return ``(total, {model_label: count})``
+        as Django's ``QuerySet.delete()`` does.
         """
         cutoff = timezone.now() - timedelta(days=days)
         return cls.objects.filter(finished=True, updated__lt=cutoff).delete()

@@ -7,11 +7,18 @@ import json
 import logging
 
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from automations import registry, wakeups
 
-from .declaration import AutomationDeclarationError, collect_nodes, find_problems, link_successors
-from .messages import coerce_data, data_source, receiver_for
+from .declaration import (
+    AutomationDeclarationError,
+    collect_nodes,
+    find_problems,
+    link_joins,
+    link_successors,
+)
+from .messages import coerce_data, data_source, receiver_for, required_parameters
 
 logger = logging.getLogger("automations")
 
@@ -85,6 +92,7 @@ class Automation:
         problems = find_problems(cls, _BASE_ATTRIBUTES)
         if problems:
             raise AutomationDeclarationError("\n".join(str(problem) for problem in problems))
+        link_joins(cls)
         registry.register(cls)
 
     # -- class information ------------------------------------------------------------------
@@ -96,13 +104,17 @@ class Automation:
 
     @classmethod
     def get_verbose_name(cls) -> str:
-        """Return ``Meta.verbose_name`` or ``"Automation <ClassName>"``."""
-        return str(getattr(cls.Meta, "verbose_name", None) or f"Automation {cls.__name__}")
+        """Return ``Meta.verbose_name`` or ``"Automation <ClassName>"``.
+
+        Only the class's own ``Meta`` counts: a subclass does not take over its base's name unless
+        its ``Meta`` inherits from the base's (``class Meta(Base.Meta): ...``).
+        """
+        return str(_own_meta(cls, "verbose_name") or f"Automation {cls.__name__}")
 
     @classmethod
     def get_verbose_name_plural(cls) -> str:
         """Return ``Meta.verbose_name_plural`` or ``"Automations <ClassName>"``."""
-        return str(getattr(cls.Meta, "verbose_name_plural", None) or f"Automations {cls.__name__}")
+        return str(_own_meta(cls, "verbose_name_plural") or f"Automations {cls.__name__}")
 
     @property
     def model_class(self):
@@ -135,32 +147,37 @@ class Automation:
         self._model = model
 
     def _create(self, data, model_refs, autorun):
-        """Create the database row (or bind to the running unique instance); return the existing row."""
-        from automations import engine
+        """Create the database row (or bind to the running unique instance); return the existing row.
+
+        The new instance has no task yet: its first step starts it at the first node. With
+        ``autorun`` it is due at once, so a sweep runs it even if this process stops first.
+        """
         from automations.models import AutomationModel
 
         unique_key = self._unique_key(data)
-        path = self.get_automation_class_name()
+        model = AutomationModel(
+            automation_class=self.get_automation_class_name(),
+            data=data,
+            model_refs=model_refs,
+            unique_key=unique_key,
+            wake_at=timezone.now() if autorun else None,
+        )
+        self._model = model
+        if unique_key is None:
+            model.save()
+            return None
+        running = AutomationModel.objects.running().filter(unique_key=unique_key)
         with transaction.atomic():
-            if unique_key is not None:
-                existing = AutomationModel.objects.filter(unique_key=unique_key, finished=False).first()
-                if existing is not None:
-                    self._model = existing
-                    return existing
-            model = AutomationModel(
-                automation_class=path, data=data, model_refs=model_refs, unique_key=unique_key
-            )
-            try:
-                with transaction.atomic():
-                    model.save()
-            except IntegrityError:
-                if unique_key is None:
-                    raise
-                self._model = AutomationModel.objects.get(unique_key=unique_key, finished=False)
-                return self._model
-            self._model = model
-            engine.start(model, first_node=self._node_names[0] if self._node_names else None, due=autorun)
-        return None
+            existing = running.first()
+            if existing is None:
+                try:
+                    with transaction.atomic():
+                        model.save()
+                    return None
+                except IntegrityError:
+                    existing = running.get()  # another process created it just now
+        self._model = existing
+        return existing
 
     def _unique_key(self, data) -> str | None:
         unique = self.unique
@@ -185,8 +202,11 @@ class Automation:
         self._model.data = value
 
     def save(self) -> None:
-        """Write ``data`` back to the database."""
-        json.dumps(self._model.data, allow_nan=False)
+        """Write ``data`` back to the database.
+
+        Raise ``TypeError`` (nothing is written) if ``data`` is not JSON serializable.
+        """
+        _check_json(self._model.data, f"The data of {self!r}")
         type(self._model).objects.filter(pk=self._model.pk).update(data=self._model.data)
 
     def get_model_instance(self, name: str):
@@ -220,6 +240,7 @@ class Automation:
     def run(self):
         """Run until the instance finishes, needs a person, or has to wait; return that node.
 
+        Return ``None`` if the instance finished; if an error stopped it, return the failing node.
         Raise :class:`AutomationFinishedError` if the instance had already finished.
         """
         from automations import engine
@@ -230,8 +251,12 @@ class Automation:
         return getattr(self, result.stopped_at[0]) if result.stopped_at else None
 
     def nice(self) -> None:
-        """Let the scheduler worker run the instance and return at once (runs in place without a worker)."""
-        wakeups.wake(self)
+        """Run the instance in the background and return at once.
+
+        The scheduler worker runs it when one runs (``ATM_WORKER``); otherwise a new thread does,
+        started once the current transaction commits.
+        """
+        wakeups.run_in_background(self)
 
     def finished(self) -> bool:
         """Return whether the instance has finished."""
@@ -257,8 +282,9 @@ class Automation:
         """Call ``receive_<message>(token, data)`` on this instance, then let the instance continue.
 
         Return the receiver's return value. A message whose data misses the receiver's
-        ``require_data_parameters`` is not delivered (``None`` is returned); a finished instance
-        receives nothing.
+        ``require_data_parameters`` is not delivered (``None`` is returned); a finished instance,
+        or one stopped by an error, receives nothing. Raise :class:`UnknownMessageError` if the
+        class has no ``receive_<message>`` method.
         """
         from automations import engine
 
@@ -267,12 +293,14 @@ class Automation:
         if not ok:
             logger.info("Message '%s' to %r not delivered: data misses required parameters.", message, self)
             return None
+        # Inside the instance's own step, the object the engine is running receives the message.
+        target = engine.stepping_automation(self.id) or self
         with transaction.atomic():
-            if not engine.lock_for_message(self):
+            if not engine.lock_for_message(target):
                 return None
-            result = getattr(self, receiver.__name__)(token, data)
-            engine.save_after_message(self)
-        wakeups.wake(self)
+            result = getattr(target, receiver.__name__)(token, data)
+            engine.save_after_message(target)
+        wakeups.wake(target)
         return result
 
     @classmethod
@@ -298,31 +326,43 @@ class Automation:
         """Create an instance, send it ``message`` before its first node runs, then run it.
 
         For ``unique`` automations the unique parameters are taken from ``data`` (or the request's
-        ``GET``); if an instance with them is running, it receives the message instead.
-        Return the instance.
+        ``GET``, converted as the receiver's ``require_data_parameters`` say); if an instance with
+        them is running, it receives the message instead. Return the instance, or ``None`` (and
+        create nothing) if ``data`` does not satisfy the receiver's data requirements.
         """
-        receiver_for(cls, message)
+        receiver = receiver_for(cls, message)
+        converted = required_parameters(receiver, data)
+        if converted is None:
+            logger.info("No %s created on message '%s': data misses parameters.", cls.__name__, message)
+            return None
         source = data_source(data)
         keys = cls.unique if isinstance(cls.unique, list | tuple) else ()
-        params = {key: source[key] for key in keys if key in source}
-        instance = cls(autorun=False, **params)
-        instance.send_message(message, token, data)
+        missing = [key for key in keys if key not in converted and key not in source]
+        if missing:
+            raise ValueError(
+                f"{cls.__name__}.create_on_message('{message}') needs the unique parameter(s) "
+                f"{', '.join(repr(key) for key in missing)} in its data."
+            )
+        params = {key: converted[key] if key in converted else source[key] for key in keys}
+        with transaction.atomic():  # a receiver that raises leaves no unstarted instance behind
+            instance = cls(autorun=False, **params)
+            instance.send_message(message, token, data)
         return instance
 
     @classmethod
     def broadcast_message(cls, message: str, token: str | None = None, data=None) -> list:
         """Send ``message`` to every running instance; a receiver returning ``"received"`` stops it.
 
-        Return the list of the receivers' return values.
+        Return the list of the receivers' return values (empty if ``data`` does not satisfy the
+        receiver's data requirements). Instances of subclasses do not receive it.
         """
         from automations.models import AutomationModel
 
-        receiver_for(cls, message)
+        if not cls.satisfies_data_requirements(message, data):
+            return []
         results = []
-        running = AutomationModel.objects.filter(
-            automation_class=cls.get_automation_class_name(), finished=False, error=""
-        ).order_by("pk")
-        for model in running.iterator():
+        running = AutomationModel.objects.running().filter(automation_class=cls.get_automation_class_name())
+        for model in list(running.order_by("pk")):
             result = cls(automation=model).send_message(message, token, data)
             results.append(result)
             if result == "received":
@@ -345,14 +385,29 @@ class Automation:
 _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))
 
 
+def _own_meta(cls, name):
+    meta = vars(cls).get("Meta")
+    return getattr(meta, name, None) if meta is not None else None
+
+
+def _check_json(value, what: str) -> None:
+    """Raise ``TypeError`` naming ``what`` if ``value`` is not strict JSON (NaN included)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} must be JSON serializable: {exc}") from None
+
+
 def _split_parameters(params: dict) -> tuple[dict, dict]:
     """Return ``(data, model_refs)``: model instances are stored by id, their model label kept."""
     data, model_refs = {}, {}
     for key, value in params.items():
         if isinstance(value, models.Model):
+            if value.pk is None:
+                raise ValueError(f"Parameter '{key}': the {type(value).__name__} instance is not saved yet.")
             data[key] = value.pk
             model_refs[key] = value._meta.label_lower
         else:
+            _check_json(value, f"Parameter '{key}'")
             data[key] = value
-    json.dumps(data, allow_nan=False)
     return data, model_refs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig, apps
+from django.db import transaction
 
 from automations import registry
 
@@ -49,10 +50,11 @@ def on_signal(signal, **connect_kwargs):
 
     def decorate(cls):
         def start_automation(sender, **kwargs):
-            instance = cls(autorun=False)
-            if hasattr(instance, "started_by_signal"):
-                instance.started_by_signal(sender, **kwargs)
-                instance.save()
+            with transaction.atomic():  # if started_by_signal raises, no unstarted instance is left
+                instance = cls(autorun=False)
+                if hasattr(instance, "started_by_signal"):
+                    instance.started_by_signal(sender, **kwargs)
+                    instance.save()
             instance.run()
 
         uid = f"automations.on_signal:{cls.get_automation_class_name()}"

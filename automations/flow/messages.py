@@ -50,11 +50,15 @@ def data_source(data):
     return getattr(data, "GET", data)
 
 
-def coerce_data(receiver, data):
-    """Return ``(ok, data)``: whether ``data`` meets the receiver's requirements, converted if a dict."""
+def required_parameters(receiver, data) -> dict | None:
+    """Return the receiver's required parameters read from ``data`` and converted to their types.
+
+    Return ``None`` if one is missing or cannot be converted (``int("t2")``); ``{}`` if the
+    receiver requires nothing.
+    """
     required = getattr(receiver, "require_data_parameters", None)
     if not required:
-        return True, data
+        return {}
     source = data_source(data)
     converted = {}
     for name, kind in required.items():
@@ -62,8 +66,16 @@ def coerce_data(receiver, data):
             raw = source[name]
             converted[name] = raw if isinstance(raw, kind) else kind(raw)
         except (KeyError, TypeError, ValueError):
-            return False, data
-    if isinstance(data, dict):
+            return None
+    return converted
+
+
+def coerce_data(receiver, data):
+    """Return ``(ok, data)``: whether ``data`` meets the receiver's requirements, converted if a dict."""
+    converted = required_parameters(receiver, data)
+    if converted is None:
+        return False, data
+    if converted and isinstance(data, dict):
         return True, {**data, **converted}
     return True, data
 

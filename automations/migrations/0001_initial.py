@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'automation',
                 'verbose_name_plural': 'automations',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('finished', False)), fields=('unique_key',), name='automations_unique_running')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('error', ''), ('finished', False)), fields=('unique_key',), name='automations_unique_running')],
             },
         ),
         migrations.CreateModel(
