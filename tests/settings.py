@@ -25,3 +25,9 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 from tests.settings_cms import add_cms  # noqa: E402
 
 add_cms(globals())
+
+# Subprocesses started by tests (e.g. `manage.py automation_step`) must use the test database.
+if os.environ.get("ATM_TEST_USE_TEST_DB") == "1":
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"].get("NAME") or (
+        "test_" + DATABASES["default"]["NAME"]
+    )

@@ -1,0 +1,58 @@
+"""Automations shared by the tests; discovered at start-up as the test app's automations module."""
+
+from automations import flow
+from automations.flow import this
+
+from .models import Counter, NodeEffect
+from .signals import order_placed
+
+
+class EffectChain(flow.Automation):
+    """Five nodes, each leaving one effect that may happen only once per instance."""
+
+    class Meta:
+        verbose_name = "Effect chain"
+
+    first = flow.Execute(this.effect)
+    second = flow.Execute(this.effect)
+    third = flow.Execute(this.effect)
+    fourth = flow.Execute(this.effect)
+    fifth = flow.Execute(this.effect)
+    end = flow.End()
+
+    def effect(self, task):
+        NodeEffect.objects.create(automation_id=self.id, node=task.status)
+        Counter.increment("effects")
+        return task.status
+
+
+class Inbox(flow.Automation):
+    """Waits for notes; the target of messages sent by dotted path."""
+
+    wait = flow.Execute(this.noop).AsSoonAs(this.has_enough_notes)
+    end = flow.End()
+
+    def noop(self, task):
+        return len(self.data.get("notes", []))
+
+    def has_enough_notes(self, task):
+        return len(self.data.get("notes", [])) >= self.data.get("needed", 1)
+
+    def receive_note(self, token, data):
+        self.data.setdefault("notes", []).append({"token": token, "data": data})
+        return f"noted {token}"
+
+
+@flow.on_signal(order_placed)
+class OrderFollowUp(flow.Automation):
+    """Started by the ``order_placed`` signal."""
+
+    thank = flow.Execute(this.thank_customer)
+    end = flow.End()
+
+    def started_by_signal(self, sender, order_number, **kwargs):
+        self.data["order_number"] = order_number
+        self.data["sender"] = sender
+
+    def thank_customer(self, task):
+        self.data["thanked"] = self.data["order_number"]

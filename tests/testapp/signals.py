@@ -1,0 +1,4 @@
+from django.dispatch import Signal
+
+#: Sent by tests; starts ``tests.testapp.automations.OrderFollowUp``.
+order_placed = Signal()
