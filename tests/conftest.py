@@ -28,3 +28,14 @@ def clock(monkeypatch):
     fake = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
     monkeypatch.setattr(timezone, "now", fake)
     return fake
+
+
+@pytest.fixture(autouse=True)
+def _forget_automations_declared_in_tests():
+    """Unregister automation classes declared inside a test once it is over."""
+    from automations import registry
+
+    saved = registry.all_automations()
+    yield
+    registry._automations.clear()
+    registry._automations.update(saved)
