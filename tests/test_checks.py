@@ -1,0 +1,196 @@
+"""Broken declarations fail at class creation and in ``manage.py check`` with stable ids."""
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+
+from automations import flow, registry
+from automations.checks import check_automations
+from automations.flow import AutomationDeclarationError, this
+
+
+def declare(name="Broken", **nodes):
+    """Declare an automation called ``name`` with ``nodes`` (and a method ``work``)."""
+    return type(name, (flow.Automation,), {"__module__": __name__, "work": lambda self, task: None, **nodes})
+
+
+@pytest.mark.parametrize(
+    "nodes, message",
+    [
+        (
+            {"start": flow.Execute(this.work).Next("nowhere")},
+            "Broken.start: .Next() refers to unknown node 'nowhere'.",
+        ),
+        ({"start": flow.Execute(this.work).Next(this.nowhere)}, ".Next() refers to unknown node 'nowhere'."),
+        (
+            {"start": flow.Execute(this.work).Next("self.nowhere")},
+            ".Next() refers to unknown node 'nowhere'.",
+        ),
+        (
+            {"start": flow.Execute(this.work).OnError(this.nowhere)},
+            "Broken.start: .OnError() refers to unknown node",
+        ),
+        (
+            {"again": flow.Repeat(this.nowhere)},
+            "Broken.again: Repeat(start) refers to unknown node 'nowhere'.",
+        ),
+        (
+            {"start": flow.If(True).Then(this.nowhere)},
+            "Broken.start: .Then() refers to unknown node or method 'nowhere'.",
+        ),
+        (
+            {"start": flow.If(True).Then(this.work).Else("nowhere")},
+            ".Else() refers to unknown node or method",
+        ),
+        (
+            {"start": flow.Execute(this.nowhere)},
+            "Broken.start: Execute() refers to unknown node or method 'nowhere'.",
+        ),
+        ({"fork": flow.Split().Next(this.nowhere)}, "Broken.fork: .Next() refers to unknown node 'nowhere'."),
+    ],
+)
+def test_unknown_references_are_e001(nodes, message):
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare(**nodes)
+    assert "automations.E001" in str(raised.value)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["run", "data", "id", "save", "finished", "unique", "on", "_private", "Meta"]
+)
+def test_reserved_and_private_node_names_are_e002(name):
+    with pytest.raises(
+        AutomationDeclarationError, match=f"automations.E002: Broken.{name}: node name '{name}'"
+    ):
+        declare(**{name: flow.End()})
+
+
+def test_if_without_then_is_e003():
+    with pytest.raises(
+        AutomationDeclarationError, match=r"automations.E003: Broken.check: If\(\) has no .Then\(\)."
+    ):
+        declare(check=flow.If(True).Else("end"), end=flow.End())
+
+
+def test_a_split_whose_paths_never_meet_is_e004():
+    with pytest.raises(
+        AutomationDeclarationError, match="automations.E004: Broken.fork: the paths of this Split"
+    ):
+        declare(
+            fork=flow.Split().Next("a").Next("b"),
+            a=flow.Execute(this.work).Next("meet"),
+            b=flow.Execute(this.work).Next("end"),
+            meet=flow.Join(),
+            end=flow.End(),
+        )
+    with pytest.raises(
+        AutomationDeclarationError, match=r"automations.E004: Broken.fork: Split\(\) has no paths."
+    ):
+        declare(fork=flow.Split(), end=flow.End())
+
+
+def test_a_split_whose_paths_meet_through_a_nested_join_is_valid():
+    valid = declare(
+        "Valid",
+        fork=flow.Split().Next("a").Next("b"),
+        a=flow.Split().Next("a1").Next("a2"),
+        a1=flow.Execute(this.work).Next("inner"),
+        a2=flow.Execute(this.work).Next("inner"),
+        inner=flow.Join().Next("outer"),
+        b=flow.Execute(this.work).Next("outer"),
+        outer=flow.Join(),
+    )
+    assert (valid.fork.matching_join, valid.a.matching_join) == ("outer", "inner")
+
+
+def test_all_problems_are_reported_together_with_hints():
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare(run=flow.Execute(this.work).Next("x"), check=flow.If(False))
+    text = str(raised.value)
+    assert text.count("automations.E00") == 3
+    assert "HINT: Declare a node named 'x' in Broken or fix the reference." in text
+    assert "HINT: Rename the node" in text
+    assert issubclass(AutomationDeclarationError, TypeError)
+
+
+def test_broken_classes_are_not_registered():
+    with pytest.raises(AutomationDeclarationError):
+        declare(start=flow.Execute(this.work).Next("nowhere"))
+    assert f"{__name__}.Broken" not in registry.all_automations()
+
+
+@pytest.fixture
+def registered():
+    """Register classes for the check only, and forget them afterwards."""
+    added = []
+
+    def register(cls):
+        registry.register(cls)
+        added.append(registry.class_path(cls))
+        return cls
+
+    yield register
+    for path in added:
+        registry._automations.pop(path, None)
+
+
+def test_check_automations_reports_errors_as_check_messages(registered):
+    class Unchecked(flow.Automation):
+        class Meta:
+            abstract = True  # not validated at class creation, registered by hand below
+
+        _hidden = flow.Execute(this.work).Next("nowhere")
+        check = flow.If(True)
+
+        def work(self, task):
+            return None
+
+    registered(Unchecked)
+    assert [error for error in check_automations() if error.obj is Unchecked] == [
+        checks.Error(
+            "Unchecked._hidden: node name '_hidden' is reserved.",
+            hint="Rename the node; names starting with '_' and the attributes of flow.Automation are "
+            "reserved.",
+            obj=Unchecked,
+            id="automations.E002",
+        ),
+        checks.Error(
+            "Unchecked._hidden: .Next() refers to unknown node 'nowhere'.",
+            hint="Declare a node named 'nowhere' in Unchecked or fix the reference.",
+            obj=Unchecked,
+            id="automations.E001",
+        ),
+        checks.Error(
+            "Unchecked.check: If() has no .Then().",
+            hint="Add .Then(node or callable).",
+            obj=Unchecked,
+            id="automations.E003",
+        ),
+    ]
+
+
+def test_check_automations_reports_message_targets_that_are_not_registered():
+    class Messenger(flow.Automation):
+        to_inbox = flow.SendMessage("tests.testapp.automations.Inbox", "note")
+        to_nowhere = flow.SendMessage("shop.automations.Gone", "note")
+        to_self = flow.SendMessage("self.partner", "note")
+
+    try:
+        assert [error for error in check_automations() if error.obj is Messenger] == [
+            checks.Error(
+                "Messenger.to_nowhere: SendMessage() targets 'shop.automations.Gone', which is not a "
+                "registered automation.",
+                hint="Fix the dotted path, or make sure the target's module is an 'automations' module of an "
+                "installed app.",
+                obj=Messenger,
+                id="automations.E005",
+            )
+        ]
+    finally:
+        registry._automations.pop(registry.class_path(Messenger))
+
+
+def test_the_declared_automations_pass_manage_py_check(capsys):
+    call_command("check")
+    assert "System check identified no issues" in capsys.readouterr().out
