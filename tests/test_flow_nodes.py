@@ -480,3 +480,34 @@ def test_a_path_running_past_the_last_node_finishes_the_instance():
     automation = NoEnd()
     assert automation.finished()
     assert statuses(automation) == ["only"]
+
+
+def test_plain_strings_name_attributes_of_the_automation_when_they_exist():
+    class Strings(flow.Automation):
+        start = flow.Execute("work").SkipIf("is_off")
+        other = flow.Execute("self.work").SkipIf("a plain value")  # no such attribute: a truthy value
+        end = flow.End()
+
+        def is_off(self, task):
+            return False
+
+        def work(self, task):
+            self.data.setdefault("worked", []).append(task.status)
+
+    automation = Strings()
+    assert automation.data == {"worked": ["start"]}
+    assert [t.message for t in tasks(automation)] == ["OK", "skipped", "OK"]
+
+
+def test_send_message_tokens_and_data_are_values_unless_references_or_callables():
+    from tests.testapp.automations import Inbox
+
+    class Notifier(flow.Automation):
+        end = flow.SendMessage(this.inbox, "note", token="end", data="end")
+
+        def inbox(self, task):
+            return self.data["inbox"]
+
+    inbox = Inbox(needed=5)
+    Notifier(inbox=inbox.id)
+    assert row(inbox).data["notes"] == [{"token": "end", "data": "end"}]

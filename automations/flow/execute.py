@@ -93,6 +93,11 @@ class SendMessage(Node):
         target = self.resolve(self._target)
         if callable(target) and not isinstance(target, type):
             target = target(visit.task)
-        token = self.evaluate(self._token, visit.task) if self._token is not None else None
-        data = self.evaluate(self._data, visit.task) if self._data is not None else None
+        token, data = self._value(self._token, visit.task), self._value(self._data, visit.task)
         return Proceed(result=deliver(target, self._message, token, data))
+
+    def _value(self, value, task):
+        """Return ``value``, resolved if it is a reference and called with ``task`` if callable."""
+        if isinstance(value, Reference) or (isinstance(value, str) and value.startswith("self.")):
+            value = self.resolve(value)
+        return value(task) if callable(value) else value

@@ -144,10 +144,16 @@ class Node:
         return self._automation.data
 
     def resolve(self, value):
-        """Return what ``value`` refers to on the bound automation (or its class), else ``value``."""
+        """Return what ``value`` refers to on the bound automation (or its class), else ``value``.
+
+        ``this.name`` and ``"self.name"`` refer to the attribute ``name``; so does a plain string
+        ``"name"`` if the automation has such an attribute (other strings are values).
+        """
         holder = self._automation if self._automation is not None else self._owner
         if isinstance(value, Reference) or (isinstance(value, str) and value.startswith("self.")):
             return getattr(holder, reference_name(value))
+        if isinstance(value, str) and value.isidentifier() and holder is not None and hasattr(holder, value):
+            return getattr(holder, value)
         if inspect.isfunction(value) and holder is not None:
             declared = getattr(self._owner, value.__name__, None)
             if declared is value or getattr(declared, "__func__", None) is value:
