@@ -148,7 +148,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
             _steps()[automation_id] = step
             result = step.run()
             _save_instance(instance, result, now)
-        _after_commit(instance, result)
+    _after_commit(instance, result)  # outside the step: receivers may advance this instance again
     return result
 
 
