@@ -191,6 +191,7 @@ def test_check_automations_reports_message_targets_that_are_not_registered():
         registry._automations.pop(registry.class_path(Messenger))
 
 
+@pytest.mark.django_db  # Django 6 may run database checks too
 def test_the_declared_automations_pass_manage_py_check(capsys):
     call_command("check")
     assert "System check identified no issues" in capsys.readouterr().out
