@@ -8,14 +8,9 @@ wake-up is published as an ``automation.wake`` event once the transaction commit
 
 from __future__ import annotations
 
-import logging
-import threading
-
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 
 from automations import settings as atm_settings
-
-logger = logging.getLogger("automations.wakeups")
 
 
 def wake(automation) -> None:
@@ -31,39 +26,10 @@ def wake(automation) -> None:
         engine.advance(automation)
 
 
-def run_in_background(automation) -> None:
-    """Advance ``automation`` outside the caller: by the worker, or in a new thread after commit."""
-    automation_id = automation.id
-    if atm_settings.get("ATM_WORKER"):
-        transaction.on_commit(lambda: _publish_wake(automation_id))
-    else:
-        transaction.on_commit(lambda: _start_thread(automation_id))
-
-
 def hint(automation_id: int, wake_at) -> None:
     """Tell the scheduler worker that ``automation_id`` is next due at ``wake_at``."""
     if atm_settings.get("ATM_WORKER"):
         transaction.on_commit(lambda: _publish_wake(automation_id, wake_at))
-
-
-def _start_thread(automation_id) -> threading.Thread:
-    thread = threading.Thread(
-        target=_advance_in_thread, args=(automation_id,), name=f"automation-{automation_id}", daemon=True
-    )
-    thread.start()
-    return thread
-
-
-def _advance_in_thread(automation_id):
-    from automations import engine
-
-    try:
-        engine.advance(automation_id)
-    except Exception:
-        logger.exception("Automation instance %s could not be advanced in the background.", automation_id)
-    finally:
-        close_old_connections()
-        connection.close()
 
 
 def _publish_wake(automation_id, at=None):

@@ -1,13 +1,12 @@
 """Automation instances: parameters, binding, running, finishing, keys, uniqueness."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 
-from automations import flow
+from automations import flow, wakeups
 from automations.flow import AutomationFinishedError, this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.helpers import row, statuses
@@ -290,12 +289,21 @@ class Background(flow.Automation):
         self.data["thread"] = threading.current_thread().name
 
 
-@pytest.mark.django_db(transaction=True)
-def test_nice_runs_the_instance_in_a_background_thread():
+def test_nice_without_a_worker_runs_the_instance_in_place():
     automation = Background(autorun=False)
     assert automation.nice() is None
-    deadline = time.monotonic() + 30
-    while not automation.finished():  # a real thread is the point here
-        assert time.monotonic() < deadline, "the background thread did not run the instance"
-        time.sleep(0.01)
-    assert row(automation).data == {"thread": f"automation-{automation.id}"}
+    assert automation.finished()
+    assert row(automation).data == {"thread": threading.current_thread().name}
+
+
+def test_nice_with_a_worker_publishes_a_wake_event_instead(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.ATM_WORKER = True
+    published = []
+    monkeypatch.setattr(wakeups, "_publish_wake", lambda pk, at=None: published.append(pk))
+    automation = Background(autorun=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        automation.nice()
+    assert published == [automation.id]
+    assert not automation.finished()

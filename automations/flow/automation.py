@@ -251,12 +251,13 @@ class Automation:
         return getattr(self, result.stopped_at[0]) if result.stopped_at else None
 
     def nice(self) -> None:
-        """Run the instance in the background and return at once.
+        """Hand the instance to the scheduler worker and return at once.
 
-        The scheduler worker runs it when one runs (``ATM_WORKER``); otherwise a new thread does,
-        started once the current transaction commits.
+        With a worker (``ATM_WORKER``) an ``automation.wake`` event is published when the current
+        transaction commits. Without one there is nobody to hand it to: the instance runs in place,
+        like :meth:`run` (after the current step if called from a node).
         """
-        wakeups.run_in_background(self)
+        wakeups.wake(self)
 
     def finished(self) -> bool:
         """Return whether the instance has finished."""
