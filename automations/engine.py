@@ -57,6 +57,7 @@ class Submission:
     result: object = None
     user: object = None
     apply: object = None  # optional callable run inside the step, e.g. saving a ModelForm
+    consumed: bool = False  # set by the node that took the input; False after the step: not taken
 
 
 # -- being inside a step ----------------------------------------------------------------------

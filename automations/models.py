@@ -161,3 +161,14 @@ class AutomationTaskModel(models.Model):
         if self.finished is not None:
             return 0
         return (timezone.now() - self.created).total_seconds() / 3600
+
+    def get_users_with_permission(self, include_superusers=True, backend=None):
+        """Return the users who may process this task: its assigned user, group and permissions.
+
+        ``backend`` is the authentication backend asked for permissions (default: the first
+        configured one that can list users); ``ATM_USER_WITH_PERMISSIONS_MODEL_METHOD`` replaces
+        this method.
+        """
+        from automations.permissions import task_users_with_permission
+
+        return task_users_with_permission(self, include_superusers=include_superusers, backend=backend)

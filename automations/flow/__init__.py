@@ -9,6 +9,7 @@ from .control import End, If, Join, Split
 from .declaration import AutomationDeclarationError
 from .discovery import get_automations, on_signal
 from .execute import Execute, SendMessage
+from .forms import Form, ModelForm
 from .messages import UnknownMessageError, require_data_parameters
 from .nodes import Node
 from .references import This, this
@@ -20,8 +21,10 @@ __all__ = [
     "AutomationFinishedError",
     "End",
     "Execute",
+    "Form",
     "If",
     "Join",
+    "ModelForm",
     "Node",
     "Repeat",
     "SendMessage",

@@ -1,0 +1,32 @@
+"""Urls of Django Automations: ``path("automations/", include("automations.urls"))``.
+
+=====================  =========================================  ===============================
+name                   path (below the include)                   view
+=====================  =========================================  ===============================
+``task_list``          ``tasks/``                                 :class:`TaskListView`
+``task``               ``tasks/<task_id>/``                       :class:`TaskView`
+``dashboard``          ``dashboard/``                             :class:`DashboardView`
+``errors``             ``errors/``                                :class:`AutomationErrorsView`
+``history``            ``<automation_id>/history/``               :class:`AutomationHistoryView`
+``traceback``          ``<automation_id>/traceback/<task_id>/``   :class:`AutomationTracebackView`
+=====================  =========================================  ===============================
+"""
+
+from django.urls import path
+
+from automations import views
+
+app_name = "automations"
+
+urlpatterns = [
+    path("tasks/", views.TaskListView.as_view(), name="task_list"),
+    path("tasks/<int:task_id>/", views.TaskView.as_view(), name="task"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
+    path("errors/", views.AutomationErrorsView.as_view(), name="errors"),
+    path("<int:automation_id>/history/", views.AutomationHistoryView.as_view(), name="history"),
+    path(
+        "<int:automation_id>/traceback/<int:task_id>/",
+        views.AutomationTracebackView.as_view(),
+        name="traceback",
+    ),
+]

@@ -1,0 +1,13 @@
+"""Views of Django Automations; their urls are in :mod:`automations.urls` (namespace ``automations``)."""
+
+from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
+from .tasks import TaskListView, TaskView
+
+__all__ = [
+    "AutomationErrorsView",
+    "AutomationHistoryView",
+    "AutomationTracebackView",
+    "DashboardView",
+    "TaskListView",
+    "TaskView",
+]

@@ -1,0 +1,149 @@
+"""Views for those who watch automations run: dashboard, errors, an instance's history, tracebacks.
+
+All of them need an active staff user with the ``automations.view_automationmodel`` permission
+(superusers have it); anonymous users are sent to log in, everybody else gets 403.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.views.generic import ListView, TemplateView
+
+from automations import registry
+from automations.flow import get_automations
+from automations.models import AutomationModel, AutomationTaskModel
+
+from .access import MonitoringAccessMixin
+
+DEFAULT_DASHBOARD_TEMPLATE = "automations/includes/dashboard_item.html"
+FAILED = Q(result__has_key="traceback") & Q(result__has_key="exception")
+
+
+class DashboardView(MonitoringAccessMixin, TemplateView):
+    """One item per automation class, each rendered with its ``Meta.dashboard_template``."""
+
+    template_name = "automations/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        counts = {
+            row["automation_class"]: row
+            for row in AutomationModel.objects.values("automation_class").annotate(
+                total=Count("pk"),
+                finished=Count("pk", filter=Q(finished=True)),
+                errors=Count("pk", filter=~Q(error="")),
+            )
+        }
+        paths = {path for path, _ in get_automations()} | set(counts)
+        items = []
+        for path in sorted(paths):
+            try:
+                automation_class = registry.get(path)
+            except registry.UnknownAutomationError:
+                continue
+            items.append(self.render_item(automation_class, counts.get(path, {})))
+        return super().get_context_data(items=items, **kwargs)
+
+    def render_item(self, automation_class, counts) -> dict:
+        """Return ``{"automation_class", "verbose_name", "html"}`` for one automation class."""
+        path = automation_class.get_automation_class_name()
+        queryset = AutomationModel.objects.filter(automation_class=path)
+        total, finished, errors = counts.get("total", 0), counts.get("finished", 0), counts.get("errors", 0)
+        context = {
+            "automation_class": automation_class,
+            "class_path": path,
+            "verbose_name": automation_class.get_verbose_name(),
+            "verbose_name_plural": automation_class.get_verbose_name_plural(),
+            "queryset": queryset,
+            "total": total,
+            "finished": finished,
+            "errors": errors,
+            "running": total - finished - errors,
+            "recent": queryset.order_by("-updated", "-pk")[:10],
+        }
+        context.update(dashboard_context(automation_class, queryset))
+        template = getattr(automation_class.Meta, "dashboard_template", None) or DEFAULT_DASHBOARD_TEMPLATE
+        html = render_to_string(template, context, request=self.request)
+        return {
+            "automation_class": automation_class,
+            "verbose_name": context["verbose_name"],
+            "html": mark_safe(html),
+        }
+
+
+def dashboard_context(automation_class, queryset) -> dict:
+    """Return the class's ``get_dashboard_context(queryset)``, if it defines one (class or plain method)."""
+    hook = getattr(automation_class, "get_dashboard_context", None)
+    if hook is None:
+        return {}
+    if inspect.ismethod(hook):  # a classmethod, bound to the class
+        return dict(hook(queryset) or {})
+    # A plain method: call it on an instance that is not bound to any database row.
+    return dict(hook(object.__new__(automation_class), queryset) or {})
+
+
+class AutomationErrorsView(MonitoringAccessMixin, ListView):
+    """Failed tasks, newest first, and the instances an error stopped."""
+
+    template_name = "automations/errors.html"
+    context_object_name = "failed_tasks"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return AutomationTaskModel.objects.filter(FAILED).select_related("automation").order_by("-pk")
+
+    def get_context_data(self, **kwargs):
+        stopped = AutomationModel.objects.exclude(error="").filter(finished=False).order_by("-updated")[:50]
+        return super().get_context_data(stopped=stopped, **kwargs)
+
+
+class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
+    """Every step of one instance; parallel paths indented under their split, failures linked."""
+
+    template_name = "automations/history.html"
+
+    def get_context_data(self, **kwargs):
+        automation = get_object_or_404(AutomationModel, pk=self.kwargs["automation_id"])
+        tasks = list(AutomationTaskModel.objects.filter(automation=automation).order_by("pk"))
+        names = {str(task.pk): task.status for task in tasks}
+        rows = []
+        for task in tasks:
+            stack = task.path.split("/") if task.path else []
+            rows.append(
+                {
+                    "task": task,
+                    "depth": len(stack),
+                    "indent": len(stack) * 2,
+                    "split": names.get(stack[-1], "") if stack else "",
+                    "failed": isinstance(task.result, dict) and "traceback" in task.result,
+                }
+            )
+        try:
+            verbose_name = automation.get_automation_class().get_verbose_name()
+        except registry.UnknownAutomationError:
+            verbose_name = automation.automation_class
+        return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
+
+
+class AutomationTracebackView(MonitoringAccessMixin, TemplateView):
+    """The exception and traceback a failed task recorded (no local variable values are stored)."""
+
+    template_name = "automations/traceback.html"
+
+    def get_context_data(self, **kwargs):
+        task = get_object_or_404(
+            AutomationTaskModel.objects.filter(FAILED).select_related("automation"),
+            pk=self.kwargs["task_id"],
+            automation_id=self.kwargs["automation_id"],
+        )
+        return super().get_context_data(
+            task=task,
+            automation=task.automation,
+            exception=task.result.get("exception", ""),
+            traceback=task.result.get("traceback", ""),
+            **kwargs,
+        )

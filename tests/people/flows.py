@@ -1,0 +1,66 @@
+"""Automations and helpers shared by the tests of forms, views and live task lists."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission, User
+
+from automations import flow
+from automations.models import AutomationTaskModel
+from tests.approvals.forms import ApprovalForm
+
+PASSWORD = "secret-password"
+
+
+class Unassigned(flow.Automation):
+    ask = flow.Form(ApprovalForm, description="Anybody may answer")
+    end = flow.End()
+
+
+class ForAda(flow.Automation):
+    start = flow.Execute(lambda task: None)
+    ask = flow.Form(ApprovalForm, description="Only for Ada").User(username="ada")
+    end = flow.End()
+
+
+class ForReviewers(flow.Automation):
+    ask = flow.Form(ApprovalForm).Group(name="Reviewers")
+    end = flow.End()
+
+
+class ForApprovers(flow.Automation):
+    ask = flow.Form(ApprovalForm).Permission("approvals.approve_expense")
+    end = flow.End()
+
+
+class ForAll(flow.Automation):
+    """Every requirement at once: Ada, member of Reviewers, with the permission."""
+
+    ask = (
+        flow.Form(ApprovalForm)
+        .User(username="ada")
+        .Group(name="Reviewers")
+        .Permission("approvals.approve_expense")
+    )
+    end = flow.End()
+
+
+def make_user(username, *, superuser=False, staff=False, groups=(), permissions=()):
+    """Create an active user with a password, groups (created as needed) and permissions."""
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    user.is_superuser, user.is_staff = superuser, staff or superuser
+    user.save()
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    for label in permissions:
+        app_label, codename = label.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+def open_task(automation) -> AutomationTaskModel:
+    """Return the one open task of ``automation``."""
+    return AutomationTaskModel.objects.select_related("automation").get(
+        automation_id=automation.id, finished=None
+    )
