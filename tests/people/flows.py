@@ -64,3 +64,46 @@ def open_task(automation) -> AutomationTaskModel:
     return AutomationTaskModel.objects.select_related("automation").get(
         automation_id=automation.id, finished=None
     )
+
+
+class Templated(flow.Automation):
+    """A form with its own template and context layers."""
+
+    context = {"color": "automation", "shape": "automation"}
+
+    ask = flow.Form(
+        ApprovalForm,
+        template_name="approvals/custom_form.html",
+        success_url="automations:dashboard",
+        context={"color": "node"},
+    ).User(username="ada")
+    end = flow.End()
+
+
+class Dashboarded(flow.Automation):
+    """An automation with its own dashboard item and context."""
+
+    class Meta:
+        verbose_name = "Dashboarded"
+        dashboard_template = "approvals/dashboard_item.html"
+
+    start = flow.Execute(lambda task: None)
+    end = flow.End()
+
+    @classmethod
+    def get_dashboard_context(cls, queryset):
+        return {"instances_seen": queryset.count()}
+
+
+class Exploding(flow.Automation):
+    """Two parallel paths; one fails with HTML in its message."""
+
+    fork = flow.Split().Next("calm").Next("explode")
+    calm = flow.Execute(lambda task: "calm").Next("meet")
+    explode = flow.Execute("self.blow_up").Next("meet")
+    meet = flow.Join()
+    end = flow.End()
+
+    def blow_up(self, task):
+        secret = "secret-local-value"  # noqa: F841 - must never be shown
+        raise ValueError("<script>alert('x')</script>")
