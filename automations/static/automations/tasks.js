@@ -3,6 +3,7 @@
  * Every element with a data-atm-socket attribute (rendered by
  * automations/includes/task_list.html) is connected to the task-list websocket; each message
  * carries the list rendered for the logged-in user, and replaces the element's content.
+ * The element's data-atm-live attribute says "connected" once a list arrived, "closed" after a drop.
  * The socket reconnects after a network failure, but not when the server refused the user.
  */
 (function () {
@@ -14,13 +15,18 @@
   var REFUSED = 4401;
   var sockets = {};
 
+  function listsOf(path) {
+    return document.querySelectorAll('[data-atm-socket="' + path + '"]');
+  }
+
   function replaceLists(path, html) {
     var fresh = document.createElement("template");
     fresh.innerHTML = html;
     var source = fresh.content.querySelector("[data-atm-task-list]");
     if (!source) return;
-    document.querySelectorAll('[data-atm-socket="' + path + '"]').forEach(function (list) {
+    listsOf(path).forEach(function (list) {
       list.innerHTML = source.innerHTML;
+      list.setAttribute("data-atm-live", "connected");
       list.dispatchEvent(new CustomEvent("automations:tasks", { bubbles: true }));
     });
   }
@@ -36,6 +42,7 @@
     };
     socket.onclose = function (event) {
       delete sockets[path];
+      listsOf(path).forEach(function (list) { list.setAttribute("data-atm-live", "closed"); });
       if (event.code === REFUSED) return;
       var wait = Math.min(delay || 500, 30000);
       window.setTimeout(function () { connect(path, wait * 2); }, wait);
