@@ -13,8 +13,10 @@ these receivers do not see (a custom group model's memberships, say) call :func:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
@@ -26,6 +28,7 @@ logger = logging.getLogger("automations.live")
 
 EVERYONE_GROUP = "automations.tasks.everyone"
 EVENT_TYPE = "tasks.changed"
+_in_flight: set = set()
 ASSIGNMENT_ATTRIBUTES = ("interaction_user_id", "interaction_group_id", "interaction_permissions")
 
 
@@ -41,17 +44,31 @@ def notify_users(user_ids=(), *, everyone: bool = False) -> None:
         groups.add(EVERYONE_GROUP)
     if not groups:
         return
-    from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in sorted(groups):
-        try:
-            async_to_sync(layer.group_send)(group, {"type": EVENT_TYPE})
-        except Exception:  # a lost hint only leaves a list stale; it must never break the caller
-            logger.exception("Could not notify the task lists of group %s.", group)
+    groups = sorted(groups)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        async_to_sync(_send)(layer, groups)
+    else:  # called from code running on an event loop: cannot block it, so send alongside
+        task = loop.create_task(_send(layer, groups))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+
+
+async def _send(layer, groups):
+    results = await asyncio.gather(
+        *(layer.group_send(group, {"type": EVENT_TYPE}) for group in groups), return_exceptions=True
+    )
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, Exception):  # a lost hint only leaves a list stale; never break the caller
+            logger.error("Could not notify the task lists of group %s: %r", group, result)
 
 
 def recipients(task, node=None) -> tuple[set, bool]:

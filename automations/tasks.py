@@ -46,10 +46,18 @@ def open_form_tasks():
 
 def open_tasks_for(user):
     """Return the open form tasks ``user`` may process, oldest first (none for anonymous users)."""
-    none = AutomationTaskModel.objects.none()
+    allowed = [task.pk for task in open_task_list_for(user)]
+    if not allowed:
+        return AutomationTaskModel.objects.none()
+    tasks = AutomationTaskModel.objects.filter(pk__in=allowed).select_related("automation")
+    return tasks.order_by("created", "pk")
+
+
+def open_task_list_for(user) -> list:
+    """Return the open form tasks ``user`` may process as a list, oldest first (a query less)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return none
-    candidates = open_form_tasks().select_related("automation")
+        return []
+    candidates = open_form_tasks().select_related("automation").order_by("created", "pk")
     group_ids = None
     if not user.is_superuser:
         candidates = candidates.filter(Q(interaction_user__isnull=True) | Q(interaction_user=user.pk))
@@ -58,8 +66,4 @@ def open_tasks_for(user):
             candidates = candidates.filter(
                 Q(interaction_group__isnull=True) | Q(interaction_group__in=group_ids)
             )
-    allowed = [task.pk for task in candidates if may_process(user, task, group_ids=group_ids)]
-    if not allowed:
-        return none
-    tasks = AutomationTaskModel.objects.filter(pk__in=allowed).select_related("automation")
-    return tasks.order_by("created", "pk")
+    return [task for task in candidates if may_process(user, task, group_ids=group_ids)]

@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import translation
 
 from automations.live import EVERYONE_GROUP, user_group
-from automations.tasks import open_tasks_for
+from automations.tasks import open_task_list_for
 
 TASKS_PATH = "ws/automations/tasks/"
 CLOSE_UNAUTHENTICATED = 4401
@@ -69,7 +69,7 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
         if user is None:
             return None
         with translation.override(self.language):
-            tasks = list(open_tasks_for(user))
+            tasks = open_task_list_for(user)
             html = render_to_string("automations/includes/task_list.html", {"tasks": tasks, "user": user})
             return {
                 "type": "tasks",

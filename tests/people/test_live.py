@@ -228,3 +228,12 @@ async def test_the_list_is_rendered_in_the_language_of_the_page():
     message = await communicator.receive_json_from(timeout=5)
     assert "Sie haben keine offenen Aufgaben." in message["html"]
     await communicator.disconnect()
+
+
+async def test_notifying_from_code_running_on_the_event_loop_sends_alongside():
+    ada = await user_named("ada")
+    communicator = await connected(ada)
+    assert await next_list(communicator) == []
+    notify_users([ada.pk])  # no await: called from async code, it must not block the loop
+    assert await next_list(communicator) == []
+    await communicator.disconnect()
