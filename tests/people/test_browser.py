@@ -8,7 +8,7 @@ import os
 import shutil
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from automations.models import AutomationModel
@@ -56,6 +56,8 @@ def browser(monkeypatch):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
+        # The ORM used next to Playwright's event loop opened connections of its own: close them.
+        connections.close_all()
         browser.close()
 
 
