@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 
 from automations.live import EVERYONE_GROUP, user_group
@@ -84,12 +84,19 @@ def _describe(task) -> dict:
 
     return {
         "id": task.pk,
-        "url": reverse("automations:task", args=[task.pk]),
+        "url": _task_url(task),
         "node": task.status,
         "description": str(task_description(task)),
         "automation": str(task_automation_name(task)),
         "created": task.created.isoformat(),
     }
+
+
+def _task_url(task) -> str | None:
+    try:
+        return reverse("automations:task", args=[task.pk])
+    except NoReverseMatch:  # the project did not include automations.urls
+        return None
 
 
 def _language(scope) -> str:

@@ -7,9 +7,11 @@ All of them need an active staff user with the ``automations.view_automationmode
 from __future__ import annotations
 
 import inspect
+import logging
 
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
+from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.generic import ListView, TemplateView
@@ -19,6 +21,8 @@ from automations.flow import get_automations
 from automations.models import AutomationModel, AutomationTaskModel
 
 from .access import MonitoringAccessMixin
+
+logger = logging.getLogger("automations.views")
 
 DEFAULT_DASHBOARD_TEMPLATE = "automations/includes/dashboard_item.html"
 FAILED = Q(result__has_key="traceback") & Q(result__has_key="exception")
@@ -67,7 +71,11 @@ class DashboardView(MonitoringAccessMixin, TemplateView):
         }
         context.update(dashboard_context(automation_class, queryset))
         template = getattr(automation_class.Meta, "dashboard_template", None) or DEFAULT_DASHBOARD_TEMPLATE
-        html = render_to_string(template, context, request=self.request)
+        try:
+            html = render_to_string(template, context, request=self.request)
+        except TemplateDoesNotExist:  # one class's missing template must not hide the others
+            logger.warning("%s: dashboard template %r does not exist.", path, template)
+            html = render_to_string(DEFAULT_DASHBOARD_TEMPLATE, context, request=self.request)
         return {
             "automation_class": automation_class,
             "verbose_name": context["verbose_name"],

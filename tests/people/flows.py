@@ -107,3 +107,13 @@ class Exploding(flow.Automation):
     def blow_up(self, task):
         secret = "secret-local-value"  # noqa: F841 - must never be shown
         raise ValueError("<script>alert('x')</script>")
+
+
+class BrokenDashboard(flow.Automation):
+    """Declares a dashboard template that does not exist."""
+
+    class Meta:
+        verbose_name_plural = "Broken dashboards"
+        dashboard_template = "approvals/no_such_template.html"
+
+    end = flow.End()

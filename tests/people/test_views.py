@@ -12,6 +12,7 @@ from automations.models import AutomationModel, AutomationTaskModel
 from tests.approvals.automations import ExpenseApproval
 from tests.approvals.models import Expense
 from tests.people.flows import (
+    BrokenDashboard,
     Dashboarded,
     Exploding,
     ForAda,
@@ -323,6 +324,13 @@ def test_dashboard_renders_each_automation_with_its_template_and_context(root):
     assert "automations/dashboard.html" in [t.name for t in response.templates]
     assert "automations/includes/dashboard.html" in [t.name for t in response.templates]
     assert "automations/includes/dashboard_item.html" in [t.name for t in response.templates]
+
+
+def test_a_missing_dashboard_template_falls_back_to_the_default_item(root):
+    BrokenDashboard()
+    response = client_for(root).get(reverse("automations:dashboard"))
+    assert response.status_code == 200
+    assert "Broken dashboards" in response.content.decode()
 
 
 def test_errors_view_lists_failed_tasks_and_stopped_instances(root):
