@@ -237,3 +237,14 @@ async def test_notifying_from_code_running_on_the_event_loop_sends_alongside():
     notify_users([ada.pk])  # no await: called from async code, it must not block the loop
     assert await next_list(communicator) == []
     await communicator.disconnect()
+
+
+async def test_a_client_may_ask_for_the_list_again():
+    ada = await user_named("ada")
+    communicator = await connected(ada)
+    assert await next_list(communicator) == []
+    await communicator.send_json_to({"type": "refresh"})
+    assert await next_list(communicator) == []
+    await communicator.send_json_to({"type": "something else"})
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
