@@ -246,5 +246,8 @@ async def test_a_client_may_ask_for_the_list_again():
     await communicator.send_json_to({"type": "refresh"})
     assert await next_list(communicator) == []
     await communicator.send_json_to({"type": "something else"})
+    await communicator.send_to(text_data="not json")
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.send_json_to({"type": "refresh"})
+    assert await next_list(communicator) == []  # still alive
     await communicator.disconnect()
