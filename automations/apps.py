@@ -12,11 +12,11 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import hooks, live
+        from automations import form_checks, hooks, live
 
         checks.register(automation_checks.check_automations)
-        checks.register(automation_checks.check_permission_settings)
-        checks.register(automation_checks.check_unassigned_forms)
+        checks.register(form_checks.check_permission_settings)
+        checks.register(form_checks.check_unassigned_forms)
         hooks.connect_receivers()
         live.connect_receivers()
         autodiscover_modules("automations")
