@@ -21,6 +21,7 @@ DATABASES["default"]["TEST"] = (
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 INSTALLED_APPS += ["tests.approvals"]  # noqa: F405
+SILENCED_SYSTEM_CHECKS = ["automations.W010"]  # the form tests declare unassigned forms on purpose
 
 # django CMS joins when it is installed (the CMS plugin tests, tests/test_cms*.py, skip otherwise).
 from tests.settings_cms import add_cms  # noqa: E402

@@ -120,13 +120,14 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         names = {str(task.pk): task.status for task in tasks}
         rows = []
         for task in tasks:
+            # A path is the stack of splits it is inside: frames "<split task id>[@<join name>]".
             stack = task.path.split("/") if task.path else []
             rows.append(
                 {
                     "task": task,
                     "depth": len(stack),
                     "indent": len(stack) * 2,
-                    "split": names.get(stack[-1], "") if stack else "",
+                    "split": names.get(stack[-1].split("@", 1)[0], "") if stack else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
                 }
             )
