@@ -17,6 +17,7 @@ from automations import settings as atm_settings
 from automations.outcomes import Proceed, Wait
 
 from .nodes import Node
+from .references import Reference
 
 logger = logging.getLogger("automations.forms")
 
@@ -124,8 +125,25 @@ class Form(Node):
         return form_users_with_permission(self)
 
     def resolve_selector(self, selector: dict, task) -> dict:
-        """Return ``selector`` with callables and references evaluated for ``task``."""
-        return {key: self.evaluate(value, task) for key, value in selector.items()}
+        """Return ``selector`` with callables and references evaluated for ``task``.
+
+        Without a task (``task=None``) a selector that needs one raises ``TypeError``.
+        """
+        resolved = {}
+        for key, value in selector.items():
+            # Plain strings are values (a group may well be named like a node); only this.name,
+            # "self.name" and callables refer to something.
+            if isinstance(value, Reference) or callable(value) or str(value).startswith("self."):
+                value = self.resolve(value)
+            if callable(value):
+                if task is None:
+                    raise TypeError(
+                        f"{self!r}: the selector {key}= depends on the task; ask a task's "
+                        "get_users_with_permission() instead."
+                    )
+                value = value(task)
+            resolved[key] = value
+        return resolved
 
     # -- running ----------------------------------------------------------------------------
 

@@ -273,3 +273,27 @@ def test_form_node_declaration_is_not_changed_by_running(ada):
 def test_form_class_property():
     assert Unassigned.ask.form_class is ApprovalForm
     assert issubclass(ExpenseApproval.enter.form_class, forms.ModelForm)
+
+
+def test_plain_string_selectors_are_values_even_when_a_node_has_that_name(db):
+    from django.contrib.auth.models import Group
+
+    class Review(flow.Automation):
+        review = flow.Form(ApprovalForm).Group(name="review")
+        end = flow.End()
+
+    group = Group.objects.create(name="review")
+    assert open_task(Review()).interaction_group == group
+
+
+def test_selectors_may_refer_to_methods_of_the_automation(ada, bob):
+    from automations.flow import this
+
+    class ByMethod(flow.Automation):
+        ask = flow.Form(ApprovalForm).User(username=this.assignee)
+        end = flow.End()
+
+        def assignee(self, task):
+            return self.data["who"]
+
+    assert open_task(ByMethod(who="bob")).interaction_user == bob

@@ -231,3 +231,10 @@ def test_form_assigned_to_a_group_by_callable(reviewer):
     task = open_task(ByCallable(team="Reviewers"))
     assert task.interaction_group == Group.objects.get(name="Reviewers")
     assert may_process(reviewer, task)
+
+
+def test_form_users_with_permission_needs_static_selectors():
+    from tests.approvals.automations import ExpenseApproval
+
+    with pytest.raises(TypeError, match="depends on the task"):
+        ExpenseApproval.approve.get_users_with_permission()
