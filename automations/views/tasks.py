@@ -21,6 +21,10 @@ from automations.models import AutomationTaskModel
 from automations.permissions import may_process
 from automations.tasks import form_node_for, open_tasks_for
 
+FAILED_MESSAGE = _(
+    "An error stopped this automation while it took your input, so your input was not saved. "
+    "It is shown again below."
+)
 NOT_OPEN_MESSAGE = _(
     "This task was completed or closed while you were working on it, so your input was not saved. "
     "It is shown again below."
@@ -94,9 +98,9 @@ class TaskView(LoginRequiredMixin, FormView):
         submission = engine.Submission(
             task_id=self.task.pk, result=cleaned_data_as_json(form), user=self.request.user, apply=apply
         )
-        engine.advance(self.task.automation_id, submission=submission)
+        step = engine.advance(self.task.automation_id, submission=submission)
         if not submission.consumed:
-            form.add_error(None, NOT_OPEN_MESSAGE)
+            form.add_error(None, FAILED_MESSAGE if step.error else NOT_OPEN_MESSAGE)
             return self.render_to_response(self.get_context_data(form=form), status=409)
         return HttpResponseRedirect(self.get_success_url())
 

@@ -232,6 +232,23 @@ def test_input_is_not_lost_when_the_task_closes_meanwhile(ada, monkeypatch):
     assert task.result == {"comment": "other"}
 
 
+def test_input_is_shown_back_when_saving_it_fails(ada, bob, monkeypatch):
+    from tests.approvals.forms import ExpenseForm
+
+    automation = ExpenseApproval(requester="ada", approver="bob")
+    task = open_task(automation)
+
+    def broken_save(self, commit=True):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(ExpenseForm, "save", broken_save)
+    response = client_for(ada).post(task_url(task), {"title": "Hotel", "amount": "120"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'value="Hotel"' in html and "An error stopped this automation" in html
+    assert "database gone" in AutomationModel.objects.get(pk=automation.id).error
+
+
 @pytest.mark.parametrize(
     "next_url, expected",
     [
