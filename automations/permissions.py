@@ -98,16 +98,23 @@ def task_users_with_permission(task, include_superusers=True, backend=None):
     method = custom_method("ATM_USER_WITH_PERMISSIONS_MODEL_METHOD")
     if method is not None:
         return method(task, include_superusers=include_superusers, backend=backend)
+    from automations.tasks import form_node_for
+
     user_model = get_user_model()
     manager = user_model._default_manager
     backend = _permission_backend(backend)
+    needs_user, needs_group, permissions = requirements(task, form_node_for(task))
     users = manager.filter(is_active=True)
-    for permission in task.interaction_permissions or ():
+    for permission in sorted(permissions):
         users &= manager.with_perm(permission, include_superusers=False, backend=backend)
     if task.interaction_user_id is not None:
         users = users.filter(pk=task.interaction_user_id)
     if task.interaction_group_id is not None:
         users = users.filter(groups=task.interaction_group_id)
+    user_gone = needs_user and task.interaction_user_id is None
+    group_gone = needs_group and task.interaction_group_id is None
+    if user_gone or group_gone:
+        users = manager.none()  # the declared user or group is gone: nobody but the superusers
     if include_superusers:
         users |= manager.filter(is_superuser=True, is_active=True)
     return users.distinct()

@@ -108,6 +108,8 @@ def test_a_deleted_assignee_leaves_the_task_to_superusers_until_the_instance_sto
     assert task.interaction_user_id is None
     assert not may_process(bob, task)  # the declaration still asks for a user
     assert may_process(root, task)
+    assert list(task.get_users_with_permission()) == [root]
+    assert list(task.get_users_with_permission(include_superusers=False)) == []
     engine.advance(automation.id)  # the next visit finds nobody to assign: a visible error
     assert "matches no user" in AutomationModel.objects.get(pk=automation.id).error
 
