@@ -181,20 +181,6 @@ def test_task_list_falls_back_to_the_first_template_when_the_setting_dropped_the
     assert placeholder_content(view(client, page, ordinary_user)).startswith('<table class="tasks">')
 
 
-def _template_exists(name):
-    from django.template import TemplateDoesNotExist, engines
-
-    try:
-        engines["django"].get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _template_exists("automations/includes/task_list.html"),
-    reason="the default task list template (automations/includes/task_list.html) is not in this tree",
-)
 def test_task_list_renders_the_default_template(client, settings, ordinary_user):
     del settings.ATM_CMS_TASK_LIST_TEMPLATES
     open_task("olgas", interaction_user=ordinary_user)
