@@ -1,5 +1,7 @@
-"""The demo's automations: a customer journey and a recurring report.
+"""The demo's automations: an approval, a customer journey and a recurring report.
 
+- ``ExpenseApproval``: an employee's expense claim, approved or rejected by a member of the group
+  Managers in the task list; small amounts are approved without asking.
 - ``TrialJourney``: a trial customer gets a welcome, a reminder a few seconds later unless they
   have looked at the pricing page (or bought) by then, and a thank-you as soon as they buy; a trial
   that runs out ends with a last message.
@@ -9,14 +11,17 @@ The delays are seconds so that the demo moves while you watch; a real journey wo
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from automations import flow
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 
+from .forms import ExpenseDecisionForm
 from .models import Notification, ReportSnapshot
 
 User = get_user_model()
@@ -25,6 +30,64 @@ User = get_user_model()
 def notify(user, subject, body=""):
     """Record a message to ``user`` in the demo's outbox."""
     return Notification.objects.create(recipient=user, subject=subject, body=body)
+
+
+class ExpenseApproval(flow.Automation):
+    """An expense claim, approved by a member of Managers; small amounts are approved at once.
+
+    Start it with ``ExpenseApproval(requester=user, amount="120.00", purpose="Team lunch")``.
+    """
+
+    requester = User
+    MANAGERS = "Managers"
+    APPROVE_BELOW = Decimal("50")
+
+    class Meta:
+        verbose_name = "Expense approval"
+        verbose_name_plural = "Expense approvals"
+
+    submitted = flow.Execute(this.notify_managers, description="Tell the managers about the claim.").SkipIf(
+        this.is_small_amount
+    )
+    approval = (
+        flow.Form(
+            ExpenseDecisionForm,
+            template_name="demo/expense_decision.html",
+            description="Approve or reject this expense claim.",
+        )
+        .Group(name=MANAGERS)
+        .SkipIf(this.is_small_amount)
+    )
+    decision = flow.If(this.is_approved).Then(this.approved).Else(this.rejected)
+    approved = flow.Execute(this.notify_approved).Next(this.end)
+    rejected = flow.Execute(this.notify_rejected)
+    end = flow.End()
+
+    def is_small_amount(self, task):
+        return Decimal(self.data["amount"]) < self.APPROVE_BELOW
+
+    def is_approved(self, task):
+        answer = self.data.get("approval") or {}  # the form's cleaned data, stored under the node's name
+        return self.is_small_amount(task) or answer.get("decision") == "approve"
+
+    def summary(self):
+        return f"{self.data['amount']} EUR for {self.data['purpose']}"
+
+    def notify_managers(self, task):
+        managers = Group.objects.get(name=self.MANAGERS).user_set.all()
+        for manager in managers:
+            notify(
+                manager, f"{self.requester.username} claims {self.summary()}", "Your task list has the claim."
+            )
+        return {"notified": [manager.username for manager in managers]}
+
+    def notify_approved(self, task):
+        comment = (self.data.get("approval") or {}).get("comment") or ""
+        notify(self.requester, f"Approved: {self.summary()}", comment)
+
+    def notify_rejected(self, task):
+        comment = (self.data.get("approval") or {}).get("comment") or ""
+        notify(self.requester, f"Rejected: {self.summary()}", comment)
 
 
 class TrialJourney(flow.Automation):

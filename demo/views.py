@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from automations import settings as atm_settings
 from automations.models import AutomationModel, AutomationTaskModel
 
-from .automations import AutomationReport, TrialJourney
+from .automations import AutomationReport, ExpenseApproval, TrialJourney
+from .forms import ExpenseClaimForm
 from .models import ReportSnapshot
 
 PLANS = {"starter": "Starter, 9 EUR a month", "team": "Team, 29 EUR a month"}
@@ -34,9 +35,16 @@ class DemoAutomation:
         return self.automation_class.get_verbose_name()
 
 
-def demo_automations():
+def demo_automations(expense_form=None):
     """Return the entries of the home page's list of demo automations."""
     return [
+        DemoAutomation(
+            ExpenseApproval,
+            "You claim an expense; a member of the group Managers (log in as manager) approves or rejects "
+            f"it in the task list. Amounts below {ExpenseApproval.APPROVE_BELOW} EUR are approved at once.",
+            "demo_start_expense",
+            expense_form or ExpenseClaimForm(),
+        ),
         DemoAutomation(
             TrialJourney,
             "You start a free trial: a welcome message, a reminder after 5 seconds unless you have looked "
@@ -104,10 +112,10 @@ def instances_of(user, limit=20):
     return [InstanceState(model, open_nodes[model.pk], now) for model in models]
 
 
-def home(request):
+def home(request, expense_form=None):
     """List the demo automations with buttons to start them, and the user's instances and messages."""
     context = {
-        "automations": demo_automations(),
+        "automations": demo_automations(expense_form),
         "worker": atm_settings.get("ATM_WORKER"),
         "report": ReportSnapshot.objects.first(),
     }
@@ -131,6 +139,20 @@ def start_trial(request):
     else:
         journey = TrialJourney(customer=request.user)
         messages.success(request, f"Trial journey #{journey.id} started: check your messages.")
+    return redirect("demo_home")
+
+
+@login_required
+@require_POST
+def start_expense(request):
+    """Claim an expense: start an approval for the current user."""
+    form = ExpenseClaimForm(request.POST)
+    if not form.is_valid():
+        return home(request, expense_form=form)
+    claim = ExpenseApproval(
+        requester=request.user, amount=str(form.cleaned_data["amount"]), purpose=form.cleaned_data["purpose"]
+    )
+    messages.success(request, f"Expense claim #{claim.id} filed.")
     return redirect("demo_home")
 
 

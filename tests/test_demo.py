@@ -3,12 +3,12 @@
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
 
 from automations.models import AutomationModel, AutomationTaskModel
-from demo.automations import AutomationReport, TrialJourney
+from demo.automations import AutomationReport, ExpenseApproval, TrialJourney
 from demo.models import Notification, ReportSnapshot
 
 pytestmark = pytest.mark.django_db
@@ -34,13 +34,21 @@ def alice():
     return User.objects.create_user("alice", password="alice")
 
 
+@pytest.fixture
+def manager():
+    user = User.objects.create_user("manager", password="manager")
+    user.groups.add(Group.objects.create(name="Managers"))
+    return user
+
+
 # -- load_demo ------------------------------------------------------------------------------------
 
 
 def test_load_demo_creates_users_prints_logins_and_starts_instances():
     out = load_demo()
+    manager = User.objects.get(username="manager")
 
-    admin, manager, alice = (User.objects.get(username=name) for name in ("admin", "manager", "alice"))
+    admin, alice = (User.objects.get(username=name) for name in ("admin", "alice"))
     assert admin.is_superuser and admin.is_staff and admin.check_password("admin")
     assert list(manager.groups.values_list("name", flat=True)) == ["Managers"]
     assert manager.check_password("manager") and not manager.is_staff
@@ -48,7 +56,10 @@ def test_load_demo_creates_users_prints_logins_and_starts_instances():
     for login in ("admin / admin", "manager / manager", "alice / alice"):
         assert login in out
     classes = sorted(AutomationModel.objects.values_list("automation_class", flat=True))
-    assert classes == [AutomationReport.get_automation_class_name(), TrialJourney.get_automation_class_name()]
+    assert classes == sorted(
+        cls.get_automation_class_name() for cls in (AutomationReport, ExpenseApproval, TrialJourney)
+    )
+    assert subjects(manager) == ["alice claims 120.00 EUR for Team lunch with a customer"]
 
 
 def test_load_demo_twice_changes_nothing():
@@ -64,6 +75,65 @@ def test_load_demo_twice_changes_nothing():
     assert after == before
     assert "Created user" not in out
     assert User.objects.get(username="manager").check_password("changed")
+
+
+# -- the expense approval ---------------------------------------------------------------------------
+
+
+def open_task(instance):
+    return AutomationTaskModel.objects.get(automation_id=instance.id, finished=None)
+
+
+def test_small_expenses_are_approved_at_once(alice, manager):
+    claim = ExpenseApproval(requester=alice, amount="20.00", purpose="Taxi")
+
+    assert claim.finished()
+    assert subjects(alice) == ["Approved: 20.00 EUR for Taxi"]
+    assert subjects(manager) == []
+    assert task_messages(claim)[:2] == [("submitted", "skipped"), ("approval", "skipped")]
+
+
+def test_a_manager_approves_a_claim_in_the_task_form(client, alice, manager):
+    claim = ExpenseApproval(requester=alice, amount="120.00", purpose="Team lunch")
+    assert subjects(manager) == ["alice claims 120.00 EUR for Team lunch"]
+    task = open_task(claim)
+    assert (task.status, task.interaction_group.name) == ("approval", "Managers")
+
+    client.force_login(manager)
+    url = reverse("automations:task", args=[task.pk])
+    page = client.get(url).content.decode()
+    assert "120.00 EUR" in page and "Team lunch" in page
+    client.post(url, {"decision": "approve", "comment": "Enjoy!"})
+
+    assert claim.finished()
+    note = Notification.objects.filter(recipient=alice).get()
+    assert (note.subject, note.body) == ("Approved: 120.00 EUR for Team lunch", "Enjoy!")
+
+
+def test_a_manager_rejects_a_claim(client, alice, manager):
+    claim = ExpenseApproval(requester=alice, amount="900.00", purpose="First class flight")
+
+    client.force_login(manager)
+    client.post(
+        reverse("automations:task", args=[open_task(claim).pk]), {"decision": "reject", "comment": ""}
+    )
+
+    assert claim.finished()
+    assert subjects(alice) == ["Rejected: 900.00 EUR for First class flight"]
+
+
+def test_claiming_an_expense_on_the_home_page(client, alice, manager):
+    client.force_login(alice)
+
+    response = client.post(reverse("demo_start_expense"), {"amount": "-5", "purpose": "Refund"})
+    assert response.status_code == 200 and "errorlist" in response.content.decode()
+    assert not AutomationModel.objects.exists()
+
+    response = client.post(reverse("demo_start_expense"), {"amount": "75.50", "purpose": "Books"})
+    assert response.status_code == 302
+    claim = ExpenseApproval(automation=AutomationModel.objects.get())
+    assert claim.data == {"requester": alice.pk, "amount": "75.50", "purpose": "Books"}
+    assert "Expense approval" in client.get("/").content.decode()
 
 
 # -- the trial journey ----------------------------------------------------------------------------
@@ -207,7 +277,7 @@ def test_pricing_page_needs_a_journeys_key(client, alice):
 
 
 def test_starting_needs_a_login(client):
-    for name in ("demo_start_trial", "demo_start_report", "demo_run_due"):
+    for name in ("demo_start_expense", "demo_start_trial", "demo_start_report", "demo_run_due"):
         response = client.post(reverse(name))
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not AutomationModel.objects.exists()

@@ -3,7 +3,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from demo.automations import AutomationReport, TrialJourney
+from automations.models import AutomationModel
+from demo.automations import AutomationReport, ExpenseApproval, TrialJourney
 
 MANAGERS = "Managers"
 USERS = [
@@ -43,8 +44,18 @@ class Command(BaseCommand):
         return user
 
     def start_instances(self, users):
-        """Start the report and a trial journey for alice, unless they run already."""
+        """Start the report, and a trial journey and an expense claim for alice, unless they run already."""
+        alice = users["alice"]
         report = AutomationReport()  # a singleton: binds to the running report if there is one
-        journey = TrialJourney(customer=users["alice"])  # unique per customer
-        for instance in (report, journey):
+        journey = TrialJourney(customer=alice)  # unique per customer
+        running = AutomationModel.objects.filter(
+            automation_class=ExpenseApproval.get_automation_class_name(),
+            finished=False,
+            data__requester=alice.pk,
+        ).first()
+        if running is not None:
+            claim = running.instance
+        else:
+            claim = ExpenseApproval(requester=alice, amount="120.00", purpose="Team lunch with a customer")
+        for instance in (report, journey, claim):
             self.stdout.write(f"{instance.get_verbose_name()} #{instance.id} is running.")
