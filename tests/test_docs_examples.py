@@ -85,3 +85,37 @@ def test_a_failing_example_fails_and_names_its_line(tmp_path):
         run_page(page, {})
     assert failure.traceback[-1].lineno + 1 == 14
     assert str(failure.traceback[-1].path) == str(page)
+
+
+# -- links between the pages ----------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([\w-]+\.md)?(?:#([\w-]+))?\)")
+PAGES_WRITTEN_ELSEWHERE = {"forms.md", "views.md", "events.md", "deployment.md", "cms.md"}
+
+
+def heading_anchors(text: str) -> set[str]:
+    """Return the anchors GitHub makes of a Markdown text's headings."""
+    anchors = set()
+    for line in text.splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+@pytest.mark.parametrize("page", ["index.md", *PAGES])
+def test_links_between_pages_resolve(page):
+    for target, anchor in LINK.findall((DOCS / page).read_text(encoding="utf-8")):
+        path = DOCS / (target or page)
+        if not path.exists():
+            assert target in PAGES_WRITTEN_ELSEWHERE, f"docs/{page} links to a missing page {target}"
+            continue
+        if anchor:
+            assert anchor in heading_anchors(path.read_text(encoding="utf-8")), f"docs/{page}: no #{anchor}"
+
+
+def test_heading_anchors_follow_github():
+    assert heading_anchors('## References: `This` and `"self.name"`\n### `flow.End()`') == {
+        "references-this-and-selfname",
+        "flowend",
+    }
