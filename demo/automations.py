@@ -195,9 +195,9 @@ class AutomationReport(flow.Automation):
             "running": instances.filter(finished=False, error="").count(),
             "finished": instances.filter(finished=True).count(),
             "stopped": instances.exclude(error="").count(),
-            "open_tasks": AutomationTaskModel.objects.filter(
-                finished=None, automation__finished=False
-            ).count(),
+            "open_tasks": AutomationTaskModel.objects.filter(finished=None, automation__finished=False)
+            .exclude(automation_id=self.id)  # not the report's own
+            .count(),
         }
         now = timezone.now()
         ReportSnapshot.objects.create(created=now, **counts)
