@@ -5,3 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("automations/", include("automations.urls")),
 ]
+
+# The demo site's own pages: home, login, pricing.
+urlpatterns += [path("", include("demo.page_urls"))]

@@ -1,0 +1,210 @@
+"""The demo site: a home page to start the demo automations and watch them, and a pricing page."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from automations import settings as atm_settings
+from automations.models import AutomationModel, AutomationTaskModel
+
+from .automations import AutomationReport, ExpenseApproval, TrialJourney
+from .forms import ExpenseClaimForm
+from .models import ReportSnapshot
+
+PLANS = {"starter": "Starter, 9 EUR a month", "team": "Team, 29 EUR a month"}
+DEMO_MODULE = "demo.automations."
+
+
+@dataclass
+class DemoAutomation:
+    """An entry of the home page's list: an automation class and how to start it."""
+
+    automation_class: type
+    summary: str
+    start_url: str
+    form: object = None
+
+    @property
+    def verbose_name(self):
+        return self.automation_class.get_verbose_name()
+
+
+def demo_automations(expense_form=None):
+    """Return the entries of the home page's list of demo automations."""
+    return [
+        DemoAutomation(
+            ExpenseApproval,
+            "You claim an expense; a member of the group Managers (log in as manager) approves or rejects "
+            f"it in the task list. Amounts below {ExpenseApproval.APPROVE_BELOW} EUR are approved at once.",
+            "demo_start_expense",
+            expense_form or ExpenseClaimForm(),
+        ),
+        DemoAutomation(
+            TrialJourney,
+            "You start a free trial: a welcome message, a reminder after 5 seconds unless you have looked "
+            "at the pricing page by then, a thank-you as soon as you buy, and a last message if the "
+            "2-minute trial runs out.",
+            "demo_start_trial",
+        ),
+        DemoAutomation(
+            AutomationReport,
+            "Every minute, a row counting the automation instances by state (shown below). "
+            "Only one runs at a time.",
+            "demo_start_report",
+        ),
+    ]
+
+
+@dataclass
+class InstanceState:
+    """What the home page shows about one automation instance."""
+
+    model: AutomationModel
+    open_nodes: list
+    now: object
+
+    @property
+    def verbose_name(self):
+        return self.model.get_automation_class().get_verbose_name()
+
+    @property
+    def is_journey(self):
+        return (
+            self.model.automation_class == TrialJourney.get_automation_class_name()
+            and not self.model.finished
+        )
+
+    @property
+    def state(self):
+        if self.model.error:
+            return "stopped by an error"
+        if self.model.finished:
+            return "finished"
+        nodes = ", ".join(self.open_nodes) or "-"
+        if self.model.wake_at is None:
+            return f"at {nodes}, waiting for a message or a person"
+        if self.model.wake_at <= self.now:
+            return f"at {nodes}, due now"
+        return f"at {nodes}, waiting until {timezone.localtime(self.model.wake_at):%H:%M:%S}"
+
+
+def instances_of(user, limit=20):
+    """Return the states of the demo instances started by or for ``user``, newest first."""
+    models = list(
+        AutomationModel.objects.filter(automation_class__startswith=DEMO_MODULE)
+        .filter(Q(data__customer=user.pk) | Q(data__requester=user.pk))
+        .order_by("-pk")[:limit]
+    )
+    open_nodes = {model.pk: [] for model in models}
+    for automation_id, node in (
+        AutomationTaskModel.objects.filter(automation_id__in=open_nodes, finished=None)
+        .order_by("pk")
+        .values_list("automation_id", "status")
+    ):
+        open_nodes[automation_id].append(node)
+    now = timezone.now()
+    return [InstanceState(model, open_nodes[model.pk], now) for model in models]
+
+
+def home(request, expense_form=None):
+    """List the demo automations with buttons to start them, and the user's instances and messages."""
+    context = {
+        "automations": demo_automations(expense_form),
+        "worker": atm_settings.get("ATM_WORKER"),
+        "report": ReportSnapshot.objects.first(),
+    }
+    if request.user.is_authenticated:
+        context["instances"] = instances_of(request.user)
+        context["notifications"] = request.user.demo_notifications.all()[:10]
+    return render(request, "demo/home.html", context)
+
+
+@login_required
+@require_POST
+def start_trial(request):
+    """Start a trial journey for the current user (one at a time)."""
+    running = AutomationModel.objects.filter(
+        automation_class=TrialJourney.get_automation_class_name(),
+        finished=False,
+        data__customer=request.user.pk,
+    ).first()
+    if running is not None:
+        messages.info(request, f"Your trial journey #{running.pk} is still running.")
+    else:
+        journey = TrialJourney(customer=request.user)
+        messages.success(request, f"Trial journey #{journey.id} started: check your messages.")
+    return redirect("demo_home")
+
+
+@login_required
+@require_POST
+def start_expense(request):
+    """Claim an expense: start an approval for the current user."""
+    form = ExpenseClaimForm(request.POST)
+    if not form.is_valid():
+        return home(request, expense_form=form)
+    claim = ExpenseApproval(
+        requester=request.user, amount=str(form.cleaned_data["amount"]), purpose=form.cleaned_data["purpose"]
+    )
+    messages.success(request, f"Expense claim #{claim.id} filed.")
+    return redirect("demo_home")
+
+
+@login_required
+@require_POST
+def start_report(request):
+    """Start the recurring report (a singleton: a running report is kept)."""
+    report = AutomationReport()
+    messages.success(request, f"Automation report #{report.id} runs every minute.")
+    return redirect("demo_home")
+
+
+@login_required
+@require_POST
+def run_due(request):
+    """Advance every due instance once, as ``manage.py automation_step`` does from cron."""
+    counts = AutomationModel.run()
+    messages.info(
+        request,
+        "Advanced {advanced} instance(s): {finished} finished, {errors} stopped by an error.".format(
+            **counts
+        ),
+    )
+    return redirect("demo_home")
+
+
+def _journey_key(request):
+    key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
+    if (
+        not key
+        or not AutomationModel.objects.filter(
+            key=key, automation_class=TrialJourney.get_automation_class_name()
+        ).exists()
+    ):
+        raise Http404("No trial journey has this key.")
+    return key
+
+
+def pricing(request):
+    """Show the plans; viewing the page sends ``page_viewed`` to the journey named by ``?key=``."""
+    key = _journey_key(request)
+    TrialJourney.dispatch_message(key, "page_viewed", "pricing", request)
+    return render(request, "demo/pricing.html", {"key": key, "plans": PLANS})
+
+
+@require_POST
+def buy(request):
+    """Buy a plan: send ``converted`` with the plan to the journey named by ``key``."""
+    key = _journey_key(request)
+    plan = request.POST.get("plan")
+    if plan not in PLANS:
+        return HttpResponseBadRequest("Unknown plan.")
+    TrialJourney.dispatch_message(key, "converted", "web", {"plan": plan})
+    messages.success(request, f"Thank you: you bought the {PLANS[plan]} plan.")
+    return redirect("demo_home")
