@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.shortcuts import resolve_url
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -26,7 +28,7 @@ from tests.people.flows import (
 
 pytestmark = pytest.mark.django_db
 
-LOGIN = "/admin/login/"
+LOGIN = resolve_url(settings.LOGIN_URL)
 
 
 def client_for(user, **kwargs):
