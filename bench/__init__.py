@@ -1,0 +1,1 @@
+"""Benchmarks of Django Automations: ``make bench`` (or ``python bench/run.py --help``)."""

@@ -1,0 +1,158 @@
+"""Run the benchmarks of Django Automations and print their figures.
+
+    make bench                                  # SQLite file database in a temporary directory
+    .venv/bin/python bench/run.py --postgres    # PostgreSQL from DATABASE_URL, database atm_bench
+
+See bench/README.md for what is measured and how to read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, this directory comes first on sys.path, and its settings.py would shadow the site's.
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path[0] = str(ROOT)
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SCENARIOS = ("throughput", "idle", "blocked")
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
+    if not sizes or sizes[0] < 10:
+        raise argparse.ArgumentTypeError("give sizes of at least 10, e.g. 1000,10000,100000")
+    return sizes
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark the Django Automations engine.")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run on PostgreSQL: the server of DATABASE_URL (default postgres://postgres@127.0.0.1:5432), "
+        "in a database of the benchmark's own that is created and dropped",
+    )
+    parser.add_argument(
+        "--database-name",
+        default="atm_bench",
+        help="name of that PostgreSQL database (default atm_bench); an existing one is dropped",
+    )
+    parser.add_argument(
+        "--only", choices=SCENARIOS, action="append", help="run only this scenario (repeatable)"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="throughput runs (default 5)")
+    parser.add_argument(
+        "--instances", type=int, default=200, help="instances per throughput run (default 200)"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[1000, 10_000, 100_000],
+        help="sleeping populations (default 1000,10000,100000)",
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="timed idle and blocked sweeps (default 20)")
+    parser.add_argument(
+        "--blocked", type=int, default=1000, help="instances blocked on AsSoonAs (default 1000)"
+    )
+    parser.add_argument("--recheck-runs", type=int, default=3, help="timed re-check sweeps (default 3)")
+    parser.add_argument(
+        "--profile",
+        choices=("throughput", "recheck"),
+        help="print a cProfile of one throughput run, or of one re-check sweep over the blocked instances, "
+        "instead of the benchmark",
+    )
+    return parser.parse_args(argv)
+
+
+def configure(args, directory: Path) -> None:
+    """Configure Django with the benchmark's settings and its own database."""
+    import django
+    from django.conf import settings
+
+    from bench import settings as bench_settings
+
+    if args.postgres:
+        database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
+    else:
+        database = bench_settings.sqlite_database(directory / "bench.sqlite3")
+    settings.configure(**bench_settings.build(database))
+    django.setup()
+
+
+def profile(args) -> None:
+    import cProfile
+    import pstats
+    from datetime import timedelta
+
+    from automations import settings as atm_settings
+    from automations.models import AutomationModel
+    from bench.automations import Blocked, TenSteps
+    from bench.measure import clock_shifted
+
+    profiler = cProfile.Profile()
+    if args.profile == "throughput":
+        profiler.runcall(lambda: [TenSteps() for _ in range(args.instances)])
+    else:
+        for _ in range(args.blocked):
+            Blocked()
+        with clock_shifted(atm_settings.condition_recheck_interval() + timedelta(seconds=1)):
+            profiler.runcall(AutomationModel.run)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def benchmark(args) -> None:
+    from django.db import connection
+
+    from bench import blocked, idle, report, throughput
+    from bench.measure import load_average, machine
+
+    only = args.only or SCENARIOS
+    report.print_header(machine(connection), args)
+    if "throughput" in only:
+        report.print_throughput(throughput.measure(instances=args.instances, runs=args.runs))
+    if "idle" in only:
+        report.print_idle(idle.measure(sizes=args.sizes, repeats=args.repeats))
+    if "blocked" in only:
+        result = blocked.measure(
+            instances=args.blocked, repeats=args.repeats, recheck_repeats=args.recheck_runs
+        )
+        report.print_blocked(result)
+    report.print_footer(load_average())
+
+
+def main(argv=None) -> int:
+    from bench.measure import CheckFailed
+
+    args = parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="automations-bench-"))
+    try:
+        configure(args, directory)
+        from django.db import connection
+
+        import bench.automations  # noqa: F401 - registers the benchmark's automations
+
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            profile(args) if args.profile else benchmark(args)
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    except CheckFailed as exc:
+        print(f"Benchmark check failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

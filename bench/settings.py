@@ -1,0 +1,38 @@
+"""Settings of the benchmark: the site's settings, with a throw-away database of the benchmark's own.
+
+``bench/run.py`` passes :func:`build` to ``django.conf.settings.configure()``; the database is
+created (and migrated) by Django's test-database machinery under the name given here, and dropped
+when the benchmark ends, so the development database is never touched.
+"""
+
+import settings as site
+
+POSTGRES_DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def sqlite_database(path) -> dict:
+    """Return the site's SQLite entry (WAL, immediate transactions) for the database file ``path``."""
+    database = site.sqlite_database(path)
+    database["TEST"] = {"NAME": str(path)}
+    return database
+
+
+def postgres_database(url, name) -> dict:
+    """Return a PostgreSQL entry for the server of ``url``; the benchmark's database is ``name``."""
+    database = site.database_from_url(url or POSTGRES_DEFAULT_URL, None)
+    if not database["ENGINE"].endswith("postgresql"):
+        raise ValueError(f"--postgres needs a postgres:// DATABASE_URL, not {url!r}.")
+    database["TEST"] = {"NAME": name}
+    return database
+
+
+def build(database: dict) -> dict:
+    """Return the settings for ``settings.configure()``: the site's, with ``database`` and no DEBUG."""
+    values = {name: getattr(site, name) for name in dir(site) if name.isupper()}
+    values.update(
+        DEBUG=False,  # DEBUG would keep every query in memory
+        DATABASES={"default": database},
+        ATM_WORKER=False,
+        LOGGING={"version": 1, "disable_existing_loggers": False},
+    )
+    return values
