@@ -207,21 +207,17 @@ def save_after_message(automation) -> None:
 def sweep(*, limit=None, batch_size=200) -> dict:
     """Advance every instance that is due now once; skip those another worker holds.
 
-    Due instances are read in batches in id order, so the cost follows the number of due
-    instances, not of all instances. An instance whose step fails outside its nodes (e.g. a
-    database error) is stopped with the error, except for operational errors (locks, lost
-    connections), which the next sweep retries. Return counts:
+    Due instances are read in batches through the ``wake_at`` index, earliest first, so the cost
+    follows the number of due instances, not of all instances. An instance whose step fails
+    outside its nodes (e.g. a database error) is stopped with the error, except for operational
+    errors (locks, lost connections), which the next sweep retries. Return counts:
     ``{"advanced": n, "finished": n, "errors": n, "skipped": n}``.
     """
     counts = {"advanced": 0, "finished": 0, "errors": 0, "skipped": 0}
-    now, last_pk = timezone.now(), 0
-    while True:
-        due = AutomationModel.objects.filter(wake_at__lte=now, pk__gt=last_pk).order_by("pk")
-        batch = list(due.values_list("pk", flat=True)[:batch_size])
-        if not batch:
-            return counts
-        for pk in batch:
-            last_pk = pk
+    due = AutomationModel.objects.filter(wake_at__lte=timezone.now()).order_by("wake_at", "pk")
+    batch = list(due.values_list("wake_at", "pk")[:batch_size])
+    while batch:
+        for _, pk in batch:
             try:
                 result = advance(pk, skip_locked=True, due_only=True, run_threaded=True)
             except OperationalError:
@@ -242,6 +238,12 @@ def sweep(*, limit=None, batch_size=200) -> dict:
                 counts["errors"] += bool(result.error)
             if limit is not None and counts["advanced"] >= limit:
                 return counts
+        # The next batch starts after the last instance in (wake_at, pk) order. Ordered by pk
+        # alone, SQLite walked the whole table in rowid order instead of searching the index.
+        last_wake_at, last_pk = batch[-1]
+        later = due.filter(wake_at__gte=last_wake_at).exclude(wake_at=last_wake_at, pk__lte=last_pk)
+        batch = list(later.values_list("wake_at", "pk")[:batch_size])
+    return counts
 
 
 # -- one step -------------------------------------------------------------------------------------
