@@ -59,7 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[1000, 10_000, 100_000],
         help="sleeping populations (default 1000,10000,100000)",
     )
-    parser.add_argument("--repeats", type=int, default=20, help="timed idle and blocked sweeps (default 20)")
+    parser.add_argument(
+        "--repeats", type=int, default=100, help="timed idle and blocked sweeps (default 100)"
+    )
     parser.add_argument(
         "--blocked", type=int, default=1000, help="instances blocked on AsSoonAs (default 1000)"
     )
@@ -141,7 +143,7 @@ def main(argv=None) -> int:
 
         import bench.automations  # noqa: F401 - registers the benchmark's automations
 
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
         try:
             profile(args) if args.profile else benchmark(args)
         finally:
