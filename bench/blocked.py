@@ -60,7 +60,8 @@ def measure(*, instances=1000, repeats=20, recheck_repeats=3) -> dict:
     with clock_shifted(shift):
         counts = AutomationModel.run()
     still = _blocked().count()
-    if counts["finished"] != UNBLOCKED or still != instances - UNBLOCKED:
+    finished = AutomationModel.objects.filter(pk__in=ready, finished=True).count()
+    if counts["finished"] != UNBLOCKED or finished != UNBLOCKED or still != instances - UNBLOCKED:
         raise CheckFailed(
             f"After {UNBLOCKED} conditions turned true the re-check did {counts}; {still} wait."
         )

@@ -110,6 +110,7 @@ def print_blocked(result: dict) -> None:
     n, between, recheck = result["instances"], result["between"].median, result["recheck"].median
     interval = result["interval"].total_seconds()
     print(f"Blocked: {n:,} instances waiting on AsSoonAs (condition false)")
+    print(f"  started and run to the AsSoonAs in {_ms(result['created_seconds'])}")
     print(
         f"  automation_step                {_spread(result['between'], _ms)}, "
         f"{result['between_queries']} statement(s)"
