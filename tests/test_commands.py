@@ -34,12 +34,12 @@ def test_automation_step_advances_due_instances_and_says_what_it_did(clock):
     clock.advance(minutes=1)
     assert run_command("automation_step") == (
         "Advanced 0 automation instance(s): 0 finished, 0 stopped with an error, "
-        "0 skipped (held by another worker or no longer due).\n"
+        "0 skipped (held by another worker or no longer due); 0 still waiting for a condition.\n"
     )
     clock.advance(minutes=4)
     assert run_command("automation_step") == (
         "Advanced 4 automation instance(s): 3 finished, 1 stopped with an error, "
-        "0 skipped (held by another worker or no longer due).\n"
+        "0 skipped (held by another worker or no longer due); 0 still waiting for a condition.\n"
     )
 
 

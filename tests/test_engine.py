@@ -71,7 +71,7 @@ def test_an_uncaught_error_stops_only_that_instance_in_a_sweep():
     good, bad, also_good = (Divider(divisor=d, password="pw", autorun=False) for d in (1, 0, 2))
     make_due(good, bad, also_good)
     counts = sweep()
-    assert counts == {"advanced": 3, "finished": 2, "errors": 1, "skipped": 0}
+    assert counts == {"advanced": 3, "finished": 2, "errors": 1, "skipped": 0, "postponed": 0}
     assert good.finished() and also_good.finished()
     assert row(bad).error and not bad.finished()
 
@@ -243,6 +243,9 @@ def test_an_endless_loop_yields_after_the_step_node_limit(clock):
         assert not automation.finished()
 
 
+CONDITION_CHECKS = []
+
+
 class Blocked(flow.Automation):
     wait = flow.Execute(this.noop).AsSoonAs(this.ready)
 
@@ -250,9 +253,17 @@ class Blocked(flow.Automation):
         return None
 
     def ready(self, task):
-        self.data["checks"] = self.data.get("checks", 0) + 1
-        self.save()
-        return False
+        CONDITION_CHECKS.append(self.id)
+        return self.data.get("release", False)
+
+
+@pytest.fixture(autouse=True)
+def forget_condition_checks():
+    CONDITION_CHECKS.clear()
+
+
+def checks_of(*automations):
+    return [CONDITION_CHECKS.count(automation.id) for automation in automations]
 
 
 @override_settings(ATM_CONDITION_RECHECK_INTERVAL=60)
@@ -263,9 +274,25 @@ def test_blocked_instances_cost_nothing_until_their_recheck_is_due(clock):
         counts = sweep()
     assert counts["advanced"] == 0
     assert len(queries) == 1  # the one query for due instances
+    assert checks_of(*blocked) == [1] * 20
     clock.advance(seconds=1)
-    assert sweep()["advanced"] == 20
-    assert {row(b).data["checks"] for b in blocked} == {2}
+    with CaptureQueriesContext(connection) as queries:
+        counts = sweep()
+    assert (counts["advanced"], counts["postponed"]) == (0, 20)
+    # due ids, locked rows, open tasks, one UPDATE for the shared new wake time, the next (empty) batch
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"] and q["sql"] != "BEGIN"]
+    assert len(statements) == 5
+    assert checks_of(*blocked) == [2] * 20
+    assert {row(b).wake_at for b in blocked} == {clock.now + timedelta(seconds=60)}
+
+
+def test_a_blocked_instance_whose_condition_came_true_runs_a_full_step(clock):
+    waiting, released = Blocked(), Blocked()
+    AutomationModel.objects.filter(pk=released.id).update(data={"release": True})
+    clock.advance(seconds=60)
+    counts = sweep()
+    assert (counts["advanced"], counts["postponed"]) == (1, 1)
+    assert released.finished() and not waiting.finished()
 
 
 def test_a_sweep_with_nothing_due_is_one_query(clock):
@@ -318,7 +345,7 @@ def test_advance_due_only_skips_instances_that_are_not_due(clock):
     automation = Blocked()
     result = engine.advance(automation.id, due_only=True)
     assert result.skipped and result.wake_at == clock.now + timedelta(minutes=1)
-    assert row(automation).data["checks"] == 1
+    assert checks_of(automation) == [1]
 
 
 def test_sweep_limit():
@@ -331,4 +358,5 @@ def test_sweep_limit():
 def test_sweep_reads_due_instances_in_batches():
     instances = [Divider(divisor=1, password="pw", autorun=False) for _ in range(5)]
     make_due(*instances)
-    assert engine.sweep(batch_size=2) == {"advanced": 5, "finished": 5, "errors": 0, "skipped": 0}
+    counts = engine.sweep(batch_size=2)
+    assert counts == {"advanced": 5, "finished": 5, "errors": 0, "skipped": 0, "postponed": 0}

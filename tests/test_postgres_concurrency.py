@@ -57,7 +57,7 @@ def test_an_instance_locked_by_another_worker_is_skipped_not_waited_for():
     with other_connection() as holder:
         holder.execute("SELECT id FROM automations_automationmodel WHERE id = %s FOR UPDATE", [automation.id])
         assert engine.advance(automation.id, skip_locked=True).skipped
-        assert engine.sweep() == {"advanced": 0, "finished": 0, "errors": 0, "skipped": 1}
+        assert engine.sweep() == {"advanced": 0, "finished": 0, "errors": 0, "skipped": 1, "postponed": 0}
         assert NodeEffect.objects.count() == 0
     assert engine.sweep()["finished"] == 1
     assert NodeEffect.objects.count() == NODES_WITH_EFFECTS

@@ -66,5 +66,5 @@ def test_a_sweep_runs_every_due_instance_once_earliest_first_across_batches():
         i.id for _, i in sorted(zip(wake_times, instances, strict=True), key=lambda p: (p[0], p[1].id))
     ]
     assert ran == expected
-    assert counts == {"advanced": 7, "finished": 7, "errors": 0, "skipped": 0}
+    assert counts == {"advanced": 7, "finished": 7, "errors": 0, "skipped": 0, "postponed": 0}
     assert not AutomationModel.objects.get(pk=not_due.id).finished

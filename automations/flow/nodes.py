@@ -173,23 +173,35 @@ class Node:
 
     def visit(self, visit):
         """Decide what happens to a path at this node: skip, wait, or :meth:`enter`."""
+        outcome = self.hold(visit)
+        if outcome is not None:
+            return outcome
+        outcome = self.enter(visit)
+        if isinstance(outcome, Wait) and self._skip_after is not None:
+            outcome.until = _earliest(outcome.until, self._skip_deadline(visit.task))
+        return outcome
+
+    def hold(self, visit):
+        """Return what the modifiers decide (skip it, or wait), or ``None`` if the node may be entered.
+
+        Only conditions and times are evaluated here, never the node's work, so the engine may ask
+        this to re-check a waiting path cheaply.
+        """
         task, now = visit.task, visit.now
         if self._skip_if is not None and self.evaluate(self._skip_if, task):
             return Proceed(message="skipped")
-        deadline = None
-        if self._skip_after is not None:
-            deadline = task.created + self.evaluate(self._skip_after, task)
-            if now >= deadline:
-                return Proceed(message="skipped")
+        deadline = self._skip_deadline(task) if self._skip_after is not None else None
+        if deadline is not None and now >= deadline:
+            return Proceed(message="skipped")
         until = self._waiting_until(task)
         if until is not None and now < until:
             return Wait(until=_earliest(until, deadline))
         if self._wait_condition is not None and not self.evaluate(self._wait_condition, task):
             return Wait(until=_earliest(now + atm_settings.condition_recheck_interval(), deadline))
-        outcome = self.enter(visit)
-        if isinstance(outcome, Wait) and deadline is not None:
-            outcome.until = _earliest(outcome.until, deadline)
-        return outcome
+        return None
+
+    def _skip_deadline(self, task) -> datetime:
+        return task.created + self.evaluate(self._skip_after, task)
 
     def _waiting_until(self, task) -> datetime | None:
         moments = []

@@ -10,5 +10,6 @@ class Command(BaseCommand):
         counts = AutomationModel.run()
         self.stdout.write(
             "Advanced {advanced} automation instance(s): {finished} finished, {errors} stopped with an "
-            "error, {skipped} skipped (held by another worker or no longer due).".format(**counts)
+            "error, {skipped} skipped (held by another worker or no longer due); {postponed} still waiting "
+            "for a condition.".format(**counts)
         )
