@@ -266,7 +266,7 @@ def _postpone_held(pks) -> set:
     postponed = defaultdict(list)
     with transaction.atomic():
         rows = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
-        rows = rows.only("automation_class", "data", "model_refs", "finished", "error")
+        rows = rows.only("automation_class", "data", "model_refs", "finished", "error", "key")
         if connection.features.has_select_for_update:
             rows = rows.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
         rows = {row.pk: row for row in rows}

@@ -19,6 +19,7 @@ from .declaration import (
     link_successors,
 )
 from .messages import coerce_data, data_source, receiver_for, required_parameters
+from .shared_rows import forget, shared_row
 
 logger = logging.getLogger("automations")
 
@@ -144,7 +145,7 @@ class Automation:
                     f"Automation instance {model.pk} is a {model.automation_class}, "
                     f"not a {self.get_automation_class_name()}."
                 )
-        self._model = model
+        self._model = shared_row(model)
 
     def _create(self, data, model_refs, autorun):
         """Create the database row (or bind to the running unique instance); return the existing row.
@@ -165,6 +166,7 @@ class Automation:
         self._model = model
         if unique_key is None:
             model.save()
+            self._model = shared_row(model)
             return None
         running = AutomationModel.objects.running().filter(unique_key=unique_key)
         with transaction.atomic():
@@ -173,10 +175,11 @@ class Automation:
                 try:
                     with transaction.atomic():
                         model.save()
+                    self._model = shared_row(model)
                     return None
                 except IntegrityError:
                     existing = running.get()  # another process created it just now
-        self._model = existing
+        self._model = shared_row(existing)
         return existing
 
     def _unique_key(self, data) -> str | None:
@@ -268,6 +271,7 @@ class Automation:
 
     def kill(self) -> None:
         """Delete the instance and its history (for instances created in error)."""
+        forget(self._model)
         self._model.delete()
 
     def get_key(self) -> str:
