@@ -21,7 +21,7 @@ PY_MIN ?= 3.11
 PY_MAX ?= 3.99
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
-SERVE ?= runserver
+SERVE ?= automation_server
 ADDR ?= 127.0.0.1:8000
 
 VENV_PYTHON := $(VENV)/bin/python

@@ -1,11 +1,18 @@
-"""The site's ASGI routing: Django for HTTP, the consumers' routes for websockets.
+"""The site's ASGI routing: Django for HTTP, the consumers' routes for websockets and channels.
 
-Another project mounts the same consumers in its own ``asgi.py`` with
-``URLRouter(consumers.websocket_urlpatterns)`` behind ``AuthMiddlewareStack``.
+Another project mounts the same consumers in its own ``asgi.py``::
+
+    ProtocolTypeRouter({
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(consumers.websocket_urlpatterns))
+        ),
+        "channel": ChannelNameRouter(consumers.channel_routes()),
+    })
 """
 
 from channels.auth import AuthMiddlewareStack
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
@@ -13,12 +20,13 @@ import consumers
 
 
 def build_application(http_application=None):
-    """Return the protocol router: ``http_application`` (default: Django) and the websockets."""
+    """Return the protocol router: ``http_application`` (default: Django), websockets and the worker."""
     return ProtocolTypeRouter(
         {
             "http": http_application or get_asgi_application(),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(consumers.websocket_urlpatterns))
             ),
+            "channel": ChannelNameRouter(consumers.channel_routes()),
         }
     )

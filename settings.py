@@ -4,7 +4,8 @@ Defaults need nothing installed: SQLite and the in-memory channel layer.
 Environment variables switch to the scaled-out setup:
 
 - ``DATABASE_URL``: ``postgres://user:password@host:5432/name`` (or ``sqlite:///path``)
-- ``REDIS_URL``: ``redis://host:6379/0`` selects channels-redis
+- ``REDIS_URL``: ``redis://host:6379/0`` selects channels-redis (and ``ATM_WORKER``)
+- ``ATM_WORKER`` (``1``/``0``): whether scheduler workers run (default: ``1`` with ``REDIS_URL``)
 - ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma separated)
 """
 
@@ -108,6 +109,9 @@ TEMPLATES = [
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "db.sqlite3")}
 CHANNEL_LAYERS = channel_layers_from_url(os.environ.get("REDIS_URL"))
+# A scheduler worker runs: ``automation_worker`` processes next to Redis, or inside ``automation_server``
+# (which sets this itself). Without one, instances woken by ``nice()`` or messages run in place.
+ATM_WORKER = os.environ.get("ATM_WORKER", "1" if os.environ.get("REDIS_URL") else "0") == "1"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"

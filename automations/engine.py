@@ -128,7 +128,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
     if in_step(automation_id):
         return StepResult(automation_id, skipped=True)
     if run_threaded is None:
-        run_threaded = not atm_settings.get("ATM_WORKER")
+        run_threaded = wakeups.runs_threaded_here()
     with _stepping(automation_id):
         with transaction.atomic():
             row = _lock(automation_id, skip_locked=skip_locked)
@@ -388,6 +388,8 @@ class _Step:
                 break
             if self.result.visits >= limit:
                 break
+            if self.submission is not None and self.submission.consumed and not self.run_threaded:
+                break  # a worker runs: the person's request returns, the worker goes on from here
             self.result.visits += 1
             self._visit(self.queue.popleft())
         self._conclude()

@@ -1,25 +1,67 @@
 """How an instance that should move is woken: in place, or by the scheduler worker.
 
-Without a worker (``ATM_WORKER = False``, the default) a woken instance runs in place at once, or
-right after the current step commits if the wake-up comes from inside a step. With a worker, the
-wake-up is published as an ``automation.wake`` event once the transaction commits; the instance's
-``wake_at`` is already set in the database, so a lost event only delays it until the next sweep.
+Without a worker (``ATM_WORKER = False`` and no scheduler running in this process) a woken instance
+runs in place at once, or right after the current step commits if the wake-up comes from inside a
+step. With a worker, the instance is marked due in the database and the worker is told once the
+transaction commits: directly when the scheduler runs in this process (the embedded server), else
+by an ``automation.wake`` event on the channel layer. A lost event only delays the instance until
+the next sweep. While the scheduler itself handles an event, wake-ups run in place: it *is* the
+worker.
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from django.db import transaction
+from django.utils import timezone
 
 from automations import settings as atm_settings
+
+_state = threading.local()
+_local_scheduler = None  # callable(automation_id, at); thread-safe; set by a scheduler in this process
+
+
+def set_local_scheduler(callback) -> None:
+    """Register (or with ``None`` remove) the scheduler running in this process."""
+    global _local_scheduler
+    _local_scheduler = callback
+
+
+def worker_available() -> bool:
+    """Return whether a scheduler worker takes wake-ups (in this process or over the channel layer)."""
+    return _local_scheduler is not None or bool(atm_settings.get("ATM_WORKER"))
+
+
+def handling_event() -> bool:
+    """Return whether this thread is the scheduler worker handling an event."""
+    return getattr(_state, "handling", 0) > 0
+
+
+@contextmanager
+def event_scope():
+    """Mark this thread as the scheduler worker handling an event while inside."""
+    _state.handling = getattr(_state, "handling", 0) + 1
+    try:
+        yield
+    finally:
+        _state.handling -= 1
+
+
+def runs_threaded_here() -> bool:
+    """Return whether ``Execute(threaded=True)`` nodes run in this thread (no worker to hand them to)."""
+    return handling_event() or not worker_available()
 
 
 def wake(automation) -> None:
     """Let ``automation`` (an ``Automation`` object) continue as soon as possible."""
     from automations import engine
 
-    if atm_settings.get("ATM_WORKER"):
+    if worker_available() and not handling_event():
         automation_id = automation.id
-        transaction.on_commit(lambda: _publish_wake(automation_id))
+        _mark_due(automation_id)
+        transaction.on_commit(lambda: notify(automation_id))
     elif engine.in_step():
         transaction.on_commit(lambda: engine.advance(automation))
     else:
@@ -27,12 +69,29 @@ def wake(automation) -> None:
 
 
 def hint(automation_id: int, wake_at) -> None:
-    """Tell the scheduler worker that ``automation_id`` is next due at ``wake_at``."""
-    if atm_settings.get("ATM_WORKER"):
-        transaction.on_commit(lambda: _publish_wake(automation_id, wake_at))
+    """Tell the scheduler worker, once committed, that ``automation_id`` is next due at ``wake_at``."""
+    if worker_available():
+        transaction.on_commit(lambda: notify(automation_id, wake_at))
 
 
-def _publish_wake(automation_id, at=None):
-    from automations import events
+def notify(automation_id: int, at=None) -> None:
+    """Tell the scheduler worker now that ``automation_id`` is due at ``at`` (default: now)."""
+    if _local_scheduler is not None:
+        _local_scheduler(automation_id, at)
+    else:
+        from automations import events
 
-    events.publish_wake(automation_id, at=at)
+        events.publish_wake(automation_id, at)
+
+
+def _mark_due(automation_id) -> None:
+    """Make a running instance due now, so that a sweep runs it even if the wake-up is lost."""
+    from django.db.models import Q
+
+    from automations.models import AutomationModel
+
+    now = timezone.now()
+    AutomationModel.objects.running().filter(pk=automation_id).filter(
+        Q(wake_at__isnull=True) | Q(wake_at__gt=now)
+    ).update(wake_at=now)
+

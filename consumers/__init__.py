@@ -1,7 +1,22 @@
-"""Channels consumers of Django Automations; mount :data:`websocket_urlpatterns` in your ``asgi.py``."""
+"""Channels consumers of Django Automations, with the routes another project mounts in its ``asgi.py``.
+
+- :data:`websocket_urlpatterns`: the live task-list sockets (behind ``AuthMiddlewareStack``).
+- :func:`channel_routes`: ``{ATM_CHANNEL_NAME: SchedulerConsumer}`` for a ``ChannelNameRouter``, so
+  that ``manage.py runworker automations`` runs the scheduler worker.
+"""
 
 from .tasks import websocket_urlpatterns as task_websocket_urlpatterns
 
 websocket_urlpatterns = [*task_websocket_urlpatterns]
 
-__all__ = ["websocket_urlpatterns"]
+
+def channel_routes() -> dict:
+    """Return the channel-name routes of the scheduler worker, for ``ChannelNameRouter``."""
+    from automations import events
+
+    from .scheduler import SchedulerConsumer
+
+    return {events.channel_name(): SchedulerConsumer.as_asgi()}
+
+
+__all__ = ["channel_routes", "websocket_urlpatterns"]

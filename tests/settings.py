@@ -33,3 +33,6 @@ if os.environ.get("ATM_TEST_USE_TEST_DB") == "1":
     DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"].get("NAME") or (
         "test_" + DATABASES["default"]["NAME"]
     )
+
+# Tests opt in to a scheduler worker (``settings.ATM_WORKER = True``) even when REDIS_URL is set.
+ATM_WORKER = False

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from automations import flow, wakeups
+from automations import events, flow
 from automations.flow import AutomationFinishedError, this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.helpers import row, statuses
@@ -301,9 +301,10 @@ def test_nice_with_a_worker_publishes_a_wake_event_instead(
 ):
     settings.ATM_WORKER = True
     published = []
-    monkeypatch.setattr(wakeups, "_publish_wake", lambda pk, at=None: published.append(pk))
+    monkeypatch.setattr(events, "publish_wake", lambda pk, at=None: published.append(pk))
     automation = Background(autorun=False)
     with django_capture_on_commit_callbacks(execute=True):
         automation.nice()
     assert published == [automation.id]
     assert not automation.finished()
+    assert row(automation).wake_at is not None  # due: a sweep runs it if the event is lost

@@ -1,0 +1,42 @@
+import logging
+
+from daphne.management.commands.runserver import Command as DaphneRunserver
+from daphne.server import Server  # installs Twisted's asyncio reactor: import before the reactor
+from django.conf import settings
+
+logger = logging.getLogger("automations.scheduler")
+
+
+class EmbeddedSchedulerServer(Server):
+    """daphne's server with the scheduler worker running on the same event loop."""
+
+    def run(self):
+        from twisted.internet import reactor
+
+        reactor.callWhenRunning(self._start_scheduler)
+        super().run()
+
+    def _start_scheduler(self):
+        import asyncio
+
+        from consumers.scheduler import Scheduler
+
+        self.scheduler = Scheduler()
+        self.scheduler_task = asyncio.ensure_future(self.scheduler.arun())
+        self.scheduler_task.add_done_callback(self._scheduler_stopped)
+
+    def _scheduler_stopped(self, task):
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("The embedded scheduler worker stopped.", exc_info=task.exception())
+
+
+class Command(DaphneRunserver):
+    help = (
+        "Serve HTTP and websockets with daphne and run the scheduler worker in the same process: "
+        "the one-command way to run Django Automations (embedded mode)."
+    )
+    server_cls = EmbeddedSchedulerServer
+
+    def handle(self, *args, **options):
+        settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
+        super().handle(*args, **options)

@@ -1,0 +1,36 @@
+import asyncio
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a scheduler worker: advance automation instances on channel-layer events, at their due "
+        "times, and in periodic sweeps. Run any number of them against one database and channel layer."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--channel", default=None, help="Channel to listen on (default: ATM_CHANNEL_NAME, 'automations')."
+        )
+        parser.add_argument(
+            "--sweep-interval", type=float, default=None,
+            help="Seconds between sweeps for due instances (default: ATM_SWEEP_INTERVAL, 30).",
+        )  # fmt: skip
+
+    def handle(self, *args, channel=None, sweep_interval=None, **options):
+        from consumers.scheduler import Scheduler
+
+        settings.ATM_WORKER = True  # wake-ups in this process go to this worker
+        scheduler = Scheduler(channel=channel, sweep_interval=sweep_interval)
+        self.stdout.write(f"Scheduler worker listening on channel {scheduler.channel!r}.")
+        asyncio.run(self._run(scheduler))
+        self.stdout.write("Scheduler worker stopped.")
+
+    async def _run(self, scheduler):
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, scheduler.stop)
+        await scheduler.arun()
