@@ -15,6 +15,7 @@ Run it with ``manage.py automation_worker`` (scaled out), inside ``manage.py aut
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import logging
 from datetime import datetime
@@ -49,6 +50,7 @@ class Scheduler:
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._stopping: asyncio.Event | None = None
+        self.ready = asyncio.Event()  # set once the first sweep is done and events are listened to
         self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0}
 
     # -- running --------------------------------------------------------------------------------
@@ -57,11 +59,12 @@ class Scheduler:
         """Run until :meth:`stop` is called: sweep, then listen, fire timers and sweep periodically."""
         self.start()
         await self.sweep()
+        self.ready.set()
         if listen:
             self._spawn(self._listen())
         self._spawn(self._sweep_periodically())
         await self._stopping.wait()
-        await self._shutdown()
+        await self.aclose()
 
     def start(self) -> None:
         """Bind to the running event loop and take this process's wake-ups."""
@@ -76,7 +79,8 @@ class Scheduler:
         if self._stopping is not None:
             self._stopping.set()
 
-    async def _shutdown(self):
+    async def aclose(self) -> None:
+        """Stop the timer and the scheduler's tasks, and stop taking this process's wake-ups."""
         if wakeups._local_scheduler == self.schedule_threadsafe:
             wakeups.set_local_scheduler(None)
         if self._timer is not None:
@@ -86,7 +90,7 @@ class Scheduler:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _spawn(self, coroutine) -> asyncio.Task:
-        task = self.loop.create_task(coroutine)
+        task = self.loop.create_task(coroutine, context=_fresh_context())
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
@@ -147,7 +151,7 @@ class Scheduler:
         if running is self.loop:
             self.schedule(automation_id, at)
         else:
-            self.loop.call_soon_threadsafe(self.schedule, automation_id, at)
+            self.loop.call_soon_threadsafe(self.schedule, automation_id, at, context=_fresh_context())
 
     def schedule(self, automation_id: int, at: datetime | None = None) -> None:
         """Advance ``automation_id`` at ``at`` (default: now) if it is still due then."""
@@ -181,7 +185,7 @@ class Scheduler:
         if at is None:
             return
         delay = max(0.0, (at - timezone.now()).total_seconds())
-        self._timer = self.loop.call_later(delay, self._fire)
+        self._timer = self.loop.call_later(delay, self._fire, context=_fresh_context())
 
     def _fire(self):
         self._timer = None
@@ -225,6 +229,16 @@ class Scheduler:
         while True:
             await asyncio.sleep(self.sweep_interval)
             await self.sweep()
+
+
+def _fresh_context() -> contextvars.Context:
+    """Return an empty context for the scheduler's own callbacks and tasks.
+
+    A hint arrives from the engine's database thread; a callback or task started from it would
+    inherit the context of that ``database_sync_to_async`` call, in which asgiref refuses another
+    call ("would deadlock").
+    """
+    return contextvars.Context()
 
 
 def _advance_due(automation_id):

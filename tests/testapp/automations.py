@@ -56,3 +56,39 @@ class OrderFollowUp(flow.Automation):
 
     def thank_customer(self, task):
         self.data["thanked"] = self.data["order_number"]
+
+
+class Napper(flow.Automation):
+    """Naps for ``data["seconds"]`` (default 2), then notes when it woke; wakes early on ``wake_up``."""
+
+    nap = flow.Execute(this.note_waking).AfterWaitingFor(this.nap_length)
+    chores = flow.Execute(this.effect).AsSoonAs(this.is_awake)
+    end = flow.End()
+
+    def nap_length(self, task):
+        from datetime import timedelta
+
+        return timedelta(seconds=self.data.get("seconds", 2))
+
+    def note_waking(self, task):
+        from django.utils import timezone
+
+        self.data["woke_at"] = timezone.now().isoformat()
+
+    def is_awake(self, task):
+        return self.data.get("awake", not self.data.get("sleepy", False))
+
+    def effect(self, task):
+        NodeEffect.objects.create(automation_id=self.id, node=task.status)
+
+    def receive_wake_up(self, token, data):
+        self.data["awake"] = True
+        return "awake"
+
+    @flow.require_data_parameters(room=int)
+    def receive_visit(self, token, data):
+        self.data.setdefault("visits", []).append(
+            {"token": token, "room": data.GET["room"] if hasattr(data, "GET") else data["room"],
+             "user": getattr(getattr(data, "user", None), "username", None),
+             "path": getattr(data, "path", None)}
+        )  # fmt: skip

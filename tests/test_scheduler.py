@@ -1,0 +1,305 @@
+"""The scheduler worker on the in-memory channel layer: events, invalid input, timers, the consumer."""
+
+import asyncio
+import time
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import ApplicationCommunicator
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+import consumers.scheduler as scheduler_module
+from automations import events
+from automations.models import AutomationModel
+from consumers.scheduler import Scheduler, SchedulerConsumer
+from tests.testapp.automations import EffectChain, Napper
+from tests.testapp.models import NodeEffect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NAPPER = Napper.get_automation_class_name()
+db = database_sync_to_async
+
+
+@pytest.fixture
+async def scheduler():
+    """A running scheduler worker with a fresh in-memory layer; no periodic sweep during a test."""
+    layer = get_channel_layer()
+    await layer.flush()
+    worker = Scheduler(channel_layer=layer, sweep_interval=3600)
+    task = asyncio.create_task(worker.arun())
+    await asyncio.wait_for(worker.ready.wait(), 10)
+    yield worker
+    worker.stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def until(predicate, timeout=5.0):
+    """Wait until the sync ``predicate()`` (run on the database thread) is true; return the seconds taken."""
+    start = time.monotonic()
+    while not await db(predicate)():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not true after {timeout} s: {predicate.__doc__ or predicate}")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def finished(pk):
+    return lambda: AutomationModel.objects.filter(pk=pk, finished=True).exists()
+
+
+def model(pk):
+    return AutomationModel.objects.get(pk=pk)
+
+
+# -- each event type ------------------------------------------------------------------------------
+
+
+async def test_start_event_creates_and_runs_an_instance(scheduler):
+    await events.apublish({"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}})
+    await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
+    instance = await db(AutomationModel.objects.get)(automation_class=NAPPER)
+    assert instance.data["seconds"] == 0 and "woke_at" in instance.data
+
+
+async def test_message_event_by_id_wakes_an_as_soon_as_wait_at_once(scheduler):
+    napper = await db(Napper)(seconds=0, sleepy=True)
+    assert not await db(napper.finished)()
+    await events.apublish({"type": "automation.message", "automation": napper.id, "message": "wake_up"})
+    # the condition's own re-check is a minute away: only the message can finish it this fast
+    assert await until(finished(napper.id), timeout=2) < 2
+
+
+async def test_message_event_by_key(scheduler):
+    napper = await db(Napper)(seconds=0, sleepy=True)
+    key = napper.get_key()
+    await events.apublish({"type": "automation.message", "automation": key, "message": "wake_up"})
+    await until(finished(napper.id))
+
+
+async def test_broadcast_event_reaches_every_running_instance(scheduler):
+    nappers = [await db(Napper)(seconds=0, sleepy=True) for _ in range(3)]
+    await events.apublish({"type": "automation.broadcast", "automation_class": NAPPER, "message": "wake_up"})
+    for napper in nappers:
+        await until(finished(napper.id))
+
+
+async def test_create_event_creates_an_instance_for_the_message(scheduler):
+    await events.apublish(
+        {"type": "automation.create", "automation_class": NAPPER, "message": "wake_up", "token": "t",
+         "data": {"seconds": 0}}
+    )  # fmt: skip
+    await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
+    instance = await db(AutomationModel.objects.get)(automation_class=NAPPER)
+    assert instance.data["awake"] is True
+
+
+async def test_wake_event_advances_an_instance_now(scheduler):
+    chain = await db(EffectChain)(autorun=False)
+    await events.apublish(events.wake_event(chain.id))
+    await until(finished(chain.id))
+    assert await db(NodeEffect.objects.filter(automation_id=chain.id).count)() == 5
+
+
+async def test_wake_event_with_a_future_time_arms_the_timer(scheduler):
+    chain = await db(EffectChain)(autorun=False)
+    at = timezone.now() + timedelta(seconds=0.3)
+    await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
+    await events.apublish(events.wake_event(chain.id, at))
+    await asyncio.sleep(0.05)
+    assert scheduler.next_wake() == at
+    assert not await db(chain.finished)()
+    await until(finished(chain.id), timeout=3)
+
+
+async def test_page_view_request_is_rebuilt_for_the_receiver(scheduler):
+    user = await db(get_user_model().objects.create_user)("ada")
+    napper = await db(Napper)(seconds=60)
+    await events.apublish(
+        {"type": "automation.message", "automation": napper.id, "message": "visit", "token": "hall",
+         "request": {"GET": {"room": ["3"]}, "path": "/rooms/", "method": "GET", "user": user.pk}}
+    )  # fmt: skip
+    await until(lambda: "visits" in model(napper.id).data)
+    assert (await db(model)(napper.id)).data["visits"] == [
+        {"token": "hall", "room": "3", "user": "ada", "path": "/rooms/"}
+    ]
+
+
+def test_event_request_offers_get_user_path_and_method(django_user_model):
+    user = django_user_model.objects.create_user("grace")
+    request = events.EventRequest({"GET": {"a": ["1", "2"]}, "path": "/p/", "method": "GET", "user": user.pk})
+    assert request.GET.getlist("a") == ["1", "2"] and request.GET["a"] == "2"
+    assert request.user == user and request.path == "/p/" and request.method == "GET"
+    assert not events.EventRequest({}).user.is_authenticated
+    with pytest.raises(AttributeError):
+        request.GET["b"] = "3"
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+INVALID_EVENTS = [
+    "not a dict",
+    {"no": "type"},
+    {"type": "automation.explode", "automation": 1},
+    {"type": "automation.wake"},
+    {"type": "automation.wake", "automation": "twelve"},
+    {"type": "automation.wake", "automation": True},
+    {"type": "automation.wake", "automation": 1, "at": "tomorrow"},
+    {"type": "automation.message", "automation": 1},
+    {"type": "automation.message", "automation": 1, "message": "wake_up", "token": 5},
+    {"type": "automation.start", "automation_class": "shop.automations.Missing"},
+    {"type": "automation.start", "automation_class": NAPPER, "data": [1, 2]},
+    {"type": "automation.start", "automation_class": NAPPER, "data": {"at": float("nan")}},
+    {"type": "automation.broadcast", "automation_class": NAPPER, "message": "dance"},
+    {"type": "automation.message", "automation": 1, "message": "visit", "request": {"GET": {"room": 3}}},
+]
+
+
+@pytest.mark.parametrize("event", INVALID_EVENTS, ids=repr)
+def test_publish_refuses_an_invalid_event(event):
+    with pytest.raises(events.InvalidEventError):
+        events.publish(event)
+
+
+async def test_invalid_events_are_logged_and_dropped_and_the_worker_goes_on(scheduler, caplog):
+    napper = await db(Napper)(seconds=0, sleepy=True)
+    dropped_on_arrival = [
+        {"type": "automation.message", "automation": 999999, "message": "wake_up"},
+        {"type": "automation.message", "automation": "no-such-key", "message": "wake_up"},
+        {"type": "automation.message", "automation": napper.id, "message": "dance"},
+        {"type": "automation.message", "automation": napper.id, "message": "visit", "data": {"room": "x"}},
+        {"type": "automation.message", "automation": napper.id, "message": "visit",
+         "request": {"GET": {}, "path": "/", "method": "GET", "user": None}},
+    ]  # fmt: skip
+    layer = scheduler.channel_layer
+    for event in [*INVALID_EVENTS, *dropped_on_arrival]:
+        await layer.send(scheduler.channel, event) if isinstance(event, dict) else None
+    await scheduler.dispatch("not a dict")
+    await events.apublish({"type": "automation.message", "automation": napper.id, "message": "wake_up"})
+    await until(finished(napper.id))
+    dict_events = [event for event in INVALID_EVENTS if isinstance(event, dict)]
+    assert scheduler.stats["invalid"] == len(dict_events) + 1 + len(dropped_on_arrival)
+    assert scheduler.stats["failed"] == 0
+    assert "visits" not in (await db(model)(napper.id)).data
+    assert "No automation instance 999999" in caplog.text
+
+
+async def test_a_failing_receiver_is_logged_and_the_worker_goes_on(scheduler, monkeypatch, caplog):
+    def receive_wake_up(self, token, data):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Napper, "receive_wake_up", receive_wake_up)
+    napper = await db(Napper)(seconds=0, sleepy=True)
+    await events.apublish({"type": "automation.message", "automation": napper.id, "message": "wake_up"})
+    chain = await db(EffectChain)(autorun=False)
+    await events.apublish(events.wake_event(chain.id))
+    await until(finished(chain.id))
+    assert scheduler.stats["failed"] == 1 and "boom" in caplog.text
+
+
+# -- duplicates and order ---------------------------------------------------------------------------
+
+
+async def test_duplicate_and_late_wake_events_run_no_node_twice(scheduler):
+    chain = await db(EffectChain)(autorun=False)
+    for _ in range(3):
+        await events.apublish(events.wake_event(chain.id))
+    await until(finished(chain.id))
+    await events.apublish(events.wake_event(chain.id, timezone.now() - timedelta(minutes=5)))
+    await events.apublish(events.wake_event(chain.id))
+    await asyncio.sleep(0.2)
+    assert await db(NodeEffect.objects.filter(automation_id=chain.id).count)() == 5
+    assert scheduler.stats["failed"] == 0
+
+
+async def test_a_timer_hint_for_an_instance_no_longer_due_does_nothing(scheduler):
+    napper = await db(Napper)(seconds=60)
+    scheduler.schedule(napper.id, timezone.now())  # e.g. a stale hint: the row says a minute from now
+    await asyncio.sleep(0.2)
+    assert "woke_at" not in (await db(model)(napper.id)).data
+    assert scheduler.next_wake() is not None  # re-armed for the row's wake time
+
+
+# -- timers -----------------------------------------------------------------------------------------
+
+
+async def test_a_timer_fires_at_its_time_without_any_sweep(scheduler):
+    napper = await db(Napper)(seconds=1)
+    created = timezone.now()
+    await until(finished(napper.id), timeout=5)
+    woke = (await db(model)(napper.id)).data["woke_at"]
+    late = (timezone.datetime.fromisoformat(woke) - created).total_seconds() - 1
+    assert -0.05 < late < 0.5
+    assert scheduler.stats["sweeps"] == 1  # only the one at start, before the instance existed
+    assert scheduler.stats["timers"] >= 1
+
+
+async def test_an_earlier_wake_time_re_arms_the_timer(scheduler):
+    late = await db(Napper)(seconds=30)
+    early = await db(Napper)(seconds=0.3)
+    await until(finished(early.id), timeout=3)
+    assert not await db(late.finished)()
+    assert abs((scheduler.next_wake() - (await db(model)(late.id)).wake_at).total_seconds()) < 0.001
+
+
+async def test_start_sweep_runs_what_became_due_while_no_worker_ran():
+    chain = await db(EffectChain)(autorun=False)
+    await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=timezone.now())
+    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
+    task = asyncio.create_task(worker.arun())
+    try:
+        await until(finished(chain.id))
+    finally:
+        worker.stop()
+        await task
+
+
+async def test_the_periodic_sweep_finds_instances_nobody_told_the_worker_about():
+    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=0.2)
+    task = asyncio.create_task(worker.arun())
+    try:
+        await worker.ready.wait()
+        chain = await db(EffectChain)(autorun=False)
+        await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=timezone.now())
+        await until(finished(chain.id), timeout=3)
+        assert worker.stats["sweeps"] >= 2
+    finally:
+        worker.stop()
+        await task
+
+
+# -- hand-offs --------------------------------------------------------------------------------------
+
+
+async def test_nice_hands_the_instance_to_the_worker(scheduler):
+    def create_and_hand_over():
+        chain = EffectChain(autorun=False)
+        chain.nice()
+        return chain
+
+    chain = await db(create_and_hand_over)()
+    await until(finished(chain.id))
+
+
+# -- the consumer for Channels' runworker ----------------------------------------------------------
+
+
+async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
+    communicator = ApplicationCommunicator(
+        SchedulerConsumer.as_asgi(), {"type": "channel", "channel": events.channel_name()}
+    )
+    try:
+        await communicator.send_input({"no": "type"})
+        await communicator.send_input({"type": "automation.dance"})
+        await communicator.send_input(
+            {"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}}
+        )
+        await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
+        assert scheduler_module._process_scheduler.stats["invalid"] == 2
+    finally:
+        communicator.stop(exceptions=False)
+        await scheduler_module._process_scheduler.aclose()
+        scheduler_module._process_scheduler = None
