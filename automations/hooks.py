@@ -3,7 +3,7 @@
 Used by the ``{% automation_hook %}`` template tag (and the Django-CMS ``AutomationHook`` plugin).
 Rendering a page never runs an automation's nodes:
 
-- with a scheduler worker (``ATM_WORKER = True``) the message is published as an
+- with a scheduler worker (``ATM_WORKER = True``, or one in this process) the message is published as an
   ``automation.message`` (``automation.broadcast``, ``automation.create``) event;
 - without one, the message is delivered in this process once the response has been sent
   (immediately when there is no request being served, e.g. in a management command).
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
-from automations import registry
-from automations import settings as atm_settings
+from automations import registry, wakeups
 
 logger = logging.getLogger("automations.hooks")
 
@@ -57,11 +57,12 @@ def page_viewed(request, target, message: str, token: str | None = None, *, crea
     receiver_for(automation_class, message)
     if not automation_class.satisfies_data_requirements(message, request):
         return False
-    if atm_settings.get("ATM_WORKER"):
+    deliver = partial(_deliver, automation_class, reference, message, token, request, create)
+    if wakeups.worker_available():
         event = page_view_event(automation_class, reference, message, token, request, create=create)
-        transaction.on_commit(lambda: _publish(event))
+        transaction.on_commit(lambda: _publish(event, deliver))
     else:
-        _after_response(lambda: _deliver(automation_class, reference, message, token, request, create))
+        _after_response(deliver)
     return True
 
 
@@ -87,10 +88,15 @@ def request_payload(request) -> dict:
     }
 
 
-def _publish(event):
+def _publish(event, deliver):
+    """Publish ``event``; if the channel layer refuses it (full, unreachable), ``deliver`` in place."""
     from automations import events
 
-    events.publish(event)
+    try:
+        events.publish(event)
+    except Exception as exc:
+        logger.warning("Page-view event not published (%r); delivering the message here.", exc)
+        _after_response(deliver)
 
 
 def _deliver(automation_class, reference, message, token, request, create):

@@ -99,3 +99,22 @@ def test_a_message_with_a_worker_marks_the_instance_due_and_publishes_a_wake(
     assert published[-1] == events.wake_event(napper.id)
     engine.sweep()
     assert napper.finished()
+
+
+def test_a_page_view_the_channel_refuses_is_delivered_in_place(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from channels.exceptions import ChannelFull
+
+    settings.ATM_WORKER = True
+    napper = Napper(seconds=60)
+
+    def full(event):
+        raise ChannelFull()
+
+    monkeypatch.setattr(events, "publish", full)
+    request = RequestFactory().get("/rooms/", {"room": "5"})
+    request.user = make_user("ada")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert hooks.page_viewed(request, napper.id, "visit", "hall")
+    assert AutomationModel.objects.get(pk=napper.id).data["visits"][0]["room"] == "5"
