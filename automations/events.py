@@ -55,6 +55,7 @@ _FIELDS = {
     WAKE: {"automation"},
 }
 _MAX_REFERENCE_LENGTH = 256
+_RESERVED_PARAMETERS = {"automation", "automation_id", "autorun"}  # would bind or not run the instance
 
 
 class InvalidEventError(ValueError):
@@ -127,6 +128,9 @@ def validate(event) -> Event:
             data = {}
         if not isinstance(data, dict):
             raise InvalidEventError("The data of an automation.start event must be a dict of parameters.")
+        reserved = sorted(set(data) & _RESERVED_PARAMETERS)
+        if reserved:
+            raise InvalidEventError(f"An automation.start event cannot set {', '.join(reserved)}.")
         values["data"] = data
     if kind == WAKE:
         values["at"] = _moment(event.get("at"))

@@ -31,6 +31,8 @@ from automations import settings as atm_settings
 logger = logging.getLogger("automations.scheduler")
 
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
+SWEEP_BATCH = 50  # instances advanced per database call of a sweep
+SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
 
 
@@ -212,13 +214,24 @@ class Scheduler:
     # -- sweeps ---------------------------------------------------------------------------------
 
     async def sweep(self) -> dict:
-        """Advance every due instance once, then load the next wake times into the timer."""
+        """Advance the due instances, then load the next wake times into the timer.
+
+        The sweep goes a batch at a time, so that events and timers are served in between; one
+        sweep advances at most ``SWEEP_MAX`` instances (the next sweep goes on).
+        """
         self.stats["sweeps"] += 1
+        counts: dict = {}
         try:
-            counts, upcoming = await database_sync_to_async(_sweep_and_look_ahead)()
+            while True:
+                batch = await database_sync_to_async(_sweep_batch)(SWEEP_BATCH)
+                for name, value in batch.items():
+                    counts[name] = counts.get(name, 0) + value
+                if batch["advanced"] < SWEEP_BATCH or counts["advanced"] >= SWEEP_MAX:
+                    break
+            upcoming = await database_sync_to_async(_upcoming)()
         except Exception:
             logger.exception("Sweep failed; the next one retries.")
-            return {}
+            return counts
         for automation_id, at in upcoming:
             self.schedule(automation_id, at)
         if counts.get("advanced") or counts.get("errors"):
@@ -246,13 +259,16 @@ def _advance_due(automation_id):
         return engine.advance(automation_id, skip_locked=True, due_only=True)
 
 
-def _sweep_and_look_ahead():
+def _sweep_batch(limit):
+    with wakeups.event_scope():
+        return engine.sweep(limit=limit)
+
+
+def _upcoming():
     from automations.models import AutomationModel
 
-    with wakeups.event_scope():
-        counts = engine.sweep()
     upcoming = AutomationModel.objects.filter(wake_at__gt=timezone.now()).order_by("wake_at", "pk")
-    return counts, list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
+    return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
 
 
 # -- Channels' runworker --------------------------------------------------------------------------

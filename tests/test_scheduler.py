@@ -152,6 +152,7 @@ INVALID_EVENTS = [
     {"type": "automation.message", "automation": 1, "message": "wake_up", "token": 5},
     {"type": "automation.start", "automation_class": "shop.automations.Missing"},
     {"type": "automation.start", "automation_class": NAPPER, "data": [1, 2]},
+    {"type": "automation.start", "automation_class": NAPPER, "data": {"automation_id": 1}},
     {"type": "automation.start", "automation_class": NAPPER, "data": {"at": float("nan")}},
     {"type": "automation.broadcast", "automation_class": NAPPER, "message": "dance"},
     {"type": "automation.message", "automation": 1, "message": "visit", "request": {"GET": {"room": 3}}},
