@@ -165,7 +165,9 @@ def _instance_for(automation, row):
     except registry.UnknownAutomationError as exc:
         _mark_error(row, str(exc))
         return None
-    return cls(automation=model)
+    instance = cls(automation=model)
+    _refresh(instance._model, row)  # the thread's shared row object may be older than the locked row
+    return instance
 
 
 def _mark_error(row, message):

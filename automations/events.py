@@ -100,11 +100,11 @@ def validate(event) -> Event:
         raise InvalidEventError(f"Unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}.")
     missing = sorted(name for name in _FIELDS[kind] if event.get(name) is None)
     if missing:
-        raise InvalidEventError(f"A {kind} event needs {', '.join(missing)}.")
+        raise InvalidEventError(f"An {kind} event needs {', '.join(missing)}.")
     try:
         json.dumps(event, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidEventError(f"A {kind} event must be JSON: {exc}.") from None
+        raise InvalidEventError(f"An {kind} event must be JSON: {exc}.") from None
 
     values = {"type": kind, "raw": event}
     if "automation" in _FIELDS[kind]:

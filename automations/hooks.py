@@ -84,8 +84,13 @@ def request_payload(request) -> dict:
         "GET": {key: request.GET.getlist(key) for key in request.GET},
         "path": request.path,
         "method": request.method,
-        "user": user.pk if user is not None and user.is_authenticated else None,
+        "user": _user_key(user) if user is not None and user.is_authenticated else None,
     }
+
+
+def _user_key(user):
+    """Return the user's primary key as JSON: an int, or a string (a UUID, say)."""
+    return user.pk if isinstance(user.pk, int) else str(user.pk)
 
 
 def _publish(event, deliver):

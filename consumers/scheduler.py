@@ -75,6 +75,7 @@ class Scheduler:
         if self.channel_layer is None:
             self.channel_layer = get_channel_layer()
         wakeups.set_local_scheduler(self.schedule_threadsafe)
+        self._arm()
 
     def stop(self) -> None:
         """Ask :meth:`arun` to return (after the event being handled, if any)."""
@@ -178,6 +179,8 @@ class Scheduler:
             heapq.heappop(self._heap)
 
     def _arm(self):
+        if self.loop is None:
+            return  # not started: start() arms the timer
         if self._firing is not None and not self._firing.done():
             return  # the running firing re-arms when it is done
         if self._timer is not None:

@@ -304,3 +304,18 @@ async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
         communicator.stop(exceptions=False)
         await scheduler_module._process_scheduler.aclose()
         scheduler_module._process_scheduler = None
+
+
+async def test_schedule_before_start_is_kept_for_the_timer():
+    chain = await db(EffectChain)(autorun=False)
+    at = timezone.now()
+    await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
+    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
+    assert await worker.dispatch(events.wake_event(chain.id, at + timedelta(seconds=0.2)))
+    assert worker.next_wake() == at + timedelta(seconds=0.2)
+    task = asyncio.create_task(worker.arun())
+    try:
+        await until(finished(chain.id))
+    finally:
+        worker.stop()
+        await task

@@ -57,3 +57,15 @@ def test_a_recycled_id_is_not_mistaken_for_the_old_instance():
     fresh = Journey(automation=new)
     assert fresh.data == {} and fresh.get_key() == new.key
     assert old.data == old_data
+
+
+def test_advancing_by_id_starts_from_the_locked_row_not_an_older_object(clock):
+    from automations import engine
+
+    journey = Journey()  # kept alive: this thread's shared row object for the instance
+    AutomationModel.objects.filter(pk=journey.id).update(data={**journey.data, "converted": True})
+    clock.advance(minutes=6)
+    engine.advance(journey.id)  # e.g. the worker after another process's message
+    row = AutomationModel.objects.get(pk=journey.id)
+    assert row.data["converted"] is True and row.finished
+    assert row.data["notes"] == ["greeted", "reminded", "converted"]

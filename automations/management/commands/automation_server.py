@@ -38,5 +38,6 @@ class Command(DaphneRunserver):
     server_cls = EmbeddedSchedulerServer
 
     def handle(self, *args, **options):
-        settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
+        if options.get("use_asgi", True):
+            settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
         super().handle(*args, **options)
