@@ -14,7 +14,11 @@
     Channel the scheduler worker listens on (default ``"automations"``).
 ``ATM_WORKER``
     ``True`` when a scheduler worker runs: wake-ups are then published as events instead of being
-    run in place (default ``False``).
+    run in place (default ``False``). ``automation_worker`` and ``automation_server`` set it for
+    their own process.
+``ATM_SWEEP_INTERVAL``
+    Seconds between the scheduler worker's sweeps for due instances, the safety net for lost
+    events and dead workers (default 30).
 """
 
 from datetime import timedelta

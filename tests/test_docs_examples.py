@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ["getting-started.md", "tutorial.md", "reference.md", "forms.md", "views.md"]
+PAGES = [
+    "getting-started.md",
+    "tutorial.md",
+    "reference.md",
+    "forms.md",
+    "views.md",
+    "events.md",
+    "deployment.md",
+]
 RUNNABLE_FENCE = re.compile(r"^```python runnable\s*$")
 CLOSING_FENCE = re.compile(r"^```\s*$")
 
