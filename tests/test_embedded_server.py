@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from automations.models import AutomationModel
-from tests.people.live_server import free_port
+from tests.people.live_server import free_port, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,12 +48,7 @@ def server():
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def test_a_two_second_wait_created_over_http_finishes_two_seconds_later(server):

@@ -1,6 +1,7 @@
 """The scheduler worker on the in-memory channel layer: events, invalid input, timers, the consumer."""
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
 
@@ -24,17 +25,25 @@ NAPPER = Napper.get_automation_class_name()
 db = database_sync_to_async
 
 
+@contextlib.asynccontextmanager
+async def running(worker):
+    """Run ``worker`` while inside; stop it afterwards."""
+    task = asyncio.create_task(worker.arun())
+    try:
+        await asyncio.wait_for(worker.ready.wait(), 10)
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+
 @pytest.fixture
 async def scheduler():
     """A running scheduler worker with a fresh in-memory layer; no periodic sweep during a test."""
     layer = get_channel_layer()
     await layer.flush()
-    worker = Scheduler(channel_layer=layer, sweep_interval=3600)
-    task = asyncio.create_task(worker.arun())
-    await asyncio.wait_for(worker.ready.wait(), 10)
-    yield worker
-    worker.stop()
-    await asyncio.wait_for(task, 10)
+    async with running(Scheduler(channel_layer=layer, sweep_interval=3600)) as worker:
+        yield worker
 
 
 async def until(predicate, timeout=5.0):
@@ -249,27 +258,16 @@ async def test_an_earlier_wake_time_re_arms_the_timer(scheduler):
 async def test_start_sweep_runs_what_became_due_while_no_worker_ran():
     chain = await db(EffectChain)(autorun=False)
     await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=timezone.now())
-    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
-    task = asyncio.create_task(worker.arun())
-    try:
+    async with running(Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)):
         await until(finished(chain.id))
-    finally:
-        worker.stop()
-        await task
 
 
 async def test_the_periodic_sweep_finds_instances_nobody_told_the_worker_about():
-    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=0.2)
-    task = asyncio.create_task(worker.arun())
-    try:
-        await worker.ready.wait()
+    async with running(Scheduler(channel_layer=get_channel_layer(), sweep_interval=0.2)) as worker:
         chain = await db(EffectChain)(autorun=False)
         await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=timezone.now())
         await until(finished(chain.id), timeout=3)
         assert worker.stats["sweeps"] >= 2
-    finally:
-        worker.stop()
-        await task
 
 
 # -- hand-offs --------------------------------------------------------------------------------------
@@ -313,9 +311,5 @@ async def test_schedule_before_start_is_kept_for_the_timer():
     worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
     assert await worker.dispatch(events.wake_event(chain.id, at + timedelta(seconds=0.2)))
     assert worker.next_wake() == at + timedelta(seconds=0.2)
-    task = asyncio.create_task(worker.arun())
-    try:
+    async with running(worker):
         await until(finished(chain.id))
-    finally:
-        worker.stop()
-        await task

@@ -44,12 +44,17 @@ def running_server(*, database_name=None, settings_module=None, startup_timeout=
         _wait_until_up(url, process, startup_timeout)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process, timeout=10) -> None:
+    """Terminate ``process``; kill it if it is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(url, process, timeout):
