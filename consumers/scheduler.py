@@ -15,6 +15,7 @@ Run it with ``manage.py automation_worker`` (scaled out), inside ``manage.py aut
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import logging
 from datetime import datetime
@@ -147,7 +148,9 @@ class Scheduler:
         if running is self.loop:
             self.schedule(automation_id, at)
         else:
-            self.loop.call_soon_threadsafe(self.schedule, automation_id, at)
+            # Not the calling thread's context: in a database_sync_to_async thread it marks the
+            # single thread executor as busy, and the timer firing in it would raise "would deadlock".
+            self.loop.call_soon_threadsafe(self.schedule, automation_id, at, context=contextvars.Context())
 
     def schedule(self, automation_id: int, at: datetime | None = None) -> None:
         """Advance ``automation_id`` at ``at`` (default: now) if it is still due then."""
