@@ -109,6 +109,7 @@ def test_get_automations_lists_the_apps_automations_modules():
 def test_get_automations_of_one_app(app):
     assert flow.get_automations(app) == [
         ("tests.testapp.automations.EffectChain", "Effect chain"),
+        ("tests.testapp.automations.FanOutAndWait", "Automation FanOutAndWait"),
         ("tests.testapp.automations.Inbox", "Automation Inbox"),
         ("tests.testapp.automations.OrderFollowUp", "Automation OrderFollowUp"),
     ]
