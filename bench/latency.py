@@ -39,8 +39,9 @@ async def in_process_scheduler():
 
     from consumers.scheduler import Scheduler
 
+    kept = {connection.alias: connection.settings_dict["CONN_MAX_AGE"] for connection in connections.all()}
     for connection in connections.all():  # as automation_worker keeps its connection
-        connection.settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
+        connection.settings_dict["CONN_MAX_AGE"] = None
     layer = InMemoryChannelLayer(capacity=100_000)
     scheduler = Scheduler(channel_layer=layer, channel="automations.bench", sweep_interval=3600)
     running = asyncio.ensure_future(scheduler.arun())
@@ -55,6 +56,8 @@ async def in_process_scheduler():
     finally:
         scheduler.stop()
         await running
+        for connection in connections.all():
+            connection.settings_dict["CONN_MAX_AGE"] = kept[connection.alias]
         await database_sync_to_async(connections.close_all)()  # the kept one, in the database thread
 
 
