@@ -66,3 +66,37 @@ class Blocked(flow.Automation):
 
     def go(self, task):
         return "went"
+
+
+class Pinged(flow.Automation):
+    """One node that tells a listening benchmark, through PostgreSQL, when its step has committed."""
+
+    ping = flow.Execute(this.announce)
+    end = flow.End()
+
+    def announce(self, task):
+        from django.db import connection
+
+        if connection.vendor == "postgresql":  # NOTIFY is delivered when the transaction commits
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [PING_CHANNEL, str(self.id)])
+
+
+PING_CHANNEL = "atm_bench_ping"
+NAP = timedelta(milliseconds=200)
+
+
+class Napper(flow.Automation):
+    """Naps 200 ms, then notes how late (in ms) its node ran after it was due."""
+
+    start = flow.Execute(this.begin)
+    nap = flow.Execute(this.note_lateness).AfterWaitingFor(NAP)
+    end = flow.End()
+
+    def begin(self, task):
+        return "begun"
+
+    def note_lateness(self, task):
+        from django.utils import timezone
+
+        return (timezone.now() - task.created - NAP).total_seconds() * 1000

@@ -111,6 +111,7 @@ def test_get_automations_of_one_app(app):
     assert found == sorted(found)
     assert set(found) >= {
         ("tests.testapp.automations.EffectChain", "Effect chain"),
+        ("tests.testapp.automations.FanOutAndWait", "Automation FanOutAndWait"),
         ("tests.testapp.automations.Inbox", "Automation Inbox"),
         ("tests.testapp.automations.OrderFollowUp", "Automation OrderFollowUp"),
         ("tests.testapp.automations.Napper", "Automation Napper"),

@@ -1,5 +1,10 @@
 """Automations shared by the tests; discovered at start-up as the test app's automations module."""
 
+import os
+from datetime import timedelta
+
+from django.utils import timezone
+
 from automations import flow
 from automations.flow import this
 
@@ -66,13 +71,9 @@ class Napper(flow.Automation):
     end = flow.End()
 
     def nap_length(self, task):
-        from datetime import timedelta
-
         return timedelta(seconds=self.data.get("seconds", 2))
 
     def note_waking(self, task):
-        from django.utils import timezone
-
         self.data["woke_at"] = timezone.now().isoformat()
 
     def is_awake(self, task):
@@ -92,3 +93,36 @@ class Napper(flow.Automation):
              "user": getattr(getattr(data, "user", None), "username", None),
              "path": getattr(data, "path", None)}
         )  # fmt: skip
+
+
+class FanOutAndWait(flow.Automation):
+    """Splits into three paths: one runs at once, one after a short timer, one after a message.
+
+    Every ``Execute`` node records an effect that may happen only once per instance, and notes the
+    worker process that ran it. Started with ``note`` in its data, it needs no message. ``n`` tells
+    instances apart: an ``automation.start`` event that reaches two workers starts one instance.
+    """
+
+    unique = ["n"]
+
+    begin = flow.Execute(this.effect)
+    fan = flow.Split().Next(this.quick).Next(this.nap).Next(this.inbox)
+    quick = flow.Execute(this.effect).Next(this.meet)
+    nap = flow.Execute(this.effect).AfterWaitingFor(timedelta(seconds=1)).Next(this.meet)
+    inbox = flow.Execute(this.effect).AsSoonAs(this.has_note).Next(this.meet)
+    meet = flow.Join()
+    done = flow.Execute(this.effect)
+    end = flow.End()
+
+    effect_nodes = ("begin", "quick", "nap", "inbox", "done")
+
+    def effect(self, task):
+        NodeEffect.objects.create(automation_id=self.id, node=task.status, worker=os.getpid())
+        return task.status
+
+    def has_note(self, task):
+        return "note" in self.data
+
+    def receive_note(self, token, data):
+        self.data["note"] = token
+        return "noted"

@@ -3,6 +3,7 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 
 class Command(BaseCommand):
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         from consumers.scheduler import Scheduler
 
         settings.ATM_WORKER = True  # wake-ups in this process go to this worker
+        # database_sync_to_async closes connections older than CONN_MAX_AGE around every call: with
+        # Django's default of 0 each event opened a new connection. All of this worker's database
+        # work runs in one thread, which keeps its connection (checked before reuse).
+        for connection in connections.all():
+            connection.settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
         scheduler = Scheduler(channel=channel, sweep_interval=sweep_interval)
         self.stdout.write(f"Scheduler worker listening on channel {scheduler.channel!r}.")
         asyncio.run(self._run(scheduler))

@@ -1,0 +1,180 @@
+"""Benchmark the runtime: event latency, timer lateness, and scaled-out worker throughput.
+
+    .venv/bin/python bench/runtime.py                        # in-memory layer, SQLite file
+    .venv/bin/python bench/runtime.py --postgres --redis     # plus Redis and automation_worker processes
+
+Like ``bench/run.py`` it creates a database of its own and drops it at the end. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, this directory comes first on sys.path, and its settings.py would shadow the site's.
+if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
+    sys.path[0] = str(ROOT)
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_IN_MEMORY_P99 = 0.005
+TARGET_REDIS_P99 = 0.020
+TARGET_LATENESS_P99 = 0.100
+TARGET_SCALE_OUT = 1.6
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark the Django Automations runtime.")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
+    parser.add_argument(
+        "--database-name", default="atm_bench_runtime", help="its PostgreSQL database, created and dropped"
+    )
+    parser.add_argument(
+        "--redis", action="store_true",
+        help="also measure through Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and automation_worker "
+        "processes; needs --postgres",
+    )  # fmt: skip
+    parser.add_argument("--samples", type=int, default=300, help="events timed per layer (default 300)")
+    parser.add_argument("--nappers", type=int, default=200, help="timers timed per layer (default 200)")
+    parser.add_argument(
+        "--instances", type=int, default=300, help="instances per throughput run (default 300)"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs per setup (default 3)")
+    args = parser.parse_args(argv)
+    if args.redis and not args.postgres:
+        parser.error("--redis needs --postgres: several worker processes share the database")
+    args.redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return args
+
+
+def configure(args, directory: Path) -> dict:
+    """Configure Django with the benchmark's settings; return the database entry."""
+    import django
+    from django.conf import settings
+
+    import settings as site
+    from bench import settings as bench_settings
+
+    if args.postgres:
+        database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
+    else:
+        database = bench_settings.sqlite_database(directory / "bench.sqlite3")
+    values = bench_settings.build(database)
+    values["CHANNEL_LAYERS"] = site.channel_layers_from_url(args.redis_url if args.redis else None)
+    settings.configure(**values)
+    django.setup()
+    return database
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def print_percentiles(title, values, target):
+    from bench.latency import percentile
+
+    p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+    print(
+        f"  {title:<44} p50 {_ms(p50):>9}  p99 {_ms(p99):>9}  max {_ms(max(values)):>9}  "
+        f"({len(values)} samples)  target p99 < {_ms(target)}: {_verdict(p99 < target)}"
+    )
+
+
+def print_throughput(title, rates, duplicated, base=None):
+    spread = f"median of {len(rates)}, {rates.low:,.0f} .. {rates.high:,.0f}"
+    line = f"  {title:<30} {rates.median:>7,.0f} nodes/s  ({spread})  duplicated nodes: {duplicated}"
+    if base is not None:
+        ratio = rates.median / base.median
+        verdict = _verdict(ratio >= TARGET_SCALE_OUT)
+        line += f"  {ratio:.2f}x one worker, target >= {TARGET_SCALE_OUT}x: {verdict}"
+    print(line)
+
+
+def benchmark(args, database) -> int:
+    from django.db import connection
+
+    from bench import latency, scale_out
+    from bench.measure import load_average, machine
+    from bench.workers import Workers
+
+    about = machine(connection)
+    print("Django Automations runtime benchmark")
+    print(f"  machine   {about['cpu']}")
+    print(f"  software  {about['python']}")
+    print(f"  database  {about['database']}")
+    print(f"  layers    in-memory{', Redis ' + args.redis_url if args.redis else ''}")
+    print(f"  load      {about['load']} at the start (other processes make every figure slower)")
+    print()
+    print("Event -> step committed (automation.wake starting a one-node instance, one at a time):")
+    samples = latency.in_memory(args.samples)
+    print_percentiles("in-memory layer, scheduler in this process", samples, TARGET_IN_MEMORY_P99)
+    redis_channel = f"automations.bench-{uuid.uuid4().hex[:8]}"
+    if args.redis:
+        listener = latency.CommitListener(connection.settings_dict)
+        try:
+            with Workers([redis_channel], database=database, redis_url=args.redis_url):
+                samples = latency.redis(args.samples, listener=listener, channel=redis_channel)
+        finally:
+            listener.close()
+        print_percentiles("Redis, one automation_worker process", samples, TARGET_REDIS_P99)
+    print()
+    print(f"Timer lateness (due -> node ran; {args.nappers} instances waiting 200 ms, started 50 ms apart):")
+    lateness = latency.timer_lateness_in_memory(args.nappers)
+    print_percentiles("in-memory layer, scheduler in this process", lateness, TARGET_LATENESS_P99)
+    if args.redis:
+        with Workers([redis_channel], database=database, redis_url=args.redis_url):
+            samples = latency.timer_lateness_redis(args.nappers, channel=redis_channel)
+        print_percentiles("Redis, one automation_worker process", samples, TARGET_LATENESS_P99)
+        print()
+        print(f"Throughput on Redis + PostgreSQL ({args.instances} TenSteps instances per run, "
+              f"{args.instances * scale_out.NODES} nodes, {args.runs} runs each):")  # fmt: skip
+        common = {"instances": args.instances, "runs": args.runs, "database": database,
+                  "redis_url": args.redis_url}  # fmt: skip
+        one, duplicated = scale_out.measure(workers=1, sharded=False, **common)
+        print_throughput("1 worker", one, duplicated)
+        shared, duplicated = scale_out.measure(workers=2, sharded=False, **common)
+        print_throughput("2 workers, one shared channel", shared, duplicated, base=one)
+        sharded, duplicated = scale_out.measure(workers=2, sharded=True, **common)
+        print_throughput("2 workers, sharded channels", sharded, duplicated, base=one)
+    print()
+    print(f"load {load_average()} at the end")
+    return 0
+
+
+def main(argv=None) -> int:
+    from bench.measure import CheckFailed
+
+    args = parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="automations-bench-"))
+    try:
+        database = configure(args, directory)
+        from django.db import connection
+
+        import bench.automations  # noqa: F401 - registers the benchmark's automations
+
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            return benchmark(args, database)
+        finally:
+            connection.close()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    except CheckFailed as exc:
+        print(f"Benchmark check failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
