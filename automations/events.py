@@ -12,14 +12,18 @@ plain JSON dict to the channel named by ``ATM_CHANNEL_NAME`` (default ``"automat
     {"type": "automation.wake", "automation": 42, "at": "2030-01-07T09:05:00+00:00"}  # due then
 
 ``automation`` is an instance id (int) or, for messages, the instance's key. ``token`` and ``data``
-are optional. Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [values]},
+are optional. ``id`` (optional, a string of up to 100 characters) names an event: the worker does
+what an event with an id asks at most once, even if the channel layer delivers it twice;
+:func:`publish` gives every event but ``automation.wake`` a random id.
+
+Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [values]},
 "path": ..., "method": ..., "user": user id or null}``): the receiver then gets a request-like
 :class:`EventRequest`, as page-view hooks promise. Keys this schema does not name are ignored.
 
 :func:`publish` (sync code) and :func:`apublish` (async code) validate an event before sending it.
 The worker validates every event again on arrival (:func:`validate`, then :func:`resolve` for what
 needs the database) and drops an invalid one with a logged reason. Events are hints: the database
-row decides what is due, so a duplicate event does no harm and a lost one only delays work until
+row decides what is due, so a duplicate wake-up does no harm and a lost one only delays work until
 the next sweep -- except messages from services, which are delivered at most once.
 """
 
@@ -27,10 +31,12 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -46,6 +52,7 @@ CREATE = "automation.create"
 START = "automation.start"
 WAKE = "automation.wake"
 EVENT_TYPES = (MESSAGE, BROADCAST, CREATE, START, WAKE)
+HANDLED_EVENTS_KEPT = timedelta(days=1)
 
 _FIELDS = {
     MESSAGE: {"automation", "message"},
@@ -55,6 +62,7 @@ _FIELDS = {
     WAKE: {"automation"},
 }
 _MAX_REFERENCE_LENGTH = 256
+_MAX_ID_LENGTH = 100
 _RESERVED_PARAMETERS = {"automation", "automation_id", "autorun"}  # would bind or not run the instance
 
 
@@ -74,6 +82,7 @@ class Event:
     data: object = None
     request: dict | None = None
     at: datetime | None = None
+    id: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -106,7 +115,7 @@ def validate(event) -> Event:
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"An {kind} event must be JSON: {exc}.") from None
 
-    values = {"type": kind, "raw": event}
+    values = {"type": kind, "raw": event, "id": _event_id(event.get("id"))}
     if "automation" in _FIELDS[kind]:
         values["automation"] = _reference(event["automation"], keys_allowed=kind == MESSAGE)
     if "automation_class" in _FIELDS[kind]:
@@ -135,6 +144,12 @@ def validate(event) -> Event:
     if kind == WAKE:
         values["at"] = _moment(event.get("at"))
     return Event(**values)
+
+
+def _event_id(value):
+    if value is None or (isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH):
+        return value
+    raise InvalidEventError(f"'id' must be a string of 1 to {_MAX_ID_LENGTH} characters, not {value!r}.")
 
 
 def _reference(value, *, keys_allowed):
@@ -279,15 +294,42 @@ def handle(event: Event):
     with wakeups.event_scope():
         if event.type == WAKE:
             return engine.advance(event.automation, skip_locked=True, due_only=event.at is not None)
-        automation_class, model, data = resolve(event)
-        if event.type == MESSAGE:
-            instance = automation_class(automation=model)
-            return instance.send_message(event.message, event.token, data)
-        if event.type == BROADCAST:
-            return automation_class.broadcast_message(event.message, event.token, data)
-        if event.type == CREATE:
-            return automation_class.create_on_message(event.message, event.token, data)
-        return automation_class(**data)
+        with transaction.atomic():
+            if event.id is not None and not _first_handling(event.id):
+                logger.info("Event %s was handled already; duplicate dropped.", event.id)
+                return None
+            return _deliver(event)
+
+
+def _first_handling(event_id) -> bool:
+    """Record ``event_id`` as handled; return ``False`` if it was already (by any worker)."""
+    from automations.models import HandledEvent
+
+    try:
+        with transaction.atomic():
+            HandledEvent.objects.create(id=event_id)
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_handled_events(older_than: timedelta = HANDLED_EVENTS_KEPT) -> int:
+    """Delete the ids of events handled longer ago than ``older_than``; return how many."""
+    from automations.models import HandledEvent
+
+    return HandledEvent.objects.filter(handled__lt=timezone.now() - older_than).delete()[0]
+
+
+def _deliver(event: Event):
+    automation_class, model, data = resolve(event)
+    if event.type == MESSAGE:
+        instance = automation_class(automation=model)
+        return instance.send_message(event.message, event.token, data)
+    if event.type == BROADCAST:
+        return automation_class.broadcast_message(event.message, event.token, data)
+    if event.type == CREATE:
+        return automation_class.create_on_message(event.message, event.token, data)
+    return automation_class(**data)
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -296,9 +338,12 @@ def handle(event: Event):
 def publish(event: dict) -> None:
     """Validate ``event`` and send it to the scheduler worker's channel (from sync code).
 
-    Raise :class:`InvalidEventError` if it is invalid, and ``channels.exceptions.ChannelFull`` if
+    An event other than ``automation.wake`` without an ``id`` gets a random one (``event`` itself
+    is not changed), so that the worker handles it once even if it is delivered twice. Raise
+    :class:`InvalidEventError` if it is invalid, and ``channels.exceptions.ChannelFull`` if
     the channel is full (the database still holds what is due: the next sweep finds it).
     """
+    event = with_id(event)
     validate(event)
     from channels.layers import get_channel_layer
 
@@ -307,10 +352,18 @@ def publish(event: dict) -> None:
 
 async def apublish(event: dict) -> None:
     """Validate ``event`` and send it to the scheduler worker's channel (from async code)."""
+    event = with_id(event)
     validate(event)
     from channels.layers import get_channel_layer
 
     await get_channel_layer().send(channel_name(), event)
+
+
+def with_id(event):
+    """Return ``event`` with a random ``id`` if it has none and is not a wake-up."""
+    if not isinstance(event, dict) or event.get("id") is not None or event.get("type") == WAKE:
+        return event
+    return {**event, "id": uuid.uuid4().hex}
 
 
 def wake_event(automation_id: int, at: datetime | None = None) -> dict:

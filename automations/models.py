@@ -1,4 +1,4 @@
-"""The two models every automation shares: instances and their task history."""
+"""The models every automation shares: instances, their task history, and the events handled."""
 
 from __future__ import annotations
 
@@ -172,3 +172,21 @@ class AutomationTaskModel(models.Model):
         from automations.permissions import task_users_with_permission
 
         return task_users_with_permission(self, include_superusers=include_superusers, backend=backend)
+
+
+class HandledEvent(models.Model):
+    """The id of a channel-layer event the scheduler worker has handled, so that it is handled once.
+
+    Recorded in the transaction that does what the event asks; kept for a day (a channel layer
+    drops an event it could not deliver long before that).
+    """
+
+    id = models.CharField(_("event id"), max_length=100, primary_key=True)
+    handled = models.DateTimeField(_("handled"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("handled event")
+        verbose_name_plural = _("handled events")
+
+    def __str__(self):
+        return self.id

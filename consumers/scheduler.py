@@ -270,6 +270,7 @@ def _sweep_batch(limit):
 def _upcoming():
     from automations.models import AutomationModel
 
+    events.forget_handled_events()
     upcoming = AutomationModel.objects.filter(wake_at__gt=timezone.now()).order_by("wake_at", "pk")
     return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
 

@@ -6,9 +6,10 @@ a message; each of its ``Execute`` nodes writes a ``NodeEffect`` whose unique co
 instance whose node ran twice.
 
 On a channel shared by several consumers channels-redis may hand one event to two of them (a
-receiving worker puts the other's in-flight event back into the channel), so events must be safe
-to handle twice: wake-ups are, the ``note`` receiver is idempotent, and a start event names its
-``unique`` instance.
+receiving worker puts the other's in-flight event back into the channel): wake-ups are safe to
+handle twice, and the message and start events that ``events.publish`` sends carry ids, which
+the workers handle once. The ``note`` receiver is idempotent and a start event names its
+``unique`` instance as well, as the documentation recommends.
 
 These tests need ``DATABASE_URL`` to point to PostgreSQL and ``REDIS_URL`` to Redis; they skip
 otherwise, and fail instead when ``ATM_REQUIRE_SERVICES=1``.

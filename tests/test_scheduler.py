@@ -313,3 +313,41 @@ async def test_schedule_before_start_is_kept_for_the_timer():
     assert worker.next_wake() == at + timedelta(seconds=0.2)
     async with running(worker):
         await until(finished(chain.id))
+
+
+async def test_an_event_with_an_id_is_handled_once_however_often_it_arrives(scheduler):
+    napper = await db(Napper)(seconds=60)
+    visit = {"type": "automation.message", "automation": napper.id, "message": "visit", "token": "hall",
+             "data": {"room": 1}, "id": "visit-1"}  # fmt: skip
+    for _ in range(3):
+        assert await scheduler.dispatch(visit)
+    await scheduler.dispatch({**visit, "id": "visit-2"})
+    await scheduler.dispatch({**visit, "id": None})
+    assert len((await db(model)(napper.id)).data["visits"]) == 3
+
+
+async def test_publish_names_every_event_but_wake_ups():
+    layer = get_channel_layer()
+    await layer.flush()
+    start = {"type": "automation.start", "automation_class": NAPPER}
+    await events.apublish(start)
+    await events.apublish({**start, "id": "mine"})
+    await events.apublish(events.wake_event(7))
+    received = [await layer.receive(events.channel_name()) for _ in range(3)]
+    assert len(received[0]["id"]) == 32 and received[1]["id"] == "mine" and "id" not in received[2]
+    assert "id" not in start
+
+
+def test_handled_event_ids_are_forgotten_after_a_day():
+    from automations.models import HandledEvent
+
+    HandledEvent.objects.create(id="old", handled=timezone.now() - timedelta(hours=25))
+    HandledEvent.objects.create(id="new", handled=timezone.now() - timedelta(hours=23))
+    assert events.forget_handled_events() == 1
+    assert list(HandledEvent.objects.values_list("id", flat=True)) == ["new"]
+
+
+def test_an_event_id_must_be_a_short_string():
+    for bad in (5, "", "x" * 101):
+        with pytest.raises(events.InvalidEventError):
+            events.validate({"type": "automation.start", "automation_class": NAPPER, "id": bad})
