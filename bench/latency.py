@@ -70,13 +70,16 @@ async def _in_memory_latencies(samples):
     arrived = asyncio.Event()
     handle = events.handle
 
+    began: dict[int, float] = {}
+
     def handle_and_note(event):
+        began[event.automation] = time.perf_counter()
         result = handle(event)
         committed[event.automation] = time.perf_counter()
         loop.call_soon_threadsafe(arrived.set)
         return result
 
-    latencies = []
+    latencies, steps = [], []
     async with in_process_scheduler() as send:
         with mock.patch.object(events, "handle", handle_and_note):
             for automation_id in ids:
@@ -85,12 +88,16 @@ async def _in_memory_latencies(samples):
                 await send(events.wake_event(automation_id))
                 await asyncio.wait_for(arrived.wait(), 10)
                 latencies.append(committed[automation_id] - sent)
+                steps.append(committed[automation_id] - began[automation_id])
                 await asyncio.sleep(SETTLE)
-    return latencies
+    return latencies, steps
 
 
-def in_memory(samples: int) -> list[float]:
-    """Seconds from sending ``automation.wake`` until the step committed, in-process scheduler."""
+def in_memory(samples: int) -> tuple[list[float], list[float]]:
+    """Seconds from sending ``automation.wake`` until the step committed, in-process scheduler.
+
+    Return those and, for the same events, the seconds of the step itself (``events.handle``).
+    """
     return asyncio.run(_in_memory_latencies(samples))
 
 
