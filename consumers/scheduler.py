@@ -52,7 +52,7 @@ class Scheduler:
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._stopping: asyncio.Event | None = None
-        self.ready = asyncio.Event()  # set once the first sweep is done and events are listened to
+        self.ready = asyncio.Event()  # set by arun() once its first sweep is done
         self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0}
 
     # -- running --------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ class Scheduler:
         self._arm()
 
     def stop(self) -> None:
-        """Ask :meth:`arun` to return (after the event being handled, if any)."""
+        """Ask :meth:`arun` to return; a step already running in the database thread still commits."""
         if self._stopping is not None:
             self._stopping.set()
 
