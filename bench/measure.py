@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
+import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 
@@ -155,3 +158,26 @@ def machine(connection) -> dict:
         "python": f"Python {platform.python_version()}, Django {django.get_version()}",
         "database": database,
     }
+
+
+@contextmanager
+def throwaway_database(configure):
+    """Set Django up with ``configure(directory)`` and create the benchmark's database; drop both after.
+
+    ``directory`` is a temporary directory (for a SQLite file); yield what ``configure`` returned.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="automations-bench-"))
+    try:
+        configured = configure(directory)
+        from django.db import connection
+
+        import bench.automations  # noqa: F401 - registers the benchmark's automations
+
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            yield configured
+        finally:
+            connection.close()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

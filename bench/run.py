@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# Run as a script, this directory comes first on sys.path, and its settings.py would shadow the site's.
-if sys.path and Path(sys.path[0] or ".").resolve() == HERE:
-    sys.path[0] = str(ROOT)
-elif str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: import the project, not this directory's modules
+    from script_path import use_project_root
+
+    use_project_root()
 
 SCENARIOS = ("throughput", "idle", "blocked")
 
@@ -133,26 +128,15 @@ def benchmark(args) -> None:
 
 
 def main(argv=None) -> int:
-    from bench.measure import CheckFailed
+    from bench.measure import CheckFailed, throwaway_database
 
     args = parse_args(argv)
-    directory = Path(tempfile.mkdtemp(prefix="automations-bench-"))
     try:
-        configure(args, directory)
-        from django.db import connection
-
-        import bench.automations  # noqa: F401 - registers the benchmark's automations
-
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
+        with throwaway_database(lambda directory: configure(args, directory)):
             profile(args) if args.profile else benchmark(args)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
     except CheckFailed as exc:
         print(f"Benchmark check failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 

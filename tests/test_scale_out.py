@@ -33,6 +33,7 @@ from django.utils import timezone
 from automations import events
 from automations.models import AutomationModel
 from tests.conftest import REQUIRE_SERVICES
+from tests.people.live_server import stop
 from tests.testapp.automations import FanOutAndWait
 from tests.testapp.models import NodeEffect
 
@@ -107,14 +108,7 @@ class Workers:
 
     def stop(self):
         for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         self.processes.clear()
 
 
