@@ -12,11 +12,12 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import form_checks, hooks, live
+        from automations import form_checks, hooks, live, worker_checks
 
         checks.register(automation_checks.check_automations)
         checks.register(form_checks.check_permission_settings)
         checks.register(form_checks.check_unassigned_forms)
+        checks.register(worker_checks.check_worker_reachable)
         hooks.connect_receivers()
         live.connect_receivers()
         autodiscover_modules("automations")

@@ -195,3 +195,15 @@ def test_check_automations_reports_message_targets_that_are_not_registered():
 def test_the_declared_automations_pass_manage_py_check(capsys):
     call_command("check")
     assert "System check identified no issues" in capsys.readouterr().out
+
+
+def test_a_worker_the_in_memory_layer_cannot_reach_is_w020(settings):
+    from automations.worker_checks import check_worker_reachable
+
+    assert check_worker_reachable() == []  # no worker configured
+    settings.ATM_WORKER = True
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    [warning] = check_worker_reachable()
+    assert warning.id == "automations.W020" and "in-memory channel layer" in warning.msg
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    assert check_worker_reachable() == []

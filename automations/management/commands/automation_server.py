@@ -13,6 +13,7 @@ class EmbeddedSchedulerServer(Server):
     def run(self):
         from twisted.internet import reactor
 
+        settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
         reactor.callWhenRunning(self._start_scheduler)
         super().run()
 
@@ -36,8 +37,3 @@ class Command(DaphneRunserver):
         "the one-command way to run Django Automations (embedded mode)."
     )
     server_cls = EmbeddedSchedulerServer
-
-    def handle(self, *args, **options):
-        if options.get("use_asgi", True):
-            settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
-        super().handle(*args, **options)
