@@ -61,18 +61,18 @@ def main():
     call_command("migrate", verbosity=0)
     from playwright.sync_api import sync_playwright
 
-    from tests.people.live_server import running_server
+    from tests.people.live_server import logged_in_page, running_server
 
     users = prepare_users()
     created, finished = [], []
     with running_server() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        watcher = page_for(browser, url, users["ada"])
+        watcher = logged_in_page(browser, url, users["ada"])
         watcher.add_init_script(RECORD_UPDATES)
         watcher.goto(url + "/automations/tasks/")
         watcher.wait_for_selector('[data-atm-live="connected"]')
-        bob = page_for(browser, url, users["bob"])
-        ada = page_for(browser, url, users["ada"])
+        bob = logged_in_page(browser, url, users["bob"])
+        ada = logged_in_page(browser, url, users["ada"])
         bob.goto(url + "/automations/tasks/")
         ada.goto(url + "/automations/tasks/")
         for _ in range(args.runs + 3):  # the first runs warm up caches and connections
@@ -95,18 +95,6 @@ def prepare_users():
         User.objects.filter(username=name).delete()
         users[name] = User.objects.create_user(name, password="bench-password")
     return users
-
-
-def page_for(browser, url, user):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context()
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
 
 
 def one_run(url, watcher, bob, ada):

@@ -66,13 +66,8 @@ class Workers:
         return self.log.read()[-3000:]
 
     def stop(self):
+        from tests.people.live_server import stop
+
         for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
             process.stdout.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from automations.models import AutomationModel
-from tests.people.live_server import free_port, stop
+from tests.people.live_server import free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,26 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def server():
+def server(tmp_path):
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_server", "ATM_TEST_USE_TEST_DB": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "automation_server", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    log = tmp_path / "automation_server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "automation_server", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"automation_server exited with {process.returncode}:\n{process.stdout.read()}")
-            try:
-                urllib.request.urlopen(url + "/accounts/login/", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    pytest.fail("automation_server did not answer within 30 s")
-                time.sleep(0.1)
+        try:
+            wait_until_up(url, process, 30, path="/accounts/login/")
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}\n{log.read_text()}")
         yield url
     finally:
         stop(process)

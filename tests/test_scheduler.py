@@ -255,6 +255,16 @@ async def test_a_timer_fires_at_its_time_without_any_sweep(scheduler):
     assert scheduler.stats["timers"] >= 1
 
 
+async def test_a_wake_time_reported_by_a_step_run_for_an_event_fires_the_timer():
+    # The step runs in the database thread and reports its wake time from there; the timer it arms
+    # must not inherit that thread's context (asgiref would refuse the next call: "would deadlock").
+    napper = await db(Napper)(seconds=0.3, autorun=False)
+    async with running(Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)) as worker:
+        assert await worker.dispatch(events.wake_event(napper.id))
+        await until(finished(napper.id), timeout=5)
+        assert worker.stats["timers"] == 1
+
+
 async def test_an_earlier_wake_time_re_arms_the_timer(scheduler):
     late = await db(Napper)(seconds=30)
     early = await db(Napper)(seconds=0.3)

@@ -44,6 +44,16 @@ class ForAll(flow.Automation):
     end = flow.End()
 
 
+# Who of the users the people tests' fixtures make (ada, bob, rita the reviewer, alex the
+# approver, root the superuser) may process the form of each kind of assignment.
+WHO_MAY_PROCESS = [
+    (Unassigned, {"ada", "bob", "rita", "alex", "root"}),
+    (ForAda, {"ada", "root"}),
+    (ForReviewers, {"rita", "root"}),
+    (ForApprovers, {"alex", "root"}),
+]
+
+
 def make_user(username, *, superuser=False, staff=False, groups=(), permissions=()):
     """Create an active user with a password, groups (created as needed) and permissions."""
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)

@@ -41,7 +41,7 @@ def running_server(*, database_name=None, settings_module=None, startup_timeout=
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process, startup_timeout)
+        wait_until_up(url, process, startup_timeout)
         yield url
     finally:
         stop(process)
@@ -57,17 +57,31 @@ def stop(process, timeout=10) -> None:
         process.wait()
 
 
-def _wait_until_up(url, process, timeout):
+def wait_until_up(url, process, timeout, path="/static/automations/tasks.js"):
+    """Wait until the server ``process`` answers at ``url + path``; raise if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"The live server exited with {process.returncode}.")
         try:
-            urllib.request.urlopen(url + "/static/automations/tasks.js", timeout=1).close()
+            urllib.request.urlopen(url + path, timeout=1).close()
             return
         except (urllib.error.URLError, ConnectionError, OSError):
             time.sleep(0.05)
     raise RuntimeError(f"The live server did not answer at {url} within {timeout} s.")
+
+
+def logged_in_page(browser, url, user, timeout_ms=15_000):
+    """Return a new Playwright page of ``browser`` with ``user`` logged in to the server at ``url``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    return page
 
 
 def serve(port: int) -> None:

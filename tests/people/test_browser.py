@@ -9,13 +9,12 @@ import shutil
 
 import pytest
 from django.db import connection, connections
-from django.test import Client
 
 from automations.models import AutomationModel
 from tests.approvals.automations import ExpenseApproval
 from tests.approvals.models import Expense
 from tests.people.flows import make_user
-from tests.people.live_server import running_server
+from tests.people.live_server import logged_in_page, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,20 +66,10 @@ def server(transactional_db):
         yield url
 
 
-def logged_in_page(browser, url, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context()
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
-
-
 def test_the_task_list_follows_an_automation_without_reloading(browser, server):
     ada = make_user("ada")  # approves
     bob = make_user("bob")  # asks for the money
-    list_page = logged_in_page(browser, server, ada)
+    list_page = logged_in_page(browser, server, ada, TIMEOUT_MS)
     list_page.goto(server + "/automations/tasks/")
     list_page.wait_for_selector('[data-atm-live="connected"]')
     assert list_page.locator("[data-atm-task]").count() == 0
@@ -89,7 +78,7 @@ def test_the_task_list_follows_an_automation_without_reloading(browser, server):
     automation = ExpenseApproval(requester="bob", approver="ada")
 
     # Bob enters the expense: the automation continues to Ada's approval, in the server.
-    bob_page = logged_in_page(browser, server, bob)
+    bob_page = logged_in_page(browser, server, bob, TIMEOUT_MS)
     bob_page.goto(server + "/automations/tasks/")
     bob_page.click("text=Enter your expense")
     bob_page.fill("input[name=title]", "Train to Hamburg")

@@ -12,7 +12,16 @@ from automations.models import AutomationTaskModel
 from automations.permissions import group_model, may_process, uses_custom_permissions
 from automations.tasks import form_node_for, open_form_tasks, open_tasks_for
 from tests.approvals.forms import ApprovalForm
-from tests.people.flows import ForAda, ForAll, ForApprovers, ForReviewers, Unassigned, make_user, open_task
+from tests.people.flows import (
+    WHO_MAY_PROCESS,
+    ForAda,
+    ForAll,
+    ForApprovers,
+    ForReviewers,
+    Unassigned,
+    make_user,
+    open_task,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +29,7 @@ pytestmark = pytest.mark.django_db
 # -- the matrix: every kind of assignment against every kind of user --------------------------------
 
 
-@pytest.mark.parametrize(
-    "automation_class, allowed",
-    [
-        (Unassigned, {"ada", "bob", "rita", "alex", "root"}),
-        (ForAda, {"ada", "root"}),
-        (ForReviewers, {"rita", "root"}),
-        (ForApprovers, {"alex", "root"}),
-    ],
-)
+@pytest.mark.parametrize("automation_class, allowed", WHO_MAY_PROCESS)
 def test_who_may_process(automation_class, allowed, ada, bob, reviewer, approver, root):
     task = open_task(automation_class())
     users = [ada, bob, reviewer, approver, root]

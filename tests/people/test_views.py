@@ -14,14 +14,12 @@ from automations.models import AutomationModel, AutomationTaskModel
 from tests.approvals.automations import ExpenseApproval
 from tests.approvals.models import Expense
 from tests.people.flows import (
+    WHO_MAY_PROCESS,
     BrokenDashboard,
     Dashboarded,
     Exploding,
     ForAda,
-    ForApprovers,
-    ForReviewers,
     Templated,
-    Unassigned,
     make_user,
     open_task,
 )
@@ -87,15 +85,7 @@ def test_task_list_uses_the_documented_templates(ada):
 # -- task view: who may open and submit ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "automation_class, allowed",
-    [
-        (Unassigned, {"ada", "bob", "rita", "alex", "root"}),
-        (ForAda, {"ada", "root"}),
-        (ForReviewers, {"rita", "root"}),
-        (ForApprovers, {"alex", "root"}),
-    ],
-)
+@pytest.mark.parametrize("automation_class, allowed", WHO_MAY_PROCESS)
 def test_task_view_matrix_on_get_and_post(automation_class, allowed, ada, bob, reviewer, approver, root):
     for user in (ada, bob, reviewer, approver, root):
         task = open_task(automation_class())
