@@ -231,7 +231,7 @@ class Scheduler:
                     counts[name] = counts.get(name, 0) + value
                 if batch["advanced"] < SWEEP_BATCH or counts["advanced"] >= SWEEP_MAX:
                     break
-            upcoming = await database_sync_to_async(_upcoming)()
+            upcoming = await database_sync_to_async(_after_sweep)()
         except Exception:
             logger.exception("Sweep failed; the next one retries.")
             return counts
@@ -267,7 +267,8 @@ def _sweep_batch(limit):
         return engine.sweep(limit=limit)
 
 
-def _upcoming():
+def _after_sweep():
+    """Forget the ids of events handled a day ago; return the next wake times to arm timers for."""
     from automations.models import AutomationModel
 
     events.forget_handled_events()
