@@ -1,0 +1,30 @@
+"""Values from outside (events, requests) made safe to put into a log line.
+
+A value is shown as its ``repr``, so that a newline or a control character from outside never starts
+a log line of its own, and cut to a bounded length, so that a 5 MB name does not reach the log.
+"""
+
+from __future__ import annotations
+
+import reprlib
+
+LIMIT = 200  # characters of one value shown in a log line
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib.Repr`` that also bounds containers, so that no value is rendered whole first."""
+
+    def __init__(self, limit):
+        super().__init__(maxlevel=3, maxstring=limit, maxother=limit, maxlong=limit)
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 8
+
+
+def shown(value, limit: int = LIMIT) -> str:
+    """Return ``value`` as a one-line ``repr`` of at most ``limit`` characters, for a log line."""
+    try:
+        text = _BoundedRepr(limit).repr(value)
+    except Exception as exc:  # a hostile __repr__
+        text = f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
+    if not text.isprintable():  # a custom __repr__ may still hold newlines or control characters
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
