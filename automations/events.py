@@ -29,20 +29,26 @@ the next sweep -- except messages from services, which are delivered at most onc
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import math
+import re
+import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 from asgiref.sync import async_to_sync
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from automations import registry
 from automations import settings as atm_settings
+from automations.logsafe import shown
+from automations.models import MAX_ID
 
 logger = logging.getLogger("automations.events")
 
@@ -52,7 +58,6 @@ CREATE = "automation.create"
 START = "automation.start"
 WAKE = "automation.wake"
 EVENT_TYPES = (MESSAGE, BROADCAST, CREATE, START, WAKE)
-HANDLED_EVENTS_KEPT = timedelta(days=1)
 
 _FIELDS = {
     MESSAGE: {"automation", "message"},
@@ -61,8 +66,17 @@ _FIELDS = {
     START: {"automation_class"},
     WAKE: {"automation"},
 }
+EFFECTFUL_TYPES = (MESSAGE, BROADCAST, CREATE, START)
+RECEIPT = "automation.receipt"
 _MAX_REFERENCE_LENGTH = 256
+_MAX_MESSAGE_LENGTH = 200
 _MAX_ID_LENGTH = 100
+_MAX_DEPTH = 64
+_ID_HINT = (
+    " Every event but automation.wake carries a unique 'id' (up to 100 characters), so that it is applied"
+    " once however often it arrives; events.publish() adds one."
+)
+_CHANNEL_NAME = re.compile(r"[a-zA-Z0-9\-_.]+(![a-zA-Z0-9\-_.]*)?")
 _RESERVED_PARAMETERS = {"automation", "automation_id", "autorun"}  # would bind or not run the instance
 
 
@@ -83,6 +97,7 @@ class Event:
     request: dict | None = None
     at: datetime | None = None
     id: str | None = None
+    reply_channel: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -106,26 +121,23 @@ def validate(event) -> Event:
         raise InvalidEventError(f"An event must be a dict, not {type(event).__name__}.")
     kind = event.get("type")
     if kind not in EVENT_TYPES:
-        raise InvalidEventError(f"Unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}.")
-    missing = sorted(name for name in _FIELDS[kind] if event.get(name) is None)
+        expected = ", ".join(EVENT_TYPES)
+        raise InvalidEventError(f"Unknown event type {shown(kind)}; expected one of {expected}.")
+    missing = sorted(name for name in _required(kind) if event.get(name) is None)
     if missing:
-        raise InvalidEventError(f"An {kind} event needs {', '.join(missing)}.")
-    try:
-        json.dumps(event, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidEventError(f"An {kind} event must be JSON: {exc}.") from None
+        hint = _ID_HINT if "id" in missing else ""
+        raise InvalidEventError(f"An {kind} event needs {', '.join(missing)}.{hint}")
+    _check_json(event, kind)
 
     values = {"type": kind, "raw": event, "id": _event_id(event.get("id"))}
+    values["reply_channel"] = _reply_channel(event.get("reply_channel"))
     if "automation" in _FIELDS[kind]:
         values["automation"] = _reference(event["automation"], keys_allowed=kind == MESSAGE)
     if "automation_class" in _FIELDS[kind]:
         values["automation_class"] = _string(event, "automation_class")
-        try:
-            automation_class = registry.get(values["automation_class"])
-        except registry.UnknownAutomationError as exc:
-            raise InvalidEventError(str(exc)) from None
+        automation_class = _registered(values["automation_class"])
     if "message" in _FIELDS[kind]:
-        values["message"] = _string(event, "message")
+        values["message"] = _string(event, "message", _MAX_MESSAGE_LENGTH)
         values["token"] = _optional_string(event, "token")
         if "automation_class" in values:
             _check_receiver(automation_class, values["message"])
@@ -146,33 +158,98 @@ def validate(event) -> Event:
     return Event(**values)
 
 
+def _required(kind):
+    return _FIELDS[kind] | ({"id"} if kind in EFFECTFUL_TYPES else set())
+
+
+def _check_json(event, kind):
+    """Raise :class:`InvalidEventError` unless ``event`` is JSON: str keys, finite numbers, no cycles."""
+    pending = [(event, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > _MAX_DEPTH:
+            raise InvalidEventError(f"An {kind} event must be JSON nested at most {_MAX_DEPTH} levels deep.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidEventError(f"An {kind} event must be JSON: key {shown(key)} is no string.")
+                _check_text(key, kind)
+                pending.append((item, depth + 1))
+        elif isinstance(value, str):
+            _check_text(value, kind)
+        elif isinstance(value, list | tuple):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidEventError(f"An {kind} event must be JSON: {value} is not a JSON number.")
+        elif value is not None and not isinstance(value, str | int | bool):
+            raise InvalidEventError(
+                f"An {kind} event must be JSON: {type(value).__name__} {shown(value)} is not a JSON value."
+            )
+
+
+def _check_text(value, kind):
+    """Refuse what databases cannot store: NUL characters and lone surrogates."""
+    if value.isascii() and "\x00" not in value:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEventError(f"An {kind} event must be JSON: {shown(value)} is not Unicode.") from None
+    if "\x00" in value:
+        raise InvalidEventError(f"An {kind} event cannot hold NUL characters: {shown(value)}.")
+
+
 def _event_id(value):
     if value is None or (isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH):
         return value
-    raise InvalidEventError(f"'id' must be a string of 1 to {_MAX_ID_LENGTH} characters, not {value!r}.")
+    raise InvalidEventError(f"'id' must be a string of 1 to {_MAX_ID_LENGTH} characters, not {shown(value)}.")
+
+
+def _reply_channel(value):
+    if value is None or (isinstance(value, str) and len(value) < 100 and _CHANNEL_NAME.fullmatch(value)):
+        return value
+    raise InvalidEventError(
+        f"'reply_channel' must be a channel name (ASCII letters, digits, '-', '_', '.', "
+        f"under 100 characters), not {shown(value)}."
+    )
 
 
 def _reference(value, *, keys_allowed):
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and keys_allowed:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
     if keys_allowed and isinstance(value, str) and 0 < len(value) <= _MAX_REFERENCE_LENGTH:
-        return int(value) if value.isdigit() else value
+        return value
     expected = "a positive instance id or an instance key" if keys_allowed else "a positive instance id"
-    raise InvalidEventError(f"'automation' must be {expected}, not {value!r}.")
+    raise InvalidEventError(f"'automation' must be {expected}, not {shown(value)}.")
 
 
-def _string(event, name):
+def _string(event, name, max_length=_MAX_REFERENCE_LENGTH):
     value = event[name]
-    if not isinstance(value, str) or not value:
-        raise InvalidEventError(f"'{name}' must be a non-empty string, not {value!r}.")
+    if not isinstance(value, str) or not 0 < len(value) <= max_length:
+        raise InvalidEventError(
+            f"'{name}' must be a string of 1 to {max_length} characters, not {shown(value)}."
+        )
     return value
 
 
 def _optional_string(event, name):
     value = event.get(name)
     if value is not None and not isinstance(value, str):
-        raise InvalidEventError(f"'{name}' must be a string or null, not {value!r}.")
+        raise InvalidEventError(f"'{name}' must be a string or null, not {shown(value)}.")
     return value
+
+
+def _registered(path):
+    try:
+        return registry.get(path)
+    except registry.UnknownAutomationError:
+        raise InvalidEventError(
+            f"{shown(path)} is not a registered automation class. Is its module an 'automations' module "
+            f"of an installed app, or imported at start-up?"
+        ) from None
 
 
 def _check_receiver(automation_class, message):
@@ -206,11 +283,16 @@ def _request_payload(payload):
 def _moment(value):
     if value is None:
         return None
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) and len(value) <= 64 else None
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        if moment is not None:
+            moment.astimezone(UTC)  # a time at the edge of the calendar may not exist in UTC
+    except (ValueError, OverflowError):  # well-formed but impossible, e.g. 30 February
+        moment = None
     if moment is None:
-        raise InvalidEventError(f"'at' must be an ISO 8601 date and time, not {value!r}.")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        raise InvalidEventError(f"'at' must be an ISO 8601 date and time, not {shown(value)}.")
     return moment
 
 
@@ -241,15 +323,18 @@ class EventRequest:
             from django.contrib.auth.models import AnonymousUser
 
             users = get_user_model()._default_manager
-            user = users.filter(pk=self._user_id).first() if self._user_id is not None else None
+            try:
+                user = users.filter(pk=self._user_id).first() if self._user_id is not None else None
+            except (ValueError, TypeError, ValidationError, DataError):  # no primary key of this model
+                user = None
             self._user = user or AnonymousUser()
         return self._user
 
     def __repr__(self):
-        return f"<EventRequest {self.method} {self.path!r}>"
+        return f"<EventRequest {shown(self.method)} {shown(self.path)}>"
 
 
-# -- resolution and handling on the worker --------------------------------------------------------
+# -- resolution on the worker ---------------------------------------------------------------------
 
 
 def resolve(event: Event):
@@ -265,13 +350,10 @@ def resolve(event: Event):
         try:
             model = AutomationModel.objects.get_by_reference(event.automation)
         except AutomationModel.DoesNotExist:
-            raise InvalidEventError(f"No automation instance {event.automation!r}.") from None
-        try:
-            automation_class = model.get_automation_class()
-        except registry.UnknownAutomationError as exc:
-            raise InvalidEventError(str(exc)) from None
+            raise InvalidEventError(f"No automation instance {shown(event.automation)}.") from None
+        automation_class = _registered(model.automation_class)
     else:
-        automation_class = registry.get(event.automation_class)
+        automation_class = _registered(event.automation_class)
     data = EventRequest(event.request) if event.request is not None else event.data
     if event.message is not None:
         _check_receiver(automation_class, event.message)
@@ -283,80 +365,111 @@ def resolve(event: Event):
     return automation_class, model, data
 
 
-def handle(event: Event):
-    """Do what ``event`` asks, through the engine; return what the engine returned.
+# -- receipts -----------------------------------------------------------------------------------
 
-    Runs in the scheduler worker's database thread. Wake-ups that follow (a message received, an
-    instance created) advance their instances here and now instead of publishing new events.
+
+def receipt(event_id: str | None, error: str | None = None) -> dict:
+    """Return the ``automation.receipt`` a worker sends to an event's ``reply_channel``.
+
+    Without ``error`` the event is accepted: stored in the worker's database inbox (or, for
+    ``automation.wake``, taken), so that it is applied once whatever happens to the worker or the
+    channel layer from now on. With ``error`` it was rejected and will never be applied.
     """
-    from automations import engine, wakeups
-
-    with wakeups.event_scope():
-        if event.type == WAKE:
-            return engine.advance(event.automation, skip_locked=True, due_only=event.at is not None)
-        with transaction.atomic():
-            if event.id is not None and not _first_handling(event.id):
-                logger.info("Event %s was handled already; duplicate dropped.", event.id)
-                return None
-            return _deliver(event)
-
-
-def _first_handling(event_id) -> bool:
-    """Record ``event_id`` as handled; return ``False`` if it was already (by any worker)."""
-    from automations.models import HandledEvent
-
-    try:
-        with transaction.atomic():
-            HandledEvent.objects.create(id=event_id)
-    except IntegrityError:
-        return False
-    return True
-
-
-def forget_handled_events(older_than: timedelta = HANDLED_EVENTS_KEPT) -> int:
-    """Delete the ids of events handled longer ago than ``older_than``; return how many."""
-    from automations.models import HandledEvent
-
-    return HandledEvent.objects.filter(handled__lt=timezone.now() - older_than).delete()[0]
-
-
-def _deliver(event: Event):
-    automation_class, model, data = resolve(event)
-    if event.type == MESSAGE:
-        instance = automation_class(automation=model)
-        return instance.send_message(event.message, event.token, data)
-    if event.type == BROADCAST:
-        return automation_class.broadcast_message(event.message, event.token, data)
-    if event.type == CREATE:
-        return automation_class.create_on_message(event.message, event.token, data)
-    return automation_class(**data)
+    if error is None:
+        return {"type": RECEIPT, "id": event_id, "accepted": True}
+    return {"type": RECEIPT, "id": event_id, "accepted": False, "error": error}
 
 
 # -- publishing ---------------------------------------------------------------------------------
 
 
-def publish(event: dict) -> None:
+class EventNotConfirmedError(TimeoutError):
+    """No worker confirmed an event within the time a confirmed :func:`publish` allowed."""
+
+
+CONFIRM_TIMEOUT = 30.0  # seconds a confirmed publish keeps trying by default
+_FIRST_WAIT = 1.0  # seconds a confirmed publish waits for a receipt before it sends the event again
+_LONGEST_WAIT = 5.0
+
+
+def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
     """Validate ``event`` and send it to the scheduler worker's channel (from sync code).
 
     An event other than ``automation.wake`` without an ``id`` gets a random one (``event`` itself
-    is not changed), so that the worker handles it once even if it is delivered twice. Raise
-    :class:`InvalidEventError` if it is invalid, and ``channels.exceptions.ChannelFull`` if
-    the channel is full (the database still holds what is due: the next sweep finds it).
+    is not changed), so that the worker applies it once even if it is delivered twice. Return the
+    event's id. Raise :class:`InvalidEventError` if the event is invalid.
+
+    Without ``confirm`` the event is sent once: ``channels.exceptions.ChannelFull`` or a connection
+    error is raised if the channel layer refuses it, and it is lost if the worker that takes it dies
+    before storing it. With ``confirm=True`` the event asks for a receipt, and is sent again with
+    the same id until a worker confirms that it has stored it; full channels, connection errors and
+    lost events are retried. Raise :class:`EventNotConfirmedError` if ``timeout`` seconds pass
+    without a receipt, and :class:`InvalidEventError` if the worker rejects the event.
     """
-    event = with_id(event)
-    validate(event)
+    if confirm:
+        return async_to_sync(apublish)(event, confirm=True, timeout=timeout)
+    event = _checked(event)
     from channels.layers import get_channel_layer
 
     async_to_sync(get_channel_layer().send)(channel_name(), event)
+    return event.get("id")
 
 
-async def apublish(event: dict) -> None:
-    """Validate ``event`` and send it to the scheduler worker's channel (from async code)."""
-    event = with_id(event)
-    validate(event)
+async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
+    """Validate ``event`` and send it to the scheduler worker's channel (from async code).
+
+    The same as :func:`publish`, awaitable.
+    """
+    event = _checked(event)
     from channels.layers import get_channel_layer
 
-    await get_channel_layer().send(channel_name(), event)
+    layer = get_channel_layer()
+    if not confirm:
+        await layer.send(channel_name(), event)
+    else:
+        await _send_confirmed(layer, event, timeout)
+    return event.get("id")
+
+
+def _checked(event):
+    event = with_id(event)
+    validate(event)
+    return event
+
+
+async def _send_confirmed(layer, event, timeout):
+    deadline = time.monotonic() + timeout
+    reply_channel = await layer.new_channel("automations.receipt.")
+    event = {**event, "reply_channel": reply_channel}
+    wait, problem = _FIRST_WAIT, "no worker answered"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise EventNotConfirmedError(
+                f"Event {shown(event.get('id'))} ({event['type']}) was not confirmed within {timeout:g} s: "
+                f"{problem}. Is a scheduler worker running on channel {channel_name()!r}?"
+            )
+        try:
+            await layer.send(channel_name(), event)
+            answer = await asyncio.wait_for(_receipt_for(layer, reply_channel, event.get("id")),
+                                            min(wait, remaining))  # fmt: skip
+        except TimeoutError:
+            problem = "no worker answered"
+        except Exception as exc:  # a full channel, Redis restarting: the same event again, later
+            problem = f"the channel layer failed ({type(exc).__name__}: {shown(str(exc))})"
+            await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        else:
+            if answer.get("accepted") is True:
+                return
+            raise InvalidEventError(f"The worker rejected the event: {answer.get('error')}")
+        wait = min(wait * 2, _LONGEST_WAIT)
+
+
+async def _receipt_for(layer, reply_channel, event_id):
+    while True:
+        answer = await layer.receive(reply_channel)
+        if isinstance(answer, dict) and answer.get("type") == RECEIPT and answer.get("id") == event_id:
+            return answer
 
 
 def with_id(event):

@@ -1,4 +1,4 @@
-"""The models every automation shares: instances, their task history, and the events handled."""
+"""The models every automation shares: instances, their task history, the event inbox and the workers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
+from automations.logsafe import shown
+
+MAX_ID = 2**63 - 1  # the largest primary key the databases store
 
 
 def new_key() -> str:
@@ -20,14 +23,18 @@ def new_key() -> str:
 
 class AutomationManager(models.Manager):
     def get_by_reference(self, reference):
-        """Return the instance for an id (int or digit string) or a key; raise ``DoesNotExist``."""
+        """Return the instance for an id (int or string of ASCII digits) or a key; raise ``DoesNotExist``."""
         if isinstance(reference, AutomationModel):
             return reference
-        if isinstance(reference, int) or (isinstance(reference, str) and reference.isdigit()):
-            return self.get(pk=int(reference))
+        if isinstance(reference, str) and reference.isascii() and reference.isdigit():
+            reference = int(reference)
+        if isinstance(reference, int) and not isinstance(reference, bool):
+            if not 0 < reference <= MAX_ID:
+                raise self.model.DoesNotExist(f"{reference} is not an automation id.")
+            return self.get(pk=reference)
         if isinstance(reference, str) and reference:
             return self.get(key=reference)
-        raise self.model.DoesNotExist(f"{reference!r} is neither an automation id nor a key.")
+        raise self.model.DoesNotExist(f"{shown(reference)} is neither an automation id nor a key.")
 
     def due(self, now=None):
         """Return the unfinished instances whose wake time has come, earliest first."""
@@ -174,19 +181,56 @@ class AutomationTaskModel(models.Model):
         return task_users_with_permission(self, include_superusers=include_superusers, backend=backend)
 
 
-class HandledEvent(models.Model):
-    """The id of a channel-layer event the scheduler worker has handled, so that it is handled once.
+class InboxEvent(models.Model):
+    """An effectful channel-layer event, kept from its arrival until it has been applied once.
 
-    Recorded in the transaction that does what the event asks; kept for a day (a channel layer
-    drops an event it could not deliver long before that).
+    A worker writes every ``automation.message``, ``broadcast``, ``create`` and ``start`` event it
+    receives here at once, on a connection of its own; the event is then applied in the transaction
+    that sets ``handled``, so that it is applied once however often it arrives and whichever worker
+    takes it. Rows still pending (``handled`` empty) after a worker died are applied by the others'
+    sweeps and by ``automation_step``. Handled rows are kept for a day, to recognise late duplicates.
     """
 
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    OUTCOMES = [(APPLIED, _("applied")), (REJECTED, _("rejected")), (FAILED, _("failed"))]
+
     id = models.CharField(_("event id"), max_length=100, primary_key=True)
-    handled = models.DateTimeField(_("handled"), default=timezone.now, db_index=True)
+    type = models.CharField(_("type"), max_length=32, blank=True, default="")
+    event = models.JSONField(_("event"), null=True, blank=True)
+    received = models.DateTimeField(_("received"), default=timezone.now)
+    worker = models.CharField(_("received by"), max_length=100, blank=True, default="")
+    handled = models.DateTimeField(_("handled"), null=True, blank=True, db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=OUTCOMES, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:
-        verbose_name = _("handled event")
-        verbose_name_plural = _("handled events")
+        verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")
+        indexes = [
+            models.Index(
+                fields=["received"],
+                condition=models.Q(handled__isnull=True),
+                name="automations_inbox_pending",
+            )
+        ]
 
     def __str__(self):
-        return self.id
+        return f"{self.type} {self.id}"
+
+
+class WorkerModel(models.Model):
+    """A running scheduler worker, known by its heartbeat, so that others take over when it dies."""
+
+    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    started = models.DateTimeField(_("started"), default=timezone.now)
+    seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("scheduler worker")
+        verbose_name_plural = _("scheduler workers")
+
+    def __str__(self):
+        return self.name

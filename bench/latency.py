@@ -1,7 +1,7 @@
 """Runtime latencies: an event until its step has committed, and a timer's lateness.
 
 In memory, the scheduler runs in this process on the benchmark's event loop, and the moment the
-step committed is taken when ``events.handle`` returns (the step's transaction is committed by
+step committed is taken when the scheduler's ``_advance`` returns (the step's transaction is committed by
 then). With Redis, an ``automation_worker`` process runs the step, and PostgreSQL tells this
 process by ``NOTIFY``, which is delivered only when the step's transaction commits.
 """
@@ -68,20 +68,21 @@ async def _in_memory_latencies(samples):
     committed: dict[int, float] = {}
     loop = asyncio.get_running_loop()
     arrived = asyncio.Event()
-    handle = events.handle
+    import consumers.scheduler as scheduler_module
 
+    advance = scheduler_module._advance
     began: dict[int, float] = {}
 
-    def handle_and_note(event):
-        began[event.automation] = time.perf_counter()
-        result = handle(event)
-        committed[event.automation] = time.perf_counter()
+    def advance_and_note(automation_id, due_only=True):
+        began[automation_id] = time.perf_counter()
+        result = advance(automation_id, due_only)
+        committed[automation_id] = time.perf_counter()
         loop.call_soon_threadsafe(arrived.set)
         return result
 
     latencies, steps = [], []
     async with in_process_scheduler() as send:
-        with mock.patch.object(events, "handle", handle_and_note):
+        with mock.patch.object(scheduler_module, "_advance", advance_and_note):
             for automation_id in ids:
                 arrived.clear()
                 sent = time.perf_counter()
@@ -96,7 +97,7 @@ async def _in_memory_latencies(samples):
 def in_memory(samples: int) -> tuple[list[float], list[float]]:
     """Seconds from sending ``automation.wake`` until the step committed, in-process scheduler.
 
-    Return those and, for the same events, the seconds of the step itself (``events.handle``).
+    Return those and, for the same events, the seconds of the step itself (the scheduler's ``_advance``).
     """
     return asyncio.run(_in_memory_latencies(samples))
 

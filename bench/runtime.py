@@ -115,7 +115,7 @@ def benchmark(args, database) -> int:
     print("Event -> step committed (automation.wake starting a one-node instance, one at a time):")
     samples, steps = latency.in_memory(args.samples)
     print_percentiles("in-memory layer, scheduler in this process", samples, TARGET_IN_MEMORY_P99)
-    print_percentiles("  of which the step (events.handle)", steps, None)
+    print_percentiles("  of which the step (the engine)", steps, None)
     overhead = [total - step for total, step in zip(samples, steps, strict=True)]
     print_percentiles("  of which layer, scheduler, thread hop", overhead, None)
     redis_channel = f"automations.bench-{uuid.uuid4().hex[:8]}"

@@ -1,12 +1,22 @@
 """The scheduler worker: turns channel-layer events into engine steps, and keeps the timers.
 
-:class:`Scheduler` listens on ``ATM_CHANNEL_NAME`` and hands every valid event to the sync engine
-through ``database_sync_to_async``; invalid events are logged and dropped. It keeps one timer, armed
-for the earliest wake time it knows: instances report their next wake time when a step ends (in this
-process directly, from other processes as ``automation.wake`` events with ``at``), and each sweep
-looks ahead for the next due instances. A due instance therefore runs within milliseconds of its
-time, without polling. When it starts and every ``ATM_SWEEP_INTERVAL`` seconds it sweeps the
-database for due instances, so that lost events and dead workers only delay work.
+:class:`Scheduler` listens on ``ATM_CHANNEL_NAME``. Every event it receives is first written to the
+database inbox (:mod:`automations.inbox`), on a database thread of its own so that a long node in
+the engine's thread does not hold it in memory, and confirmed to a publisher that asked for a
+receipt; then it is applied once, through the sync engine, on the engine's thread
+(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped.
+
+It keeps one timer, armed for the earliest wake time it knows: instances report their next wake
+time when a step ends (in this process directly, from other processes as ``automation.wake`` events
+with ``at``), and each sweep loads the next wake times from the database. A due instance therefore
+runs within milliseconds of its time, without polling. When it starts and every
+``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances and for stored events
+nobody applied. Each worker records a heartbeat; when one stops beating, another takes over its
+timers and stored events at once by sweeping.
+
+Its tasks (listening, storing, applying, the heartbeat, the sweeps) are supervised: one that ends
+unexpectedly is logged and restarted; if they keep failing, :meth:`Scheduler.arun` raises
+:class:`SchedulerFailedError`, so that the process exits and its supervisor restarts it.
 
 Run it with ``manage.py automation_worker`` (scaled out), inside ``manage.py automation_server``
 (embedded), or through Channels' ``runworker`` with :class:`SchedulerConsumer` (see ``docs/``).
@@ -18,15 +28,22 @@ import asyncio
 import contextvars
 import heapq
 import logging
-from datetime import datetime
+import os
+import secrets
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections
 from django.utils import timezone
 
-from automations import engine, events, wakeups
+from automations import engine, events, inbox, wakeups
 from automations import settings as atm_settings
+from automations.models import AutomationModel, InboxEvent, WorkerModel
 
 logger = logging.getLogger("automations.scheduler")
 
@@ -34,10 +51,20 @@ LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
+INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
+INTAKE_BATCH = 100  # events stored in one transaction at most
+HEARTBEAT_INTERVAL = 0.5  # seconds between a worker's heartbeats
+WORKER_TIMEOUT = timedelta(seconds=2)  # a worker whose heartbeat is older is taken for dead
+MAX_RESTARTS = 5  # task restarts within RESTART_WINDOW seconds before the worker gives up
+RESTART_WINDOW = 60.0
+
+
+class SchedulerFailedError(RuntimeError):
+    """The scheduler's tasks kept failing: the process should exit and be restarted."""
 
 
 class Scheduler:
-    """One scheduler worker: a listener on the channel, a timer, and a periodic sweep."""
+    """One scheduler worker: a listener on the channel, the inbox, a timer, a heartbeat and sweeps."""
 
     def __init__(self, *, channel_layer=None, channel: str | None = None, sweep_interval=None):
         self.channel_layer = channel_layer
@@ -45,37 +72,63 @@ class Scheduler:
         if sweep_interval is None:
             sweep_interval = atm_settings.get("ATM_SWEEP_INTERVAL")
         self.sweep_interval = sweep_interval
+        self.name = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.loop: asyncio.AbstractEventLoop | None = None
         self._due: dict[int, datetime] = {}  # instance id -> earliest wake time known
         self._heap: list[tuple[datetime, int]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._services: dict[asyncio.Task, tuple[str, object]] = {}
+        self._restarts: list[float] = []
         self._stopping: asyncio.Event | None = None
+        self._closing = False
+        self._received: asyncio.Queue | None = None  # raw events, not yet stored
+        self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
+        self._side_executor: ThreadPoolExecutor | None = None
+        self._takeover: asyncio.Task | None = None
+        self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
-        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0}
+        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0}
 
     # -- running --------------------------------------------------------------------------------
 
     async def arun(self, *, listen: bool = True) -> None:
-        """Run until :meth:`stop` is called: sweep, then listen, fire timers and sweep periodically."""
+        """Run until :meth:`stop` is called: sweep, then listen, fire timers and sweep periodically.
+
+        Raise :class:`SchedulerFailedError` if the worker's tasks kept failing.
+        """
         self.start()
-        await self.sweep()
-        self.ready.set()
-        if listen:
-            self._spawn(self._listen())
-        self._spawn(self._sweep_periodically())
+        await self.launch(listen=listen)
         await self._stopping.wait()
         await self.aclose()
+        if self.failure is not None:
+            raise SchedulerFailedError(f"The scheduler worker {self.name} stopped: {self.failure!r}") from (
+                self.failure
+            )
 
     def start(self) -> None:
         """Bind to the running event loop and take this process's wake-ups."""
         self.loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        self._received = asyncio.Queue(maxsize=INTAKE_QUEUE)
+        self._ready = asyncio.Queue()
         if self.channel_layer is None:
             self.channel_layer = get_channel_layer()
         wakeups.set_local_scheduler(self.schedule_threadsafe)
         self._arm()
+
+    async def launch(self, *, listen: bool = True) -> None:
+        """Beat, sweep once, then start the worker's tasks; :meth:`start` first."""
+        await self._beat_once(take_over=False)  # the sweep that follows takes over anyway
+        await self.sweep()
+        self.ready.set()
+        if listen:
+            self._service("listener", self._listen)
+            self._service("intake", self._take_in)
+        self._service("applier", self._apply_ready)
+        self._service("heartbeat", self._beat)
+        self._service("periodic sweep", self._sweep_periodically)
 
     def stop(self) -> None:
         """Ask :meth:`arun` to return; a step already running in the database thread still commits."""
@@ -83,14 +136,33 @@ class Scheduler:
             self._stopping.set()
 
     async def aclose(self) -> None:
-        """Stop the timer and the scheduler's tasks, and stop taking this process's wake-ups."""
+        """Stop the timer and the scheduler's tasks, and stop taking this process's wake-ups.
+
+        Events received but not yet stored are stored first; stored events not yet applied are
+        left to the other workers' sweeps, to which this worker also hands its timers at once.
+        """
+        self._closing = True
         if wakeups._local_scheduler == self.schedule_threadsafe:
             wakeups.set_local_scheduler(None)
         if self._timer is not None:
             self._timer.cancel()
+        listeners = [task for task, (name, _) in self._services.items() if name == "listener"]
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+        if self._received is not None and not self._received.empty():
+            await self._store_received()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._side_executor is not None:
+            try:
+                await self._side(_sign_off)(self.name)
+            except Exception:
+                logger.exception("Worker %s could not sign off; the others take over soon.", self.name)
+            await self._side(connections.close_all)()
+            self._side_executor.shutdown(wait=False)
+            self._side_executor = None
 
     def _spawn(self, coroutine) -> asyncio.Task:
         task = self.loop.create_task(coroutine, context=_fresh_context())
@@ -98,48 +170,174 @@ class Scheduler:
         task.add_done_callback(self._finished)
         return task
 
+    def _service(self, name, factory) -> asyncio.Task:
+        """Run ``factory()`` as a task that is restarted if it ever ends while the worker runs."""
+        task = self._spawn(factory())
+        self._services[task] = (name, factory)
+        return task
+
     def _finished(self, task):
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("A scheduler task failed.", exc_info=task.exception())
+        service = self._services.pop(task, None)
+        failure = None if task.cancelled() else task.exception()
+        if service is None:
+            if failure is not None:
+                logger.error("A scheduler task failed.", exc_info=failure)
+            return
+        if self._closing:
+            return
+        name, factory = service
+        now = time.monotonic()
+        self._restarts = [moment for moment in self._restarts if now - moment < RESTART_WINDOW]
+        self._restarts.append(now)
+        if len(self._restarts) > MAX_RESTARTS:
+            logger.critical("The scheduler's %s task ended unexpectedly %d times in %g s; the worker stops.",
+                            name, len(self._restarts), RESTART_WINDOW, exc_info=failure)  # fmt: skip
+            self.failure = failure or RuntimeError(f"the {name} task kept ending")
+            self.stop()
+            return
+        logger.error("The scheduler's %s task ended unexpectedly; restarting it.", name, exc_info=failure)
+        delay = 0.1 * len(self._restarts)
+        self.loop.call_later(delay, self._restart, name, factory, context=_fresh_context())
+
+    def _restart(self, name, factory):
+        if not self._closing:
+            self._service(name, factory)
+
+    def _side(self, func):
+        """Run sync ``func`` on the worker's own database thread, beside the engine's thread."""
+        if self._side_executor is None:
+            self._side_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automations-intake")
+        return database_sync_to_async(func, thread_sensitive=False, executor=self._side_executor)
 
     # -- events ---------------------------------------------------------------------------------
 
     async def _listen(self):
+        failing = False
         while True:
             try:
-                event = await self.channel_layer.receive(self.channel)
+                raw = await self.channel_layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("Could not receive from channel %r; retrying in 1 s.", self.channel)
+            except Exception as exc:
+                if not failing:
+                    logger.error("Could not receive from channel %r (%r); retrying every second.",
+                                 self.channel, exc)  # fmt: skip
+                failing = True
                 await asyncio.sleep(1)
                 continue
-            await self.dispatch(event)
+            if failing:
+                logger.warning("Receiving from channel %r again.", self.channel)
+                failing = False
+            await self._received.put(raw)
+
+    async def _take_in(self):
+        while True:
+            await self._store_received([await self._received.get()])
+
+    async def _store_received(self, batch=None):
+        """Store what the listener received, confirm it, and pass it on to be applied."""
+        batch = batch or []
+        while len(batch) < INTAKE_BATCH and not self._received.empty():
+            batch.append(self._received.get_nowait())
+        self.stats["events"] += len(batch)
+        intakes = await self._store(batch)
+        for intake in intakes:
+            await self._reply(intake)
+            if intake.event is None:
+                self.stats["invalid"] += 1
+                continue
+            self._ready.put_nowait(intake.event)
+
+    async def _store(self, batch):
+        """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._side(inbox.accept)(batch, worker=self.name)
+            except Exception as exc:
+                logger.error("Could not store %d received event(s) (%r); trying again in %.1f s.",
+                             len(batch), exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _reply(self, intake):
+        if intake.error is not None:
+            logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
+        if intake.reply_channel is None:
+            return
+        try:
+            await (self.channel_layer or get_channel_layer()).send(intake.reply_channel, intake.receipt())
+        except Exception as exc:  # the publisher sends the event again and gets the receipt then
+            logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+
+    async def _apply_ready(self):
+        while True:
+            event = await self._ready.get()
+            await self._handle(event)
 
     async def dispatch(self, raw) -> bool:
-        """Handle one raw event; return whether it was valid and handled. Never raises."""
+        """Store, confirm and apply one raw event now; return whether it was valid and applied.
+
+        An event applied already (a duplicate) counts as applied. Never raises.
+        """
         self.stats["events"] += 1
         try:
-            event = events.validate(raw)
-        except events.InvalidEventError as exc:
-            self.stats["invalid"] += 1
-            logger.warning("Invalid event dropped: %s Event: %.300r", exc, raw)
-            return False
-        if event.type == events.WAKE and event.at is not None and event.at > timezone.now():
-            self.schedule(event.automation, event.at)
-            return True
-        try:
-            await database_sync_to_async(events.handle)(event)
-        except events.InvalidEventError as exc:
-            self.stats["invalid"] += 1
-            logger.warning("Event dropped: %s Event: %.300r", exc, raw)
-            return False
+            intake = (await database_sync_to_async(inbox.accept)([raw], worker=self.name))[0]
         except Exception:
             self.stats["failed"] += 1
-            logger.exception("Event could not be handled: %.300r", raw)
+            logger.exception("Event (%s) could not be stored.", inbox.describe(raw))
             return False
-        return True
+        await self._reply(intake)
+        if intake.event is None:
+            self.stats["invalid"] += 1
+            return False
+        return await self._handle(intake.event)
+
+    async def _handle(self, event) -> bool:
+        """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
+        if event.type == events.WAKE:
+            if event.at is not None and event.at > timezone.now():
+                self.schedule(event.automation, event.at)
+                return True
+            try:
+                await database_sync_to_async(_advance)(event.automation, event.at is not None)
+            except Exception:
+                self.stats["failed"] += 1
+                logger.exception("Instance %s could not be advanced; the sweep retries.", event.automation)
+                return False
+            return True
+        try:
+            outcome = await database_sync_to_async(inbox.apply)(event.id)
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Event (%s) not handled; a sweep retries it.", inbox.describe(event.raw))
+            return False
+        if outcome == InboxEvent.REJECTED:
+            self.stats["invalid"] += 1
+        elif outcome == InboxEvent.FAILED:
+            self.stats["failed"] += 1
+        return outcome not in (InboxEvent.REJECTED, InboxEvent.FAILED)
+
+    # -- heartbeat ------------------------------------------------------------------------------
+
+    async def _beat(self):
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            await self._beat_once()
+
+    async def _beat_once(self, take_over=True):
+        """Record this worker's heartbeat; if another worker's has stopped, take over its work."""
+        try:
+            dead = await self._side(_heartbeat)(self.name)
+        except Exception as exc:
+            logger.warning("Heartbeat of worker %s not recorded (%r).", self.name, exc)
+            return
+        if dead and take_over:
+            self.stats["takeovers"] += 1
+            logger.warning("Worker(s) %s stopped; taking over their timers and events.", ", ".join(dead))
+            if self._takeover is None or self._takeover.done():
+                self._takeover = self._spawn(self.sweep())
 
     # -- timers ---------------------------------------------------------------------------------
 
@@ -207,7 +405,7 @@ class Scheduler:
             self._due.pop(automation_id, None)
             self.stats["timers"] += 1
             try:
-                result = await database_sync_to_async(_advance_due)(automation_id)
+                result = await database_sync_to_async(_advance)(automation_id)
             except Exception:
                 logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
                 continue
@@ -217,14 +415,18 @@ class Scheduler:
     # -- sweeps ---------------------------------------------------------------------------------
 
     async def sweep(self) -> dict:
-        """Advance the due instances, then load the next wake times into the timer.
+        """Apply stored events nobody applies, advance the due instances, and load the next wake times.
 
-        The sweep goes a batch at a time, so that events and timers are served in between; one
-        sweep advances at most ``SWEEP_MAX`` instances (the next sweep goes on).
+        Stored events are those of dead workers, older than ``inbox.PENDING_GRACE``, or stored
+        without a worker. The sweep goes a batch at a time, so that events and timers are served in
+        between; one sweep advances at most ``SWEEP_MAX`` instances (the next sweep goes on). Every
+        wake time the sweep leaves in the database, also one that fell due while it ran, is armed.
         """
         self.stats["sweeps"] += 1
         counts: dict = {}
         try:
+            applied = await database_sync_to_async(_sweep_inbox)()
+            counts["events"] = sum(applied.values())
             while True:
                 batch = await database_sync_to_async(_sweep_batch)(SWEEP_BATCH)
                 for name, value in batch.items():
@@ -237,7 +439,7 @@ class Scheduler:
             return counts
         for automation_id, at in upcoming:
             self.schedule(automation_id, at)
-        if counts.get("advanced") or counts.get("errors"):
+        if counts.get("advanced") or counts.get("errors") or counts.get("events"):
             logger.info("Sweep: %s", counts)
         return counts
 
@@ -257,9 +459,9 @@ def _fresh_context() -> contextvars.Context:
     return contextvars.Context()
 
 
-def _advance_due(automation_id):
+def _advance(automation_id, due_only=True):
     with wakeups.event_scope():
-        return engine.advance(automation_id, skip_locked=True, due_only=True)
+        return engine.advance(automation_id, skip_locked=True, due_only=due_only)
 
 
 def _sweep_batch(limit):
@@ -267,13 +469,42 @@ def _sweep_batch(limit):
         return engine.sweep(limit=limit)
 
 
-def _after_sweep():
-    """Forget the ids of events handled a day ago; return the next wake times to arm timers for."""
-    from automations.models import AutomationModel
+def _sweep_inbox():
+    """Apply the stored events that no live worker is applying; return counts by outcome."""
+    return inbox.apply_pending(live_workers=_live_workers())
 
-    events.forget_handled_events()
-    upcoming = AutomationModel.objects.filter(wake_at__gt=timezone.now()).order_by("wake_at", "pk")
+
+def _after_sweep():
+    """Forget the events handled a day ago; return the earliest wake times to arm timers for.
+
+    Wake times that have passed are included: an instance that fell due while the sweep ran is run
+    by the timer at once instead of waiting for the next sweep.
+    """
+    inbox.forget_handled()
+    upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
     return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
+
+
+def _live_workers() -> list[str]:
+    cutoff = timezone.now() - WORKER_TIMEOUT
+    return list(WorkerModel.objects.filter(seen__gte=cutoff).values_list("name", flat=True))
+
+
+def _heartbeat(name) -> list[str]:
+    """Record that worker ``name`` is alive; claim the workers that stopped beating and return them.
+
+    Of several workers that find the same dead one, the one whose delete removes its row takes over.
+    """
+    now = timezone.now()
+    if not WorkerModel.objects.filter(name=name).update(seen=now):
+        WorkerModel.objects.get_or_create(name=name, defaults={"started": now, "seen": now})
+    stale = WorkerModel.objects.filter(seen__lt=now - WORKER_TIMEOUT)
+    return [other for other in stale.values_list("name", flat=True) if stale.filter(name=other).delete()[0]]
+
+
+def _sign_off(name) -> None:
+    """Leave worker ``name``'s row looking dead, so that another worker takes over its timers now."""
+    WorkerModel.objects.filter(name=name).update(seen=timezone.now() - 10 * WORKER_TIMEOUT)
 
 
 # -- Channels' runworker --------------------------------------------------------------------------
@@ -287,8 +518,7 @@ def process_scheduler() -> Scheduler:
     if _process_scheduler is None or _process_scheduler.loop is not asyncio.get_running_loop():
         _process_scheduler = Scheduler()
         _process_scheduler.start()
-        _process_scheduler._spawn(_process_scheduler.sweep())
-        _process_scheduler._spawn(_process_scheduler._sweep_periodically())
+        _process_scheduler._spawn(_process_scheduler.launch(listen=False))
     return _process_scheduler
 
 

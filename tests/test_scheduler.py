@@ -169,6 +169,9 @@ INVALID_EVENTS = [
     {"type": "automation.broadcast", "automation_class": NAPPER, "message": "dance"},
     {"type": "automation.message", "automation": 1, "message": "visit", "request": {"GET": {"room": 3}}},
 ]
+# Each invalid for the reason it shows, not for a missing id.
+INVALID_EVENTS = [{**event, "id": f"bad-{n}"} if isinstance(event, dict) else event
+                  for n, event in enumerate(INVALID_EVENTS)]  # fmt: skip
 
 
 @pytest.mark.parametrize("event", INVALID_EVENTS, ids=repr)
@@ -180,12 +183,13 @@ def test_publish_refuses_an_invalid_event(event):
 async def test_invalid_events_are_logged_and_dropped_and_the_worker_goes_on(scheduler, caplog):
     napper = await db(Napper)(seconds=0, sleepy=True)
     dropped_on_arrival = [
-        {"type": "automation.message", "automation": 999999, "message": "wake_up"},
-        {"type": "automation.message", "automation": "no-such-key", "message": "wake_up"},
-        {"type": "automation.message", "automation": napper.id, "message": "dance"},
-        {"type": "automation.message", "automation": napper.id, "message": "visit", "data": {"room": "x"}},
+        {"type": "automation.message", "automation": 999999, "message": "wake_up", "id": "a"},
+        {"type": "automation.message", "automation": "no-such-key", "message": "wake_up", "id": "b"},
+        {"type": "automation.message", "automation": napper.id, "message": "dance", "id": "c"},
+        {"type": "automation.message", "automation": napper.id, "message": "visit", "data": {"room": "x"},
+         "id": "d"},
         {"type": "automation.message", "automation": napper.id, "message": "visit",
-         "request": {"GET": {}, "path": "/", "method": "GET", "user": None}},
+         "request": {"GET": {}, "path": "/", "method": "GET", "user": None}, "id": "e"},
     ]  # fmt: skip
     layer = scheduler.channel_layer
     for event in [*INVALID_EVENTS, *dropped_on_arrival]:
@@ -312,7 +316,7 @@ async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
         await communicator.send_input({"no": "type"})
         await communicator.send_input({"type": "automation.dance"})
         await communicator.send_input(
-            {"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}}
+            {"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}, "id": "s-1"}
         )
         await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
         assert scheduler_module._process_scheduler.stats["invalid"] == 2
@@ -339,9 +343,9 @@ async def test_an_event_with_an_id_is_handled_once_however_often_it_arrives(sche
              "data": {"room": 1}, "id": "visit-1"}  # fmt: skip
     for _ in range(3):
         assert await scheduler.dispatch(visit)
-    await scheduler.dispatch({**visit, "id": "visit-2"})
-    await scheduler.dispatch({**visit, "id": None})
-    assert len((await db(model)(napper.id)).data["visits"]) == 3
+    assert await scheduler.dispatch({**visit, "id": "visit-2"})
+    assert not await scheduler.dispatch({**visit, "id": None})  # an effectful event needs an id
+    assert len((await db(model)(napper.id)).data["visits"]) == 2
 
 
 async def test_publish_names_every_event_but_wake_ups():
@@ -356,13 +360,15 @@ async def test_publish_names_every_event_but_wake_ups():
     assert "id" not in start
 
 
-def test_handled_event_ids_are_forgotten_after_a_day():
-    from automations.models import HandledEvent
+def test_handled_events_are_forgotten_after_a_day_pending_ones_never():
+    from automations import inbox
+    from automations.models import InboxEvent
 
-    HandledEvent.objects.create(id="old", handled=timezone.now() - timedelta(hours=25))
-    HandledEvent.objects.create(id="new", handled=timezone.now() - timedelta(hours=23))
-    assert events.forget_handled_events() == 1
-    assert list(HandledEvent.objects.values_list("id", flat=True)) == ["new"]
+    InboxEvent.objects.create(id="old", handled=timezone.now() - timedelta(hours=25))
+    InboxEvent.objects.create(id="new", handled=timezone.now() - timedelta(hours=23))
+    InboxEvent.objects.create(id="pending", received=timezone.now() - timedelta(days=30))
+    assert inbox.forget_handled() == 1
+    assert sorted(InboxEvent.objects.values_list("id", flat=True)) == ["new", "pending"]
 
 
 def test_an_event_id_must_be_a_short_string():

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from automations import engine, events, flow, hooks
+from automations import engine, events, flow, hooks, inbox
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.people.flows import ForAda, make_user, open_task
@@ -28,7 +28,8 @@ def published(settings, monkeypatch):
     settings.ATM_WORKER = True
     sent = []
     monkeypatch.setattr(events, "publish_wake", lambda pk, at=None: sent.append(events.wake_event(pk, at)))
-    monkeypatch.setattr(events, "publish", lambda event: (events.validate(event), sent.append(event)))
+    monkeypatch.setattr(events, "publish", lambda event, **options: (events.validate(events.with_id(event)),
+                                                                        sent.append(event)))  # fmt: skip
     return sent
 
 
@@ -49,7 +50,7 @@ def test_a_submitted_form_is_recorded_in_the_request_and_the_worker_goes_on(
     assert not row.finished and row.wake_at is not None  # due now: the worker (or a sweep) ends it
     assert [event["automation"] for event in published] == [automation.id]
     with engine_as_worker():
-        events.handle(events.validate(published[0]))
+        inbox.handle(events.validate(events.with_id(published[0])))
     assert AutomationModel.objects.get(pk=automation.id).finished
 
 
@@ -59,7 +60,7 @@ def test_a_threaded_execute_is_handed_to_the_worker(published, django_capture_on
     assert not automation.finished()
     assert AutomationTaskModel.objects.filter(automation_id=automation.id, finished=None).exists()
     assert [event["automation"] for event in published] == [automation.id]
-    events.handle(events.validate(published[0]))
+    inbox.handle(events.validate(events.with_id(published[0])))
     assert automation.finished()
     assert AutomationModel.objects.get(pk=automation.id).data == {"by_worker": True}
 
@@ -76,7 +77,7 @@ def test_a_page_view_with_a_worker_publishes_a_message_event(published, django_c
                                    "user": request.user.pk}}
     ]  # fmt: skip
     assert "visits" not in AutomationModel.objects.get(pk=napper.id).data  # not delivered in the request
-    events.handle(events.validate(published[0]))
+    inbox.handle(events.validate(events.with_id(published[0])))
     assert AutomationModel.objects.get(pk=napper.id).data["visits"] == [
         {"token": "hall", "room": "4", "user": "ada", "path": "/rooms/"}
     ]

@@ -2,7 +2,7 @@ import asyncio
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, channel=None, sweep_interval=None, **options):
-        from consumers.scheduler import Scheduler
+        from consumers.scheduler import Scheduler, SchedulerFailedError
 
         settings.ATM_WORKER = True  # wake-ups in this process go to this worker
         # database_sync_to_async closes connections older than CONN_MAX_AGE around every call: with
@@ -31,8 +31,11 @@ class Command(BaseCommand):
         for connection in connections.all():
             connection.settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
         scheduler = Scheduler(channel=channel, sweep_interval=sweep_interval)
-        self.stdout.write(f"Scheduler worker listening on channel {scheduler.channel!r}.")
-        asyncio.run(self._run(scheduler))
+        self.stdout.write(f"Scheduler worker {scheduler.name} listening on channel {scheduler.channel!r}.")
+        try:
+            asyncio.run(self._run(scheduler))
+        except SchedulerFailedError as exc:  # exit non-zero, so that the supervisor restarts the worker
+            raise CommandError(str(exc), returncode=1) from exc
         self.stdout.write("Scheduler worker stopped.")
 
     async def _run(self, scheduler):
