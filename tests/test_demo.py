@@ -291,6 +291,8 @@ def test_pricing_page_needs_a_journeys_key(client, alice):
     report = AutomationReport()
     assert client.get(reverse("demo_pricing"), {"key": report.get_key()}).status_code == 404
     journey = TrialJourney(customer=alice)
+    for guess in (str(journey.id), "\x00", "²", "k" * 5000):  # ids and malformed keys: 404, never 500
+        assert client.get(reverse("demo_pricing"), {"key": guess}).status_code == 404
     assert client.post(reverse("demo_buy"), {"key": journey.get_key(), "plan": "gold"}).status_code == 400
     assert not journey.finished()
 
