@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from automations import registry, signals, wakeups
 from automations import settings as atm_settings
+from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
 
@@ -33,6 +34,7 @@ logger = logging.getLogger("automations.engine")
 
 _state = threading.local()
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
+LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
 
 @dataclass
@@ -171,7 +173,7 @@ def _instance_for(automation, row):
 
 
 def _mark_error(row, message):
-    logger.error("Automation instance %s stopped: %s", row.pk, message)
+    logger.error("Automation instance %s stopped: %s", row.pk, shown(message, LOGGED_ERROR_LENGTH))
     row.error, row.wake_at = message, None
     AutomationModel.objects.filter(pk=row.pk).update(error=message, wake_at=None, updated=timezone.now())
 
@@ -514,7 +516,7 @@ class _Step:
         self._stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000], cursor)
 
     def _stop(self, message, cursor):
-        logger.error("Automation instance %s stopped: %s", self.model.pk, message)
+        logger.error("Automation instance %s stopped: %s", self.model.pk, shown(message, LOGGED_ERROR_LENGTH))
         self.result.error = message
         self.result.stopped_at = [cursor.node]
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from automations import signals
+from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 
 logger = logging.getLogger("automations.live")
@@ -73,7 +74,7 @@ async def _send(layer, groups):
     )
     for group, result in zip(groups, results, strict=True):
         if isinstance(result, Exception):  # a lost hint only leaves a list stale; never break the caller
-            logger.error("Could not notify the task lists of group %s: %r", group, result)
+            logger.error("Could not notify the task lists of group %s: %s", group, shown(result))
 
 
 def recipients(task, node=None) -> tuple[set, bool]:

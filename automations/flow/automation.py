@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from automations import registry, wakeups
+from automations.logsafe import shown
 
 from .declaration import (
     AutomationDeclarationError,
@@ -296,7 +297,7 @@ class Automation:
         receiver = receiver_for(type(self), message)
         ok, data = coerce_data(receiver, data)
         if not ok:
-            logger.info("Message '%s' to %r not delivered: data misses required parameters.", message, self)
+            logger.info("Message %s to %r not delivered: data lacks parameters.", shown(message), self)
             return None
         # Inside the instance's own step, the object the engine is running receives the message.
         target = engine.stepping_automation(self.id) or self
@@ -338,7 +339,7 @@ class Automation:
         receiver = receiver_for(cls, message)
         converted = required_parameters(receiver, data)
         if converted is None:
-            logger.info("No %s created on message '%s': data misses parameters.", cls.__name__, message)
+            logger.info("No %s created on message %s: data misses parameters.", cls.__name__, shown(message))
             return None
         source = data_source(data)
         keys = cls.unique if isinstance(cls.unique, list | tuple) else ()
