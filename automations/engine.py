@@ -43,6 +43,7 @@ class StepResult:
 
     automation_id: int
     stopped_at: list[str] = field(default_factory=list)
+    finished_at: str | None = None  # the node where the instance finished: its End, or a path's last node
     wake_at: datetime | None = None
     finished: bool = False
     error: str = ""
@@ -373,6 +374,7 @@ class _Step:
         self.waiting: list[tuple[_Cursor, Wait]] = []
         self.at_joins: list[_Cursor] = []  # paths that arrived at a Join inside a split this step
         self.woken = False  # a message arrived during the step
+        self.last_visited: str | None = None
         self.result = StepResult(self.model.pk)
 
     def run(self) -> StepResult:
@@ -400,6 +402,7 @@ class _Step:
         return self.result
 
     def _visit(self, cursor):
+        self.last_visited = cursor.node
         declared = self.cls._nodes.get(cursor.node)
         if declared is None:
             path = self.cls.get_automation_class_name()
@@ -424,6 +427,7 @@ class _Step:
         elif isinstance(outcome, Finish):
             self._finish_task(cursor.task, outcome.message, None)
             self.result.finished = True
+            self.result.finished_at = cursor.node
         elif isinstance(outcome, JoinArrival):
             self._arrive_at_join(cursor, declared)
         else:
@@ -538,6 +542,7 @@ class _Step:
             AutomationTaskModel.objects.bulk_create(unsaved)
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
+            result.finished_at = self.last_visited
             return
         stopped = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
         if result.error:

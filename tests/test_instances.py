@@ -125,14 +125,43 @@ def test_unsaved_data_changes_are_not_seen_by_the_engine():
     assert "closed" not in row(automation).data
 
 
-def test_run_returns_the_node_it_stopped_at_and_none_when_finished():
+def test_run_returns_the_node_it_stopped_at_and_the_end_node_when_finished():
     automation = Greeting(autorun=False)
     stopped = automation.run()
     assert stopped.name == "wait" and stopped is automation.wait
     automation.data["close"] = True
     automation.save()
-    assert automation.run() is None
+    end = automation.run()
+    assert end is automation.end and isinstance(end, flow.End)
     assert automation.finished() and automation.is_finished()
+
+
+def test_run_returns_the_last_node_of_a_path_that_ran_past_the_end():
+    class NoEnd(flow.Automation):
+        first = flow.Execute(this.work)
+        last = flow.Execute(this.work)
+
+        def work(self, task):
+            pass
+
+    assert NoEnd(autorun=False).run() is not None
+    instance = NoEnd(autorun=False)
+    assert instance.run().name == "last" and instance.finished()
+
+
+def test_run_on_a_split_returns_the_end_that_finished_it():
+    class Both(flow.Automation):
+        fork = flow.Split().Next(this.a).Next(this.b)
+        a = flow.Execute(this.work).Next(this.meet)
+        b = flow.Execute(this.work).Next(this.meet)
+        meet = flow.Join()
+        done = flow.End()
+
+        def work(self, task):
+            pass
+
+    instance = Both(autorun=False)
+    assert instance.run() is instance.done
 
 
 def test_finished_reads_the_database():

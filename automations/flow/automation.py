@@ -244,14 +244,18 @@ class Automation:
     def run(self):
         """Run until the instance finishes, needs a person, or has to wait; return that node.
 
-        Return ``None`` if the instance finished; if an error stopped it, return the failing node.
-        Raise :class:`AutomationFinishedError` if the instance had already finished.
+        When the instance finishes, that is its ``End`` node (or, for a path that ran past the last
+        node, that last node); if an error stopped it, the failing node. ``None`` if nothing ran
+        (another process holds the instance). Raise :class:`AutomationFinishedError` if the
+        instance had already finished.
         """
         from automations import engine
 
         result = engine.advance(self)
         if result.already_finished:
             raise AutomationFinishedError(f"Automation instance {self.id} has already finished.")
+        if result.finished:
+            return getattr(self, result.finished_at) if result.finished_at else None
         return getattr(self, result.stopped_at[0]) if result.stopped_at else None
 
     def nice(self) -> None:
@@ -381,11 +385,22 @@ class Automation:
         return coerce_data(receiver_for(cls, message), data)[0]
 
     @classmethod
-    def on_signal(cls, signal):
-        """Start an instance whenever ``signal`` is sent (see :func:`automations.flow.on_signal`)."""
+    def on_signal(cls, signal, **connect_kwargs):
+        """Connect the class to ``signal``: each time it is sent, a new instance is created and run.
+
+        If the class defines ``started_by_signal(self, *args, **kwargs)``, it is called with the
+        signal's arguments (``sender`` and the keyword arguments) before the first node runs.
+        ``connect_kwargs`` (e.g. ``sender=``) go to ``signal.connect()``. Connecting the same class
+        to the same signal again changes nothing. Return the class.
+        """
         from .discovery import on_signal
 
-        return on_signal(signal)(cls)
+        return on_signal(signal, **connect_kwargs)(cls)
+
+    @classmethod
+    def on(cls, signal, **connect_kwargs):
+        """Another name of :meth:`on_signal`: ``MyAutomation.on(signal)``."""
+        return cls.on_signal(signal, **connect_kwargs)
 
 
 _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))
