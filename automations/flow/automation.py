@@ -91,9 +91,9 @@ class Automation:
         link_successors(cls)
         if getattr(cls.Meta, "abstract", False) and "Meta" in vars(cls):
             return
-        problems = find_problems(cls, _BASE_ATTRIBUTES)
-        if problems:
-            raise AutomationDeclarationError("\n".join(str(problem) for problem in problems))
+        errors = [problem for problem in find_problems(cls, _BASE_ATTRIBUTES) if problem.is_error]
+        if errors:
+            raise AutomationDeclarationError("\n".join(str(problem) for problem in errors))
         link_joins(cls)
         registry.register(cls)
 
