@@ -75,9 +75,49 @@ def test_autorun_false_creates_without_running():
     automation = Greeting(autorun=False)
     assert AutomationModel.objects.filter(pk=automation.id).exists()
     assert statuses(automation) == []
-    assert row(automation).wake_at is None
+    assert row(automation).wake_at is not None  # due: the next step starts it unless run() does first
     assert automation.run() is automation.wait
     assert statuses(automation) == ["greet", "wait"]
+
+
+def test_an_instance_created_without_autorun_is_started_by_the_next_step():
+    automation = Greeting(autorun=False)
+    automation.data["close"] = True  # the additional initialization autorun=False is for
+    automation.save()
+    assert AutomationModel.run()["advanced"] == 1
+    assert statuses(automation) == ["greet", "wait", "end"]
+    assert automation.finished()
+
+
+def test_run_got_there_first_and_the_next_step_finds_nothing_to_do():
+    automation = Greeting(autorun=False)
+    assert automation.run() is automation.wait
+    assert AutomationModel.run()["advanced"] == 0
+    assert statuses(automation) == ["greet", "wait"]
+
+
+def test_data_saved_through_the_automation_makes_it_due_for_the_next_step(clock):
+    automation = Greeting()
+    assert AutomationModel.run()["advanced"] == 0  # waiting for "close", re-checked in a minute
+    automation.data["close"] = True
+    automation.save()
+    assert row(automation).wake_at == clock.now
+    AutomationModel.run()
+    assert automation.finished()
+
+
+def test_data_saved_through_the_model_row_makes_it_due_for_the_next_step(clock):
+    automation = Greeting()
+    model = AutomationModel.objects.get(pk=automation.id)
+    model.data["close"] = True
+    model.save()
+    assert row(automation).wake_at == clock.now
+    AutomationModel.run()
+    assert automation.finished()
+    finished = AutomationModel.objects.get(pk=automation.id)
+    finished.data["note"] = "after the end"
+    finished.save()  # a finished instance is never due again
+    assert row(automation).wake_at is None
 
 
 def test_autorun_instance_is_due_and_runs_at_once(clock):

@@ -151,8 +151,9 @@ class Automation:
     def _create(self, data, model_refs, autorun):
         """Create the database row (or bind to the running unique instance); return the existing row.
 
-        The new instance has no task yet: its first step starts it at the first node. With
-        ``autorun`` it is due at once, so a sweep runs it even if this process stops first.
+        The new instance has no task yet: its first step starts it at the first node. It is due
+        at once, also without ``autorun``: the next step or sweep starts it unless :meth:`run`
+        gets there first, and it runs even if this process stops before.
         """
         from automations.models import AutomationModel
 
@@ -162,7 +163,7 @@ class Automation:
             data=data,
             model_refs=model_refs,
             unique_key=unique_key,
-            wake_at=timezone.now() if autorun else None,
+            wake_at=timezone.now(),
         )
         self._model = model
         if unique_key is None:
@@ -206,12 +207,20 @@ class Automation:
         self._model.data = value
 
     def save(self) -> None:
-        """Write ``data`` back to the database.
+        """Write ``data`` back to the database and make a running instance due.
 
-        Raise ``TypeError`` (nothing is written) if ``data`` is not JSON serializable.
+        The next step (``automation_step``, a worker's sweep) then checks its waiting conditions
+        against the new data; with a scheduler worker the worker is told at once. Inside the
+        instance's own step the step saves the data anyway. Raise ``TypeError`` (nothing is
+        written) if ``data`` is not JSON serializable.
         """
+        from automations import engine
+
         _check_json(self._model.data, f"The data of {self!r}")
-        type(self._model).objects.filter(pk=self._model.pk).update(data=self._model.data)
+        model = self._model
+        type(model).objects.filter(pk=model.pk).update(data=model.data)
+        if not engine.in_step(model.pk):
+            wakeups.due_now(model)
 
     def get_model_instance(self, name: str):
         """Return the model instance whose id is stored under ``name`` in ``data``."""
