@@ -27,7 +27,7 @@ def assert_one_bounded_line_each(records, limit=1000):
 
 
 def test_an_unknown_stored_class_path_is_logged_on_one_line(caplog):
-    AutomationModel.objects.create(automation_class=FORGED + "x" * 5000, wake_at=timezone.now())
+    AutomationModel.objects.create(automation_class=(FORGED + "x" * 300)[:256], wake_at=timezone.now())
     with caplog.at_level(logging.INFO, logger="automations"):
         AutomationModel.run()
     assert_one_bounded_line_each([r for r in caplog.records if "stopped" in r.getMessage()])
