@@ -85,7 +85,7 @@ def secret_key(debug: bool) -> str:
         return "django-automations-demo-not-secret"
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set. Set it to a long random value for this site, e.g. the output of "
-        "`python -c \"import secrets; print(secrets.token_urlsafe(50))\"`, or set DJANGO_DEBUG=1 for "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`, or set DJANGO_DEBUG=1 for '
         "development."
     )
 
