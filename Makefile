@@ -1,6 +1,6 @@
 # Django Automations: development entry points.
 #
-#   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000
+#   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000 (DJANGO_DEBUG=1)
 #   make test     install into $(VENV), system checks, migrations check, ruff, pytest
 #   make bench    run the benchmarks
 #
@@ -89,13 +89,18 @@ $(VENV_STAMP): pyproject.toml
 	$(VENV_PYTHON) -m pip install --progress-bar off -e ".[$(EXTRAS)]"
 	@touch $@
 
+# The site's settings are production settings unless DJANGO_DEBUG=1: the checks of the development
+# setup run with it; pytest runs without it (tests/settings.py has a key of its own, and the
+# production settings are checked by tests/test_deploy_settings.py).
 test: venv
 	@mkdir -p var
-	$(VENV_PYTHON) manage.py check
-	$(VENV_PYTHON) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py check
+	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The demo is a development site: DEBUG on, the demo secret key, demo users with known passwords.
+run: export DJANGO_DEBUG = 1
 run: venv
 	$(VENV_PYTHON) manage.py migrate --noinput
 	$(VENV_PYTHON) manage.py load_demo

@@ -5,10 +5,13 @@ Another project mounts the same consumers in its own ``asgi.py``::
     ProtocolTypeRouter({
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(consumers.websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*consumers.websocket_urlpatterns, consumers.unknown_path_route]))
         ),
         "channel": ChannelNameRouter(consumers.channel_routes()),
     })
+
+``consumers.unknown_path_route`` comes last: it refuses a socket on a path no route knows, where
+``URLRouter`` alone would fail the handshake with a server error.
 """
 
 from channels.auth import AuthMiddlewareStack
@@ -21,12 +24,11 @@ import consumers
 
 def build_application(http_application=None):
     """Return the protocol router: ``http_application`` (default: Django), websockets and the worker."""
+    websocket_routes = [*consumers.websocket_urlpatterns, consumers.unknown_path_route]
     return ProtocolTypeRouter(
         {
             "http": http_application or get_asgi_application(),
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(consumers.websocket_urlpatterns))
-            ),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
             "channel": ChannelNameRouter(consumers.channel_routes()),
         }
     )

@@ -6,12 +6,21 @@ Environment variables switch to the scaled-out setup:
 - ``DATABASE_URL``: ``postgres://user:password@host:5432/name`` (or ``sqlite:///path``)
 - ``REDIS_URL``: ``redis://host:6379/0`` selects channels-redis (and ``ATM_WORKER``)
 - ``ATM_WORKER`` (``1``/``0``): whether scheduler workers run (default: ``1`` with ``REDIS_URL``)
-- ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` (``1``/``0``), ``DJANGO_ALLOWED_HOSTS`` (comma separated)
+- ``DJANGO_DEBUG``: ``1`` for development and the demo (``make run`` sets it); anything else, or
+  unset, is production
+- ``DJANGO_SECRET_KEY``: required in production; with ``DJANGO_DEBUG=1`` a published demo key is used
+- ``DJANGO_ALLOWED_HOSTS`` (comma separated)
+- ``DJANGO_HTTPS`` (``1``/``0``): HTTPS only (redirect, secure cookies, HSTS); default ``1`` in
+  production, ``0`` with ``DJANGO_DEBUG=1``
+- ``DJANGO_HSTS_SECONDS``: HSTS max-age when HTTPS is on (default one year)
+- ``DJANGO_PROXY_SSL_HEADER`` (``1``/``0``): trust ``X-Forwarded-Proto: https`` from the proxy in front
 """
 
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -61,9 +70,39 @@ def channel_layers_from_url(url):
     }
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-automations-demo-not-secret")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+def flag(name, default: bool) -> bool:
+    """Return the environment variable ``name`` as a bool: ``1`` is on, ``0`` off, unset ``default``."""
+    value = os.environ.get(name, "")
+    return default if value == "" else value == "1"
+
+
+def secret_key(debug: bool) -> str:
+    """Return ``DJANGO_SECRET_KEY``; only a development site (``debug``) may run on the demo key."""
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if key:
+        return key
+    if debug:
+        return "django-automations-demo-not-secret"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Set it to a long random value for this site, e.g. the output of "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`, or set DJANGO_DEBUG=1 for '
+        "development."
+    )
+
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+SECRET_KEY = secret_key(DEBUG)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
+
+https_only = flag("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = https_only
+SESSION_COOKIE_SECURE = https_only
+CSRF_COOKIE_SECURE = https_only
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS") or 31536000) if https_only else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+if flag("DJANGO_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that sets this header itself and drops the one clients send.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "daphne",

@@ -12,7 +12,12 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import form_checks, hooks, live, worker_checks
+        from automations import form_checks, hooks, live, permissions, worker_checks
+
+        # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
+        # as the reference says; the system check automations.E010 reports it to `manage.py check`
+        # when the settings change later (override_settings in tests).
+        permissions.uses_custom_permissions()
 
         checks.register(automation_checks.check_automations)
         checks.register(form_checks.check_permission_settings)

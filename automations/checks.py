@@ -9,16 +9,18 @@ from automations.flow.execute import SendMessage
 
 
 def check_automations(app_configs=None, **kwargs):
-    """Report problems of every registered automation (ids ``automations.E00x``).
+    """Report problems of every registered automation (ids ``automations.E00x``, ``W00x``).
 
-    Declarations are validated when their class is created (E001-E004); this check repeats that
+    Declarations are validated when their class is created (E001-E004, and the warning W004); this
+    check repeats that
     and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
     dotted paths must name registered automations (E005).
     """
     errors = []
     for cls in registry.all_automations().values():
         for problem in find_problems(cls, _BASE_ATTRIBUTES):
-            errors.append(checks.Error(problem.msg, hint=problem.hint, obj=cls, id=problem.id))
+            level = checks.Error if problem.is_error else checks.Warning
+            errors.append(level(problem.msg, hint=problem.hint, obj=cls, id=problem.id))
         errors.extend(_message_target_errors(cls))
     return errors
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from automations import registry, signals, wakeups
 from automations import settings as atm_settings
+from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
 
@@ -33,6 +34,7 @@ logger = logging.getLogger("automations.engine")
 
 _state = threading.local()
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
+LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
 
 @dataclass
@@ -41,6 +43,7 @@ class StepResult:
 
     automation_id: int
     stopped_at: list[str] = field(default_factory=list)
+    finished_at: str | None = None  # the node where the instance finished: its End, or a path's last node
     wake_at: datetime | None = None
     finished: bool = False
     error: str = ""
@@ -171,7 +174,7 @@ def _instance_for(automation, row):
 
 
 def _mark_error(row, message):
-    logger.error("Automation instance %s stopped: %s", row.pk, message)
+    logger.error("Automation instance %s stopped: %s", row.pk, shown(message, LOGGED_ERROR_LENGTH))
     row.error, row.wake_at = message, None
     AutomationModel.objects.filter(pk=row.pk).update(error=message, wake_at=None, updated=timezone.now())
 
@@ -371,6 +374,7 @@ class _Step:
         self.waiting: list[tuple[_Cursor, Wait]] = []
         self.at_joins: list[_Cursor] = []  # paths that arrived at a Join inside a split this step
         self.woken = False  # a message arrived during the step
+        self.last_visited: str | None = None
         self.result = StepResult(self.model.pk)
 
     def run(self) -> StepResult:
@@ -398,6 +402,7 @@ class _Step:
         return self.result
 
     def _visit(self, cursor):
+        self.last_visited = cursor.node
         declared = self.cls._nodes.get(cursor.node)
         if declared is None:
             path = self.cls.get_automation_class_name()
@@ -422,6 +427,7 @@ class _Step:
         elif isinstance(outcome, Finish):
             self._finish_task(cursor.task, outcome.message, None)
             self.result.finished = True
+            self.result.finished_at = cursor.node
         elif isinstance(outcome, JoinArrival):
             self._arrive_at_join(cursor, declared)
         else:
@@ -514,7 +520,7 @@ class _Step:
         self._stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000], cursor)
 
     def _stop(self, message, cursor):
-        logger.error("Automation instance %s stopped: %s", self.model.pk, message)
+        logger.error("Automation instance %s stopped: %s", self.model.pk, shown(message, LOGGED_ERROR_LENGTH))
         self.result.error = message
         self.result.stopped_at = [cursor.node]
 
@@ -536,6 +542,7 @@ class _Step:
             AutomationTaskModel.objects.bulk_create(unsaved)
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
+            result.finished_at = self.last_visited
             return
         stopped = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
         if result.error:

@@ -7,7 +7,9 @@ commits; each socket then sends its user's list again, computed for that user al
 engine runs a step nothing is looked up: the receivers only register what to do after the commit.
 
 Changes to group memberships or permissions refresh the user concerned, or every open list when
-a group's or a permission's side changed. Projects that change who may process a task in ways
+a group's or a permission's side changed. A logout refreshes the user's lists, so that the socket
+of the ended session notices at once and closes (Django ends the session just after the signal, so
+the lists are told again when the request has finished). Projects that change who may process a task in ways
 these receivers do not see (a custom group model's memberships, say) call :func:`notify_users`.
 """
 
@@ -15,13 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.core.signals import request_finished
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from automations import signals
+from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 
 logger = logging.getLogger("automations.live")
@@ -68,7 +74,7 @@ async def _send(layer, groups):
     )
     for group, result in zip(groups, results, strict=True):
         if isinstance(result, Exception):  # a lost hint only leaves a list stale; never break the caller
-            logger.error("Could not notify the task lists of group %s: %r", group, result)
+            logger.error("Could not notify the task lists of group %s: %s", group, shown(result))
 
 
 def recipients(task, node=None) -> tuple[set, bool]:
@@ -186,6 +192,26 @@ def _memberships_changed(sender, instance, action, **kwargs):
         transaction.on_commit(lambda: notify_users(everyone=True))
 
 
+_logouts = threading.local()
+
+
+def _logged_out(sender, request=None, user=None, **kwargs):
+    if user is None or user.pk is None:
+        return
+    notify_users([user.pk])
+    pending = getattr(_logouts, "user_ids", None)
+    if pending is None:
+        pending = _logouts.user_ids = set()
+    pending.add(user.pk)
+
+
+def _request_finished(sender, **kwargs):
+    pending = getattr(_logouts, "user_ids", None)
+    if pending:
+        _logouts.user_ids = None
+        notify_users(pending)
+
+
 def connect_receivers():
     """Connect the receivers that notice task changes (called by the app config)."""
     from django.contrib.auth.models import Group
@@ -196,6 +222,8 @@ def connect_receivers():
     pre_delete.connect(_automation_deleted, sender=AutomationModel, dispatch_uid=uid + "deleted")
     signals.automation_finished.connect(_automation_finished, dispatch_uid=uid + "finished")
     signals.task_failed.connect(_task_failed, dispatch_uid=uid + "failed")
+    user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")
+    request_finished.connect(_request_finished, dispatch_uid=uid + "request_finished")
     user_model = get_user_model()
     relations = (getattr(user_model, name, None) for name in ("groups", "user_permissions"))
     throughs = [getattr(relation, "through", None) for relation in relations]

@@ -81,6 +81,22 @@ class AutomationModel(models.Model):
     def __str__(self):
         return f"{self.automation_class} #{self.pk}"
 
+    def save(self, **kwargs):
+        """Save the row; saving a running instance's ``data`` makes it due now.
+
+        The next step (``automation_step``, a worker's sweep) then checks its waiting conditions
+        against the new data.
+        """
+        update_fields = kwargs.get("update_fields")
+        data_saved = update_fields is None or "data" in update_fields
+        if not self._state.adding and data_saved and not (self.finished or self.error):
+            now = timezone.now()
+            if self.wake_at is None or self.wake_at > now:
+                self.wake_at = now
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "wake_at"}
+        super().save(**kwargs)
+
     def get_automation_class(self):
         """Return the automation class without instantiating it (resolved through the registry)."""
         cached = self.__dict__.get("_automation_class")

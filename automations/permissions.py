@@ -44,7 +44,10 @@ def custom_settings_problem() -> str | None:
 
 
 def uses_custom_permissions() -> bool:
-    """Return whether the project replaces groups and permissions; raise if only some settings are set."""
+    """Return whether the project replaces groups and permissions.
+
+    Raise ``ImproperlyConfigured`` if only one or two of the three settings are set.
+    """
     problem = custom_settings_problem()
     if problem:
         raise ImproperlyConfigured(problem)

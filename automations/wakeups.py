@@ -68,6 +68,21 @@ def wake(automation) -> None:
         engine.advance(automation)
 
 
+def due_now(model) -> None:
+    """Make the running instance of the row ``model`` due now, e.g. after its data was changed.
+
+    The next step (``automation_step``, a sweep) then looks at it; a scheduler worker is told once
+    the transaction commits.
+    """
+    if model.finished or model.error:
+        return
+    _mark_due(model.pk)
+    now = timezone.now()
+    if model.wake_at is None or model.wake_at > now:
+        model.wake_at = now
+    hint(model.pk, now)
+
+
 def hint(automation_id: int, wake_at) -> None:
     """Tell the scheduler worker, once committed, that ``automation_id`` is next due at ``wake_at``."""
     if worker_available():

@@ -11,16 +11,16 @@ SLEEP = timedelta(days=1)
 class TenSteps(flow.Automation):
     """Ten ``Execute`` nodes and an ``End``: the throughput workload."""
 
-    step1 = flow.Execute(this.add, 1)
-    step2 = flow.Execute(this.add, 2)
-    step3 = flow.Execute(this.add, 3)
-    step4 = flow.Execute(this.add, 4)
-    step5 = flow.Execute(this.add, 5)
-    step6 = flow.Execute(this.add, 6)
-    step7 = flow.Execute(this.add, 7)
-    step8 = flow.Execute(this.add, 8)
-    step9 = flow.Execute(this.add, 9)
-    step10 = flow.Execute(this.add, 10)
+    step1 = flow.Execute(this.add, False, 1)
+    step2 = flow.Execute(this.add, False, 2)
+    step3 = flow.Execute(this.add, False, 3)
+    step4 = flow.Execute(this.add, False, 4)
+    step5 = flow.Execute(this.add, False, 5)
+    step6 = flow.Execute(this.add, False, 6)
+    step7 = flow.Execute(this.add, False, 7)
+    step8 = flow.Execute(this.add, False, 8)
+    step9 = flow.Execute(this.add, False, 9)
+    step10 = flow.Execute(this.add, False, 10)
     end = flow.End()
 
     def add(self, task, number):
@@ -46,8 +46,8 @@ class EndOnly(flow.Automation):
 class Sleeper(flow.Automation):
     """Runs one node, then sleeps a day on an ``AfterWaitingFor`` timer."""
 
-    start = flow.Execute(this.note, "started")
-    wake = flow.Execute(this.note, "woke").AfterWaitingFor(SLEEP)
+    start = flow.Execute(this.note, False, "started")
+    wake = flow.Execute(this.note, False, "woke").AfterWaitingFor(SLEEP)
     end = flow.End()
 
     def note(self, task, what):

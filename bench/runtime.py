@@ -54,7 +54,6 @@ def configure(args, directory: Path) -> dict:
     import django
     from django.conf import settings
 
-    import settings as site
     from bench import settings as bench_settings
 
     if args.postgres:
@@ -62,7 +61,8 @@ def configure(args, directory: Path) -> dict:
     else:
         database = bench_settings.sqlite_database(directory / "bench.sqlite3")
     values = bench_settings.build(database)
-    values["CHANNEL_LAYERS"] = site.channel_layers_from_url(args.redis_url if args.redis else None)
+    redis_url = args.redis_url if args.redis else None
+    values["CHANNEL_LAYERS"] = bench_settings.site.channel_layers_from_url(redis_url)
     settings.configure(**values)
     django.setup()
     return database

@@ -5,7 +5,12 @@ created (and migrated) by Django's test-database machinery under the name given 
 when the benchmark ends, so the development database is never touched.
 """
 
-import settings as site
+import os
+
+# The site's settings need a secret key without DEBUG; the benchmark signs nothing that outlives it.
+os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key-never-used-by-a-site")
+
+import settings as site  # noqa: E402
 
 POSTGRES_DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 

@@ -1,11 +1,13 @@
 """Channels consumers of Django Automations, with the routes another project mounts in its ``asgi.py``.
 
 - :data:`websocket_urlpatterns`: the live task-list sockets (behind ``AuthMiddlewareStack``).
+- :data:`unknown_path_route`: the last websocket route, which refuses sockets on unknown paths.
 - :func:`channel_routes`: ``{ATM_CHANNEL_NAME: SchedulerConsumer}`` for a ``ChannelNameRouter``, so
   that ``manage.py runworker automations`` runs the scheduler worker.
 """
 
 from .tasks import websocket_urlpatterns as task_websocket_urlpatterns
+from .unknown import unknown_path_route
 
 websocket_urlpatterns = [*task_websocket_urlpatterns]
 
@@ -19,4 +21,4 @@ def channel_routes() -> dict:
     return {events.channel_name(): SchedulerConsumer.as_asgi()}
 
 
-__all__ = ["channel_routes", "websocket_urlpatterns"]
+__all__ = ["channel_routes", "unknown_path_route", "websocket_urlpatterns"]

@@ -2,8 +2,11 @@
 
 Mounted at ``ws/automations/tasks/`` (see :data:`websocket_urlpatterns`) behind Channels'
 ``AuthMiddlewareStack``: the user is the one of the session cookie. Anonymous sockets are refused.
-On connect, and whenever :mod:`automations.live` reports that the user's tasks may have changed,
-the socket sends::
+A socket opened with a session lives as long as that session is the user's: before every list it
+sends (a push or a ``refresh``), the session is read again, and a session that has ended (logged
+out, expired, flushed because the password changed) or belongs to another user now closes the
+socket with code 4401, as does a user who may not log in any more. On connect, and whenever
+:mod:`automations.live` reports that the user's tasks may have changed, the socket sends::
 
     {"type": "tasks", "count": 2, "tasks": [{"id": 7, "url": "/automations/tasks/7/", ...}],
      "html": "<div class=\"atm-task-list\" ...>...</div>"}
@@ -15,10 +18,13 @@ computed for the socket's own user, so it never holds a task they may not proces
 from __future__ import annotations
 
 import json
+from importlib import import_module
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
@@ -40,6 +46,12 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = user.pk
+        session = self.scope.get("session")
+        # Without a session (a project's own authentication) the socket is bound to the user only.
+        self.session_key = getattr(session, "session_key", None) if session is not None else None
+        if session is not None and self.session_key is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         self.language = _language(self.scope)
         self.joined = [user_group(user.pk), EVERYONE_GROUP]
         for group in self.joined:
@@ -73,7 +85,13 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payload)
 
     def task_payload(self) -> dict | None:
-        """Return the message for the socket's user, or ``None`` if they may not log in any more."""
+        """Return the message for the socket's user, or ``None`` if the socket must close.
+
+        It must close when the user may not log in any more, or when its session ended or changed
+        user.
+        """
+        if self.session_key is not None and session_user_id(self.session_key) != self.user_id:
+            return None
         user = get_user_model()._default_manager.filter(pk=self.user_id, is_active=True).first()
         if user is None:
             return None
@@ -86,6 +104,17 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
                 "tasks": [_describe(task) for task in tasks],
                 "html": html,
             }
+
+
+def session_user_id(session_key: str):
+    """Return the id of the user the session ``session_key`` is logged in as now, or ``None``.
+
+    The session is read again from the session engine and checked as Django checks it for a
+    request (the user's backend, the session's password hash, the user being active).
+    """
+    engine = import_module(settings.SESSION_ENGINE)
+    user = auth.get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+    return user.pk if user.is_authenticated else None
 
 
 def _describe(task) -> dict:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from automations import settings as atm_settings
+from automations.hooks import instance_for_key
 from automations.models import AutomationModel, AutomationTaskModel
 
 from .automations import AutomationReport, ExpenseApproval, TrialJourney
@@ -181,12 +182,7 @@ def run_due(request):
 
 def _journey_key(request):
     key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
-    if (
-        not key
-        or not AutomationModel.objects.filter(
-            key=key, automation_class=TrialJourney.get_automation_class_name()
-        ).exists()
-    ):
+    if instance_for_key(TrialJourney, key) is None:
         raise Http404("No trial journey has this key.")
     return key
 

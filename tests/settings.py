@@ -6,8 +6,24 @@
 
 import os
 
-from settings import *  # noqa: F403
-from settings import BASE_DIR, database_from_url
+# The site's settings refuse to load without a secret key unless DEBUG is on; the tests run without
+# DEBUG, on a key of their own. The variable is set only while they load, so that processes the
+# tests start see the caller's environment.
+TEST_SECRET_KEY = "tests-only-key-never-used-by-a-site-0123456789-abcdefghijklmnopqrstuvwxyz"
+_caller_key = os.environ.get("DJANGO_SECRET_KEY")
+os.environ["DJANGO_SECRET_KEY"] = _caller_key or TEST_SECRET_KEY
+try:
+    from settings import *  # noqa: F403
+    from settings import BASE_DIR, database_from_url
+finally:
+    if _caller_key is None:
+        del os.environ["DJANGO_SECRET_KEY"]
+
+DEBUG = False
+# The test client speaks plain HTTP: no redirect to HTTPS, cookies not limited to it.
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = False
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 

@@ -207,3 +207,84 @@ def test_a_worker_the_in_memory_layer_cannot_reach_is_w020(settings):
     assert warning.id == "automations.W020" and "in-memory channel layer" in warning.msg
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
     assert check_worker_reachable() == []
+
+
+# -- code written for the older package -----------------------------------------------------------
+
+
+def test_a_split_whose_paths_each_end_in_an_endless_repeat_is_a_warning_not_an_error():
+    class Recurring(flow.Automation):
+        fork = flow.Split().Next(this.hourly).Next(this.daily)
+        hourly = flow.Execute(this.count, False, "hourly")
+        hourly_again = flow.Repeat(this.hourly).EveryHour()
+        daily = flow.Execute(this.count, False, "daily")
+        daily_again = flow.Repeat(this.daily).EveryDay()
+
+        def count(self, task, name):
+            self.data[name] = self.data.get(name, 0) + 1
+
+    try:
+        assert [problem for problem in check_automations() if problem.obj is Recurring] == [
+            checks.Warning(
+                "Recurring.fork: the paths of this Split() never reach a Join(): each of them ends in a "
+                "Repeat(), so they run side by side and are never waited for.",
+                hint="Fine for paths meant to recur on their own; to go on once every path is done, let "
+                "them continue to one Join(). Silence with SILENCED_SYSTEM_CHECKS = ['automations.W004'].",
+                obj=Recurring,
+                id="automations.W004",
+            )
+        ]
+    finally:
+        registry._automations.pop(registry.class_path(Recurring))
+
+
+@pytest.mark.django_db
+def test_the_paths_of_a_split_that_end_in_repeats_run_on_their_own(clock):
+    from automations.models import AutomationModel
+
+    class Recurring(flow.Automation):
+        fork = flow.Split().Next(this.hourly).Next(this.daily)
+        hourly = flow.Execute(this.count, False, "hourly")
+        hourly_again = flow.Repeat(this.hourly).EveryHour()
+        daily = flow.Execute(this.count, False, "daily")
+        daily_again = flow.Repeat(this.daily).EveryDay()
+
+        def count(self, task, name):
+            self.data[name] = self.data.get(name, 0) + 1
+
+    instance = Recurring()
+    assert instance.data == {"hourly": 1, "daily": 1}
+    for _ in range(24):
+        clock.advance(hours=1)
+        AutomationModel.run()
+    assert Recurring(automation_id=instance.id).data == {"hourly": 25, "daily": 2}
+
+
+def test_a_split_where_only_some_paths_repeat_is_still_e004():
+    with pytest.raises(AutomationDeclarationError, match="automations.E004: Broken.fork"):
+        declare(
+            fork=flow.Split().Next("a").Next("b"),
+            a=flow.Execute(this.work),
+            again=flow.Repeat(this.a).EveryHour(),
+            b=flow.Execute(this.work).Next("end"),
+            end=flow.End(),
+        )
+
+
+@pytest.mark.django_db
+def test_then_without_an_argument_continues_with_the_next_node():
+    class Gate(flow.Automation):
+        check = flow.If(this.is_open).Then().Else(this.closed)
+        passed = flow.Execute(this.note, False, "passed").Next(this.end)
+        closed = flow.Execute(this.note, False, "closed")
+        end = flow.End()
+
+        def is_open(self, task):
+            return self.data["open"]
+
+        def note(self, task, what):
+            self.data["went"] = what
+
+    assert Gate(open=True).data["went"] == "passed"
+    assert Gate(open=False).data["went"] == "closed"
+    assert [p for p in check_automations() if p.obj is Gate] == []

@@ -1,6 +1,7 @@
 """django CMS stays optional: these tests run with and without django-cms installed."""
 
 import importlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -27,8 +28,9 @@ print("ok")
 
 
 def test_the_package_imports_and_checks_pass_without_django_cms():
+    env = {**os.environ, "DJANGO_DEBUG": "1"}  # the site's development settings
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_CMS], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", WITHOUT_CMS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
 
     assert result.returncode == 0, result.stderr

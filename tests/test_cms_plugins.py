@@ -328,3 +328,10 @@ def test_the_plugin_migrations_match_the_models(db):
     from django.core.management import call_command
 
     call_command("makemigrations", "cms_automations", "--check", "--dry-run", stdout=io.StringIO())
+
+
+def test_the_hook_plugin_and_the_template_tag_send_through_one_function():
+    from automations import hooks
+
+    assert delivery.page_viewed is hooks.page_viewed
+    assert delivery.instance_for_key is hooks.instance_for_key

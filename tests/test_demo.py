@@ -4,7 +4,8 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.urls import reverse
 
 from automations.models import AutomationModel, AutomationTaskModel
@@ -14,9 +15,9 @@ from demo.models import Notification, ReportSnapshot
 pytestmark = pytest.mark.django_db
 
 
-def load_demo():
+def load_demo(*args):
     out = StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", *args, stdout=out)
     return out.getvalue()
 
 
@@ -44,6 +45,23 @@ def manager():
 # -- load_demo ------------------------------------------------------------------------------------
 
 
+def test_load_demo_refuses_known_passwords_without_debug():
+    with pytest.raises(CommandError, match="--insecure-demo-users"):
+        load_demo()
+    assert not User.objects.exists()
+    assert not AutomationModel.objects.exists()
+
+
+def test_load_demo_runs_with_debug_or_when_told_to():
+    with override_settings(DEBUG=True):
+        load_demo()
+    assert User.objects.get(username="admin").check_password("admin")
+    User.objects.all().delete()
+    load_demo("--insecure-demo-users")
+    assert User.objects.get(username="admin").is_superuser
+
+
+@override_settings(DEBUG=True)
 def test_load_demo_creates_users_prints_logins_and_starts_instances():
     out = load_demo()
     manager = User.objects.get(username="manager")
@@ -62,6 +80,7 @@ def test_load_demo_creates_users_prints_logins_and_starts_instances():
     assert subjects(manager) == ["alice claims 120.00 EUR for Team lunch with a customer"]
 
 
+@override_settings(DEBUG=True)
 def test_load_demo_twice_changes_nothing():
     load_demo()
     before = (User.objects.count(), AutomationModel.objects.count(), AutomationTaskModel.objects.count())
@@ -272,6 +291,8 @@ def test_pricing_page_needs_a_journeys_key(client, alice):
     report = AutomationReport()
     assert client.get(reverse("demo_pricing"), {"key": report.get_key()}).status_code == 404
     journey = TrialJourney(customer=alice)
+    for guess in (str(journey.id), "\x00", "²", "k" * 5000):  # ids and malformed keys: 404, never 500
+        assert client.get(reverse("demo_pricing"), {"key": guess}).status_code == 404
     assert client.post(reverse("demo_buy"), {"key": journey.get_key(), "plan": "gold"}).status_code == 400
     assert not journey.finished()
 

@@ -359,8 +359,8 @@ def record_call(task, *args, **kwargs):
 
 
 class Calls(flow.Automation):
-    plain = flow.Execute(record_call, 1, "two", key="value")
-    method = flow.Execute(this.method_call, 3, description="a method")
+    plain = flow.Execute(record_call, False, 1, "two", key="value")
+    method = flow.Execute(this.method_call, False, 3, description="a method")
     end = flow.End()
 
     def method_call(self, task, number):
@@ -393,9 +393,56 @@ def test_execute_subclasses_implement_method():
     assert [t.result for t in tasks(automation)] == ["welcome.txt", "reminder.txt", None]
 
 
-def test_execute_without_a_callable_is_refused():
-    with pytest.raises(TypeError, match="needs the callable"):
-        flow.Execute()
+def test_the_second_positional_argument_of_execute_is_threaded():
+    class Sums(flow.Automation):
+        total = flow.Execute(this.add, False, 2, 3, factor=10)
+        later = flow.Execute(this.add, True, 1, 1, factor=1)
+        end = flow.End()
+
+        def add(self, task, a, b, factor):
+            self.data.setdefault("sums", []).append((a + b) * factor)
+
+    assert Sums.total.threaded is False and Sums.later.threaded is True
+    assert Sums.total._args == (2, 3) and Sums.total._kwargs == {"factor": 10}
+    automation = Sums()  # no worker: threaded nodes run in place
+    assert automation.data["sums"] == [50, 2]
+    assert flow.Execute(this.add, threaded=True).threaded is True
+    assert flow.Execute(this.add).threaded is False
+
+
+@pytest.mark.parametrize("threaded", [2, "email", None, 0, 1.0])
+def test_a_threaded_that_is_not_a_bool_is_a_declaration_error_saying_how_to_pass_arguments(threaded):
+    with pytest.raises(flow.AutomationDeclarationError) as error:
+
+        class Wrong(flow.Automation):
+            start = flow.Execute(this.add, threaded, 3)
+
+            def add(self, task, *numbers):
+                pass
+
+    message = str(error.value)
+    assert f"threaded must be True or False, not {threaded!r}" in message
+    assert f"Execute(func, False, {threaded!r}, ...)" in message and "keyword arguments" in message
+
+
+def test_threaded_given_twice_is_a_declaration_error():
+    with pytest.raises(flow.AutomationDeclarationError, match="threaded twice"):
+        flow.Execute(this.add, False, threaded=True)
+
+
+def test_execute_without_a_callable_is_a_node_that_does_nothing():
+    class Placeholder(flow.Automation):
+        start = flow.Execute()
+        later = flow.Execute(description="to be written")
+        end = flow.End()
+
+    automation = Placeholder()
+    assert automation.finished()
+    assert [(t.status, t.message, t.result) for t in tasks(automation)] == [
+        ("start", "OK", None),
+        ("later", "OK", None),
+        ("end", "OK", None),
+    ]
 
 
 def test_threaded_execute_runs_in_place_without_a_worker():

@@ -75,9 +75,49 @@ def test_autorun_false_creates_without_running():
     automation = Greeting(autorun=False)
     assert AutomationModel.objects.filter(pk=automation.id).exists()
     assert statuses(automation) == []
-    assert row(automation).wake_at is None
+    assert row(automation).wake_at is not None  # due: the next step starts it unless run() does first
     assert automation.run() is automation.wait
     assert statuses(automation) == ["greet", "wait"]
+
+
+def test_an_instance_created_without_autorun_is_started_by_the_next_step():
+    automation = Greeting(autorun=False)
+    automation.data["close"] = True  # the additional initialization autorun=False is for
+    automation.save()
+    assert AutomationModel.run()["advanced"] == 1
+    assert statuses(automation) == ["greet", "wait", "end"]
+    assert automation.finished()
+
+
+def test_run_got_there_first_and_the_next_step_finds_nothing_to_do():
+    automation = Greeting(autorun=False)
+    assert automation.run() is automation.wait
+    assert AutomationModel.run()["advanced"] == 0
+    assert statuses(automation) == ["greet", "wait"]
+
+
+def test_data_saved_through_the_automation_makes_it_due_for_the_next_step(clock):
+    automation = Greeting()
+    assert AutomationModel.run()["advanced"] == 0  # waiting for "close", re-checked in a minute
+    automation.data["close"] = True
+    automation.save()
+    assert row(automation).wake_at == clock.now
+    AutomationModel.run()
+    assert automation.finished()
+
+
+def test_data_saved_through_the_model_row_makes_it_due_for_the_next_step(clock):
+    automation = Greeting()
+    model = AutomationModel.objects.get(pk=automation.id)
+    model.data["close"] = True
+    model.save()
+    assert row(automation).wake_at == clock.now
+    AutomationModel.run()
+    assert automation.finished()
+    finished = AutomationModel.objects.get(pk=automation.id)
+    finished.data["note"] = "after the end"
+    finished.save()  # a finished instance is never due again
+    assert row(automation).wake_at is None
 
 
 def test_autorun_instance_is_due_and_runs_at_once(clock):
@@ -125,14 +165,43 @@ def test_unsaved_data_changes_are_not_seen_by_the_engine():
     assert "closed" not in row(automation).data
 
 
-def test_run_returns_the_node_it_stopped_at_and_none_when_finished():
+def test_run_returns_the_node_it_stopped_at_and_the_end_node_when_finished():
     automation = Greeting(autorun=False)
     stopped = automation.run()
     assert stopped.name == "wait" and stopped is automation.wait
     automation.data["close"] = True
     automation.save()
-    assert automation.run() is None
+    end = automation.run()
+    assert end is automation.end and isinstance(end, flow.End)
     assert automation.finished() and automation.is_finished()
+
+
+def test_run_returns_the_last_node_of_a_path_that_ran_past_the_end():
+    class NoEnd(flow.Automation):
+        first = flow.Execute(this.work)
+        last = flow.Execute(this.work)
+
+        def work(self, task):
+            pass
+
+    assert NoEnd(autorun=False).run() is not None
+    instance = NoEnd(autorun=False)
+    assert instance.run().name == "last" and instance.finished()
+
+
+def test_run_on_a_split_returns_the_end_that_finished_it():
+    class Both(flow.Automation):
+        fork = flow.Split().Next(this.a).Next(this.b)
+        a = flow.Execute(this.work).Next(this.meet)
+        b = flow.Execute(this.work).Next(this.meet)
+        meet = flow.Join()
+        done = flow.End()
+
+        def work(self, task):
+            pass
+
+    instance = Both(autorun=False)
+    assert instance.run() is instance.done
 
 
 def test_finished_reads_the_database():

@@ -13,13 +13,13 @@ from tests.helpers import row, statuses
 
 
 class Counter(flow.Automation):
-    start = flow.Execute(this.add, 1)
+    start = flow.Execute(this.add, False, 1)
     split = flow.Split().Next(this.left).Next(this.right)
-    left = flow.Execute(this.add, 10).Next(this.meet)
-    right = flow.Execute(this.add, 100).AsSoonAs(this.allowed)
+    left = flow.Execute(this.add, False, 10).Next(this.meet)
+    right = flow.Execute(this.add, False, 100).AsSoonAs(this.allowed)
     meet = flow.Join()
     check = flow.If(this.is_big).Then(this.big).Else(this.done)
-    big = flow.Execute(this.add, 1000)
+    big = flow.Execute(this.add, False, 1000)
     done = flow.End()
 
     def add(self, task, amount):

@@ -144,8 +144,8 @@ def test_at_uses_the_current_time_zone(clock):
 
 def test_repeat_resumes_at_its_start_node(clock):
     class FromSecond(flow.Automation):
-        setup = flow.Execute(this.count, "setup")
-        work = flow.Execute(this.count, "work")
+        setup = flow.Execute(this.count, False, "setup")
+        work = flow.Execute(this.count, False, "work")
         again = flow.Repeat(this.work).EveryNMinutes(10)
 
         def count(self, task, key):

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 class Journey(flow.Automation):
-    greet = flow.Execute(this.note, "greeted")
-    later = flow.Execute(this.note, "reminded").AfterWaitingFor(timedelta(minutes=5))
-    wait = flow.Execute(this.note, "converted").AsSoonAs(this.converted)
+    greet = flow.Execute(this.note, False, "greeted")
+    later = flow.Execute(this.note, False, "reminded").AfterWaitingFor(timedelta(minutes=5))
+    wait = flow.Execute(this.note, False, "converted").AsSoonAs(this.converted)
     end = flow.End()
 
     def note(self, task, what):

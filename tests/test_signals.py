@@ -121,3 +121,29 @@ def test_get_automations_of_one_app(app):
 
 def test_get_automations_of_an_app_without_automations():
     assert flow.get_automations("auth") == []
+
+
+def test_on_connects_the_class_to_a_signal_and_passes_the_arguments_to_started_by_signal():
+    paid = Signal()
+
+    class Receipt(flow.Automation):
+        send = flow.Execute(this.send_receipt)
+        end = flow.End()
+
+        def started_by_signal(self, *args, **kwargs):
+            self.data["args"] = [str(arg) for arg in args]
+            self.data["amount"] = kwargs["amount"]
+
+        def send_receipt(self, task):
+            self.data["sent"] = True
+
+    assert Receipt.on(paid) is Receipt
+    Receipt.on(paid)  # connecting again changes nothing
+    paid.send(sender="shop", amount=12)
+    (started,) = AutomationModel.objects.filter(automation_class=Receipt.get_automation_class_name())
+    assert started.finished
+    assert started.data == {"args": ["shop"], "amount": 12, "sent": True}
+
+
+def test_on_and_on_signal_are_names_of_flow_automation():
+    assert callable(flow.Automation.on) and callable(flow.Automation.on_signal)

@@ -11,6 +11,7 @@ from cms.plugin_pool import plugin_pool
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
+from automations.logsafe import shown
 
 from . import choices, conf, delivery, open_tasks
 from .forms import AutomationHookForm, AutomationStatusForm, AutomationTaskListForm
@@ -65,9 +66,9 @@ class AutomationTaskList(_AutomationPlugin):
         if instance.template in templates:
             return instance.template
         logger.warning(
-            "Task list plugin %s: template %r is not in ATM_CMS_TASK_LIST_TEMPLATES; using %r.",
+            "Task list plugin %s: template %s is not in ATM_CMS_TASK_LIST_TEMPLATES; using %r.",
             instance.pk,
-            instance.template,
+            shown(instance.template),
             templates[0],
         )
         return templates[0]
@@ -90,7 +91,7 @@ class AutomationStatus(_AutomationPlugin):
             automation_class = registry.get(instance.automation)
         except LookupError:
             logger.warning(
-                "Status plugin %s: %s is not a declared automation.", instance.pk, instance.automation
+                "Status plugin %s: %s is not a declared automation.", instance.pk, shown(instance.automation)
             )
             return context
         template = choices.status_templates(automation_class).get(instance.template)
@@ -98,8 +99,8 @@ class AutomationStatus(_AutomationPlugin):
             logger.warning(
                 "Status plugin %s: %s declares no Meta.%s.",
                 instance.pk,
-                instance.automation,
-                instance.template,
+                shown(instance.automation),
+                shown(instance.template),
             )
             return context
         model = delivery.instance_for_key(automation_class, request.GET.get(delivery.KEY_PARAMETER))
@@ -133,7 +134,7 @@ class AutomationHook(_AutomationPlugin):
             )
         except Exception:
             # A failing receiver must not break the page it is hooked into.
-            logger.exception("Hook plugin %s: sending '%s' failed.", instance.pk, instance.message)
+            logger.exception("Hook plugin %s: sending %s failed.", instance.pk, shown(instance.message))
         return context
 
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from automations import registry, wakeups
+from automations.logsafe import shown
 
 from .declaration import (
     AutomationDeclarationError,
@@ -90,9 +91,9 @@ class Automation:
         link_successors(cls)
         if getattr(cls.Meta, "abstract", False) and "Meta" in vars(cls):
             return
-        problems = find_problems(cls, _BASE_ATTRIBUTES)
-        if problems:
-            raise AutomationDeclarationError("\n".join(str(problem) for problem in problems))
+        errors = [problem for problem in find_problems(cls, _BASE_ATTRIBUTES) if problem.is_error]
+        if errors:
+            raise AutomationDeclarationError("\n".join(str(problem) for problem in errors))
         link_joins(cls)
         registry.register(cls)
 
@@ -150,8 +151,9 @@ class Automation:
     def _create(self, data, model_refs, autorun):
         """Create the database row (or bind to the running unique instance); return the existing row.
 
-        The new instance has no task yet: its first step starts it at the first node. With
-        ``autorun`` it is due at once, so a sweep runs it even if this process stops first.
+        The new instance has no task yet: its first step starts it at the first node. It is due
+        at once, also without ``autorun``: the next step or sweep starts it unless :meth:`run`
+        gets there first, and it runs even if this process stops before.
         """
         from automations.models import AutomationModel
 
@@ -161,7 +163,7 @@ class Automation:
             data=data,
             model_refs=model_refs,
             unique_key=unique_key,
-            wake_at=timezone.now() if autorun else None,
+            wake_at=timezone.now(),
         )
         self._model = model
         if unique_key is None:
@@ -205,12 +207,20 @@ class Automation:
         self._model.data = value
 
     def save(self) -> None:
-        """Write ``data`` back to the database.
+        """Write ``data`` back to the database and make a running instance due.
 
-        Raise ``TypeError`` (nothing is written) if ``data`` is not JSON serializable.
+        The next step (``automation_step``, a worker's sweep) then checks its waiting conditions
+        against the new data; with a scheduler worker the worker is told at once. Inside the
+        instance's own step the step saves the data anyway. Raise ``TypeError`` (nothing is
+        written) if ``data`` is not JSON serializable.
         """
+        from automations import engine
+
         _check_json(self._model.data, f"The data of {self!r}")
-        type(self._model).objects.filter(pk=self._model.pk).update(data=self._model.data)
+        model = self._model
+        type(model).objects.filter(pk=model.pk).update(data=model.data)
+        if not engine.in_step(model.pk):
+            wakeups.due_now(model)
 
     def get_model_instance(self, name: str):
         """Return the model instance whose id is stored under ``name`` in ``data``."""
@@ -243,14 +253,18 @@ class Automation:
     def run(self):
         """Run until the instance finishes, needs a person, or has to wait; return that node.
 
-        Return ``None`` if the instance finished; if an error stopped it, return the failing node.
-        Raise :class:`AutomationFinishedError` if the instance had already finished.
+        When the instance finishes, that is its ``End`` node (or, for a path that ran past the last
+        node, that last node); if an error stopped it, the failing node. ``None`` if nothing ran
+        (another process holds the instance). Raise :class:`AutomationFinishedError` if the
+        instance had already finished.
         """
         from automations import engine
 
         result = engine.advance(self)
         if result.already_finished:
             raise AutomationFinishedError(f"Automation instance {self.id} has already finished.")
+        if result.finished:
+            return getattr(self, result.finished_at) if result.finished_at else None
         return getattr(self, result.stopped_at[0]) if result.stopped_at else None
 
     def nice(self) -> None:
@@ -296,7 +310,7 @@ class Automation:
         receiver = receiver_for(type(self), message)
         ok, data = coerce_data(receiver, data)
         if not ok:
-            logger.info("Message '%s' to %r not delivered: data misses required parameters.", message, self)
+            logger.info("Message %s to %r not delivered: data lacks parameters.", shown(message), self)
             return None
         # Inside the instance's own step, the object the engine is running receives the message.
         target = engine.stepping_automation(self.id) or self
@@ -338,7 +352,7 @@ class Automation:
         receiver = receiver_for(cls, message)
         converted = required_parameters(receiver, data)
         if converted is None:
-            logger.info("No %s created on message '%s': data misses parameters.", cls.__name__, message)
+            logger.info("No %s created on message %s: data misses parameters.", cls.__name__, shown(message))
             return None
         source = data_source(data)
         keys = cls.unique if isinstance(cls.unique, list | tuple) else ()
@@ -380,11 +394,22 @@ class Automation:
         return coerce_data(receiver_for(cls, message), data)[0]
 
     @classmethod
-    def on_signal(cls, signal):
-        """Start an instance whenever ``signal`` is sent (see :func:`automations.flow.on_signal`)."""
+    def on_signal(cls, signal, **connect_kwargs):
+        """Connect the class to ``signal``: each time it is sent, a new instance is created and run.
+
+        If the class defines ``started_by_signal(self, *args, **kwargs)``, it is called with the
+        signal's arguments (``sender`` and the keyword arguments) before the first node runs.
+        ``connect_kwargs`` (e.g. ``sender=``) go to ``signal.connect()``. Connecting the same class
+        to the same signal again changes nothing. Return the class.
+        """
         from .discovery import on_signal
 
-        return on_signal(signal)(cls)
+        return on_signal(signal, **connect_kwargs)(cls)
+
+    @classmethod
+    def on(cls, signal, **connect_kwargs):
+        """Another name of :meth:`on_signal`: ``MyAutomation.on(signal)``."""
+        return cls.on_signal(signal, **connect_kwargs)
 
 
 _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))

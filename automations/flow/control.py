@@ -28,7 +28,8 @@ class If(Node):
     """Branch on ``condition`` (a value or a callable taking the task).
 
     ``.Then()`` is required, ``.Else()`` optional; each takes a node reference (continue there) or
-    a callable (run it like ``Execute``, then continue with the next node)::
+    a callable (run it like ``Execute``, then continue with the next node); without an argument
+    they continue with the next node::
 
         check = flow.If(this.is_vip).Then(this.vip_welcome).Else(this.standard_welcome)
 
@@ -39,15 +40,17 @@ class If(Node):
         super().__init__(**kwargs)
         self._condition = condition
         self._then = None
+        self._has_then = False
         self._else = None
 
-    def Then(self, parameter):  # noqa: N802
-        """Continue with (or run) ``parameter`` when the condition is truthy."""
+    def Then(self, parameter=None):  # noqa: N802
+        """Continue with (or run) ``parameter`` when the condition is truthy; none: the next node."""
         self._then = parameter
+        self._has_then = True
         return self
 
-    def Else(self, parameter):  # noqa: N802
-        """Continue with (or run) ``parameter`` when the condition is falsy."""
+    def Else(self, parameter=None):  # noqa: N802
+        """Continue with (or run) ``parameter`` when the condition is falsy; none: the next node."""
         self._else = parameter
         return self
 

@@ -1,7 +1,8 @@
 """Collect the nodes of an automation class and validate the declaration.
 
 Runs once per class, when the class is created. Problems are reported with stable ids, the class
-and the node named, and a hint; they are raised at import and reported by ``manage.py check``.
+and the node named, and a hint; errors are raised at import, and errors and warnings are reported
+by ``manage.py check``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class Problem:
     id: str
     msg: str
     hint: str
+    level: str = "error"  # or "warning": reported by the system checks, never raised
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "error"
 
     def __str__(self):
         return f"{self.id}: {self.msg} HINT: {self.hint}"
@@ -144,7 +150,7 @@ def find_problems(cls, base_attributes) -> list[Problem]:
                         f"leaves it to subclasses declares Meta.abstract = True.",
                     )
                 )
-        if isinstance(node, If) and node._then is None:
+        if isinstance(node, If) and not node._has_then:
             problems.append(
                 Problem("automations.E003", f"{where}: If() has no .Then().", "Add .Then(node or callable).")
             )
@@ -166,6 +172,18 @@ def _split_problems(cls) -> list[Problem]:
                     "automations.E004", f"{cls.__name__}.{name}: Split() has no paths.", "Add .Next(node)."
                 )
             )
+        elif matching_join(cls, node) is None and _every_path_repeats(cls, node):
+            problems.append(
+                Problem(
+                    "automations.W004",
+                    f"{cls.__name__}.{name}: the paths of this Split() never reach a Join(): each of them "
+                    f"ends in a Repeat(), so they run side by side and are never waited for.",
+                    "Fine for paths meant to recur on their own; to go on once every path is done, let "
+                    "them continue to one Join(). Silence with SILENCED_SYSTEM_CHECKS "
+                    "= ['automations.W004'].",
+                    level="warning",
+                )
+            )
         elif matching_join(cls, node) is None:
             problems.append(
                 Problem(
@@ -175,3 +193,25 @@ def _split_problems(cls) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _every_path_repeats(cls, split) -> bool:
+    """Return whether every path of ``split`` runs into a ``Repeat``: paths that recur for good."""
+    from .repeat import Repeat
+
+    return all(
+        any(isinstance(cls._nodes.get(name), Repeat) for name in _reachable(cls, reference_name(path)))
+        for path in split._paths
+    )
+
+
+def _reachable(cls, start: str) -> set[str]:
+    """Return the names of the nodes a path starting at ``start`` may visit."""
+    seen, pending = {start}, [start]
+    while pending:
+        node = cls._nodes.get(pending.pop())
+        for successor in node.successors() if node is not None else ():
+            if successor not in seen:
+                seen.add(successor)
+                pending.append(successor)
+    return seen

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from automations.outcomes import Proceed, Wait
 
+from .declaration import AutomationDeclarationError
 from .nodes import Node
 from .references import Reference, reference_name
+
+_NOT_GIVEN = object()
 
 
 class Execute(Node):
     """Run a callable, typically a method of the automation, with the task as first argument.
 
-    ``Execute(func, *args, threaded=False, **kwargs)`` calls ``func(task_instance, *args, **kwargs)``;
-    a JSON-serializable return value is stored as the task's ``result`` (anything else as its
+    ``Execute(func, threaded=False, *args, **kwargs)`` calls ``func(task_instance, *args, **kwargs)``:
+    the second positional argument is ``threaded``, the callable's own arguments come after it
+    (``Execute(this.add, False, 2, 3, factor=10)`` calls ``add(task, 2, 3, factor=10)``). A
+    ``threaded`` that is not a bool is a declaration error. Without a callable (``Execute()``)
+    the node does nothing.
+
+    A JSON-serializable return value is stored as the task's ``result`` (anything else as its
     ``repr``). The call and its task row commit together; an exception rolls back the call's
     database work and changes to ``data``, is stored on the task and stops the instance unless
     ``.OnError(node)`` names a node to continue with. The task is not saved yet while the call runs
     (its ``pk`` is ``None``).
 
     Subclass it to make reusable nodes: implement ``method(self, task_instance, *args, **kwargs)``;
-    all positional arguments are then passed to ``method``::
+    all positional and keyword arguments of the node are then passed to ``method`` (``threaded`` and
+    ``description`` only as keywords)::
 
         class SendEMail(flow.Execute):
             def method(self, task_instance, template):
@@ -31,14 +40,27 @@ class Execute(Node):
     does not wait for it; without a worker it runs in place.
     """
 
-    def __init__(self, *args, threaded: bool = False, description: str = "", **kwargs):
+    def __init__(self, *args, threaded=_NOT_GIVEN, description: str = "", **kwargs):
         super().__init__(description=description)
         if type(self).method is Execute.method:
-            if not args:
-                raise TypeError("Execute() needs the callable to run as its first argument.")
-            self._func, args = args[0], args[1:]
+            self._func, args = (args[0], args[1:]) if args else (None, ())
+            if args and threaded is not _NOT_GIVEN:
+                raise AutomationDeclarationError(
+                    f"Execute({_shown(self._func)}, ...) got threaded twice: as its second argument "
+                    f"({args[0]!r}) and as threaded={threaded!r}."
+                )
+            if args:
+                threaded, args = args[0], args[1:]
         else:
             self._func = None
+        threaded = False if threaded is _NOT_GIVEN else threaded
+        if not isinstance(threaded, bool):
+            raise AutomationDeclarationError(
+                f"Execute({_shown(self._func)}, {threaded!r}, ...): threaded must be True or False, not "
+                f"{threaded!r}. The signature is Execute(func, threaded=False, *args, **kwargs): pass the "
+                f"callable's arguments after threaded, Execute(func, False, {threaded!r}, ...), or as "
+                f"keyword arguments."
+            )
         self._args = args
         self._kwargs = kwargs
         self.threaded = threaded
@@ -65,7 +87,9 @@ class Execute(Node):
         return names
 
     def method(self, task_instance, *args, **kwargs):
-        """Call the node's callable; override this in subclasses instead of passing one."""
+        """Call the node's callable (none: do nothing); override this in subclasses instead."""
+        if self._func is None:
+            return None
         return self.resolve(self._func)(task_instance, *args, **kwargs)
 
     def enter(self, visit):
@@ -101,3 +125,10 @@ class SendMessage(Node):
         if isinstance(value, Reference) or (isinstance(value, str) and value.startswith("self.")):
             value = self.resolve(value)
         return value(task) if callable(value) else value
+
+
+def _shown(func) -> str:
+    """Return how a declaration error names the callable ``func``."""
+    if isinstance(func, Reference):
+        return f"this.{reference_name(func)}"
+    return func if isinstance(func, str) else getattr(func, "__name__", None) or repr(func)

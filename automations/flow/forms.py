@@ -14,6 +14,7 @@ from django import forms as django_forms
 from django.db import transaction
 
 from automations import settings as atm_settings
+from automations.logsafe import shown
 from automations.outcomes import Proceed, Wait
 
 from .nodes import Node
@@ -158,7 +159,7 @@ class Form(Node):
                 submission.consumed = True
                 return Proceed(result=result)
             logger.warning(
-                "Submission for task %s by %r refused: not theirs.", visit.task.pk, submission.user
+                "Submission for task %s by %s refused: not theirs.", visit.task.pk, shown(submission.user)
             )
         self._assign(visit.task)
         return Wait(until=None)

@@ -1,8 +1,9 @@
 """Template tags of Django Automations: ``{% load automations %}``.
 
 ``{% automation_hook target "message" token=None create=False %}``
-    Send ``message`` to ``target`` (an automation instance, id, key, class or dotted class path)
-    because this page is rendered; renders nothing. See :func:`automations.hooks.page_viewed`.
+    Send ``message`` to ``target`` because this page is rendered; renders nothing. ``target`` is an
+    automation instance, an instance id, an instance key, an automation class, or a class's dotted
+    path written in the template itself. See :func:`automations.hooks.page_viewed`.
 ``{% automation_task_list %}`` / ``{% automation_task_list user %}``
     Render the open tasks of the current (or given) user with
     ``automations/includes/task_list.html``; the list updates itself over a websocket.
@@ -11,6 +12,7 @@
 """
 
 from django import template
+from django.template.base import Variable, token_kwargs
 
 from automations import hooks, registry
 from automations.tasks import form_node_for, open_tasks_for
@@ -18,17 +20,67 @@ from automations.tasks import form_node_for, open_tasks_for
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def automation_hook(context, target, message, token=None, create=False):
-    """Send ``message`` to ``target`` for the page being rendered; render nothing."""
-    request = context.get("request")
-    if request is None:
-        raise template.TemplateSyntaxError(
-            "{% automation_hook %} needs 'request' in the context: enable "
-            "'django.template.context_processors.request'."
+HOOK_ARGUMENTS = ("target", "message", "token", "create")
+
+
+@register.tag("automation_hook")
+def automation_hook(parser, token):
+    """Send a message to an automation for the page being rendered; render nothing.
+
+    A string variable (``request.GET.key``, say) selects an instance by its key only. A dotted
+    class path counts only when it is written in the template, in quotes: then every running
+    instance receives the message (a new one with ``create=True``).
+    """
+    name, *bits = token.split_contents()
+    positional, keywords = [], {}
+    for bit in bits:
+        keyword = token_kwargs([bit], parser)
+        if keyword:
+            repeated = set(keyword) & set(keywords)
+            keywords.update(keyword)
+        elif keywords:
+            raise template.TemplateSyntaxError(f"{name}: positional argument {bit!r} after a keyword.")
+        else:
+            repeated = set()
+            positional.append(parser.compile_filter(bit))
+        if repeated:
+            raise template.TemplateSyntaxError(f"{name}: argument {repeated.pop()!r} given twice.")
+    arguments = dict(zip(HOOK_ARGUMENTS, positional, strict=False))
+    unknown = set(keywords) - set(HOOK_ARGUMENTS) or set(keywords) & set(arguments)
+    if len(positional) > len(HOOK_ARGUMENTS) or unknown:
+        raise template.TemplateSyntaxError(f"{name} takes {', '.join(HOOK_ARGUMENTS)}: {' '.join(bits)}")
+    arguments.update(keywords)
+    if "target" not in arguments or "message" not in arguments:
+        raise template.TemplateSyntaxError(f'{name} needs a target and a message: {name} target "message"')
+    return AutomationHookNode(arguments)
+
+
+class AutomationHookNode(template.Node):
+    """The ``{% automation_hook %}`` of one template: its arguments as the template wrote them."""
+
+    def __init__(self, arguments):
+        self.arguments = arguments
+
+    def render(self, context):
+        request = context.get("request")
+        if request is None:
+            raise template.TemplateSyntaxError(
+                "{% automation_hook %} needs 'request' in the context: enable "
+                "'django.template.context_processors.request'."
+            )
+        values = {name: expression.resolve(context) for name, expression in self.arguments.items()}
+        target = values["target"]
+        if isinstance(target, str) and _written_in_template(self.arguments["target"]):
+            target = registry.all_automations().get(target, target)  # a class path, else a key
+        hooks.page_viewed(
+            request, target, values["message"], values.get("token"), create=bool(values.get("create"))
         )
-    hooks.page_viewed(request, target, message, token, create=create)
-    return ""
+        return ""
+
+
+def _written_in_template(expression) -> bool:
+    """Return whether ``expression`` is a literal of the template, not a value of its context."""
+    return not isinstance(expression.var, Variable) and not expression.filters
 
 
 @register.inclusion_tag("automations/includes/task_list.html", takes_context=True)

@@ -239,3 +239,42 @@ def test_form_users_with_permission_needs_static_selectors():
 
     with pytest.raises(TypeError, match="depends on the task"):
         ExpenseApproval.approve.get_users_with_permission()
+
+
+START_WITH_PARTIAL_SETTINGS = """
+import django
+from django.conf import settings
+import tests.settings as base
+
+values = {name: getattr(base, name) for name in dir(base) if name.isupper()}
+values.update({given})
+settings.configure(**values)
+try:
+    django.setup()
+except Exception as error:
+    print(type(error).__module__ + "." + type(error).__name__ + ": " + str(error))
+else:
+    print("started")
+"""
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"ATM_GROUP_MODEL": "auth.Group"},
+        {"ATM_USER_WITH_PERMISSIONS_MODEL_METHOD": "tests.people.test_permissions.model_method"},
+        {"ATM_GROUP_MODEL": "auth.Group", "ATM_USER_WITH_PERMISSIONS_FORM_METHOD": "x.y"},
+    ],
+)
+def test_some_but_not_all_settings_refuse_to_start(given):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = START_WITH_PARTIAL_SETTINGS.replace("{given}", repr(given))
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-c", script]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.stdout.startswith("django.core.exceptions.ImproperlyConfigured: "), output
+    assert "set all of ATM_GROUP_MODEL, ATM_USER_WITH_PERMISSIONS_FORM_METHOD" in result.stdout

@@ -137,17 +137,17 @@ def test_class_targets_broadcast_or_create(published, django_capture_on_commit_c
     running = [PageWatcher(), PageWatcher()]
     path = PageWatcher.get_automation_class_name()
     request = RequestFactory().get("/", {"ref": "1"})
-    render("{% automation_hook path 'viewed' %}", request, path=path)
+    render(f"{{% automation_hook '{path}' 'viewed' %}}", request)  # the class path written in the template
     assert all(data_of(automation)["recorded"] for automation in running)
 
     before = AutomationModel.objects.count()
-    render("{% automation_hook path 'viewed' create=True %}", request, path=path)
+    render("{% automation_hook cls 'viewed' create=True %}", request, cls=PageWatcher)  # the class itself
     assert AutomationModel.objects.count() == before + 1
 
     request.user = AnonymousUser()
     with override_settings(ATM_WORKER=True), django_capture_on_commit_callbacks(execute=True):
-        render("{% automation_hook path 'viewed' %}", request, path=path)
-        render("{% automation_hook path 'viewed' create=True %}", request, path=path)
+        render(f"{{% automation_hook '{path}' 'viewed' %}}", request)
+        render(f"{{% automation_hook \"{path}\" 'viewed' create=True %}}", request)
     assert [(e["type"], e["automation_class"]) for e in published] == [
         ("automation.broadcast", path),
         ("automation.create", path),
@@ -209,3 +209,26 @@ def test_task_filters(ada):
     task.automation.refresh_from_db()
     assert task_description(task) == ""
     assert task_automation_name(task) == "gone.Automation"
+
+
+def test_a_class_path_from_the_context_is_a_key_not_a_class():
+    running = PageWatcher()
+    path = PageWatcher.get_automation_class_name()
+    render("{% automation_hook path 'viewed' %}", RequestFactory().get("/", {"ref": "1"}), path=path)
+    assert "seen" not in data_of(running)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% automation_hook %}",
+        "{% automation_hook target %}",
+        "{% automation_hook target 'm' 't' False 'extra' %}",
+        "{% automation_hook target message='m' 't' %}",
+        "{% automation_hook target 'm' colour='red' %}",
+        "{% automation_hook target 'm' token='a' token='b' %}",
+    ],
+)
+def test_wrong_hook_arguments_are_template_syntax_errors(source):
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load automations %}" + source)

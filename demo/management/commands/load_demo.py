@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from automations.models import AutomationModel
@@ -16,9 +17,25 @@ USERS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo users and start a few demo automations; running it again changes nothing."
+    help = (
+        "Create the demo users (passwords: their names) and start a few demo automations; running it "
+        "again changes nothing. Refused unless DEBUG is on or --insecure-demo-users is given."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--insecure-demo-users",
+            action="store_true",
+            help="Create the demo users with their known passwords even though DEBUG is off.",
+        )
+
+    def handle(self, *args, insecure_demo_users=False, **options):
+        if not (settings.DEBUG or insecure_demo_users):
+            raise CommandError(
+                "load_demo creates users with known passwords (admin/admin is a superuser), so it only "
+                "runs with DEBUG on (DJANGO_DEBUG=1, as `make run` sets it). To create them on this site "
+                "anyway, run `manage.py load_demo --insecure-demo-users`."
+            )
         with transaction.atomic():
             managers, _ = Group.objects.get_or_create(name=MANAGERS)
             users = {}
