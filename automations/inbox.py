@@ -52,7 +52,10 @@ class Intake:
 
     def receipt(self) -> dict:
         """Return the ``automation.receipt`` for the event's ``reply_channel``."""
-        return events.receipt(self.event.id if self.event else None, self.error)
+        if self.event is not None:
+            return events.receipt(self.event.id, self.error)
+        raw_id = self.raw.get("id") if isinstance(self.raw, dict) else None
+        return events.receipt(raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None, self.error)
 
 
 def describe(raw) -> str:

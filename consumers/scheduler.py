@@ -262,14 +262,7 @@ class Scheduler:
                 delay = min(delay * 2, 5.0)
 
     async def _reply(self, intake):
-        if intake.error is not None:
-            logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
-        if intake.reply_channel is None:
-            return
-        try:
-            await (self.channel_layer or get_channel_layer()).send(intake.reply_channel, intake.receipt())
-        except Exception as exc:  # the publisher sends the event again and gets the receipt then
-            logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+        await send_receipt(self.channel_layer or get_channel_layer(), intake)
 
     async def _apply_ready(self):
         while True:
@@ -447,6 +440,42 @@ class Scheduler:
         while True:
             await asyncio.sleep(self.sweep_interval)
             await self.sweep()
+
+
+async def send_receipt(channel_layer, intake) -> None:
+    """Log a refused event; send the receipt to the event's ``reply_channel`` if it has one."""
+    if intake.error is not None:
+        logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
+    if intake.reply_channel is None:
+        return
+    try:
+        await channel_layer.send(intake.reply_channel, intake.receipt())
+    except Exception as exc:  # the publisher sends the event again and gets the receipt then
+        logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+
+
+async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000, wait: float = 0.05) -> int:
+    """Take the events waiting in the channel, store them in the inbox and answer their receipts.
+
+    What ``automation_step`` does where no worker listens. Waits ``wait`` seconds for each next
+    event; stops when none comes, after ``limit`` events, or if the channel layer fails. Wake-ups
+    are dropped: the database already says what is due. Return how many events were taken.
+    """
+    layer = get_channel_layer()
+    channel = channel or events.channel_name()
+    received = []
+    while len(received) < limit:
+        try:
+            received.append(await asyncio.wait_for(layer.receive(channel), wait))
+        except TimeoutError:
+            break
+        except Exception as exc:
+            logger.warning("Could not receive from channel %r (%r).", channel, exc)
+            break
+    if received:
+        for intake in await database_sync_to_async(inbox.accept)(received):
+            await send_receipt(layer, intake)
+    return len(received)
 
 
 def _fresh_context() -> contextvars.Context:

@@ -14,8 +14,11 @@ class EmbeddedSchedulerServer(Server):
         from twisted.internet import reactor
 
         settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
+        self.scheduler_failure = None
         reactor.callWhenRunning(self._start_scheduler)
         super().run()
+        if self.scheduler_failure is not None:  # a server whose worker is gone must not look alive
+            raise SystemExit(1)
 
     def _start_scheduler(self):
         import asyncio
@@ -28,7 +31,12 @@ class EmbeddedSchedulerServer(Server):
 
     def _scheduler_stopped(self, task):
         if not task.cancelled() and task.exception() is not None:
-            logger.error("The embedded scheduler worker stopped.", exc_info=task.exception())
+            from twisted.internet import reactor
+
+            failure = task.exception()
+            logger.critical("The embedded scheduler worker stopped; the server stops.", exc_info=failure)
+            self.scheduler_failure = failure
+            reactor.stop()
 
 
 class Command(DaphneRunserver):

@@ -1,15 +1,34 @@
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 
+from automations import inbox
 from automations.models import AutomationModel
 
 
 class Command(BaseCommand):
-    help = "Advance every due automation instance once (the fallback for sites without a scheduler worker)."
+    help = (
+        "Take the events waiting in the channel, apply the stored events nobody applies, and advance "
+        "every due automation instance once (the fallback for sites without a scheduler worker)."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-channel", action="store_true",
+            help="Do not take events from the channel layer; only apply stored events and advance instances.",
+        )  # fmt: skip
+
+    def handle(self, *args, no_channel=False, **options):
+        from consumers.scheduler import take_waiting_events
+
+        taken = 0 if no_channel else async_to_sync(take_waiting_events)()
+        applied = inbox.apply_pending(limit=10_000)
         counts = AutomationModel.run()
         self.stdout.write(
             "Advanced {advanced} automation instance(s): {finished} finished, {errors} stopped with an "
             "error, {skipped} skipped (held by another worker or no longer due); {postponed} still waiting "
             "for a condition.".format(**counts)
+        )
+        self.stdout.write(
+            f"Took {taken} event(s) from the channel; applied {applied['applied']} stored event(s), "
+            f"{applied['rejected']} rejected, {applied['failed']} failed."
         )

@@ -1,0 +1,122 @@
+"""The automations of the reliability benchmark (``bench/reliability.py``).
+
+Every effectful node, and the message receiver, inserts one row into ``EFFECTS``, a table the
+benchmark creates in its own database. The row is written in the node's transaction, so that a
+step rolled back (a killed worker) leaves none, and a node that runs twice leaves two.
+"""
+
+import os
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from automations import flow
+from automations.flow import this
+from bench.automations import PING_CHANNEL
+
+EFFECTS = "atm_bench_effect"
+TIMER = timedelta(seconds=4)
+
+CREATE_EFFECTS = f"""
+CREATE TABLE {EFFECTS} (
+    id bigserial PRIMARY KEY,
+    automation_id bigint NOT NULL,
+    n integer NOT NULL,
+    node varchar(40) NOT NULL,
+    pid integer NOT NULL,
+    ran timestamptz NOT NULL,
+    due timestamptz
+)
+"""
+
+
+def record(automation, node, due=None):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EFFECTS} (automation_id, n, node, pid, ran, due) VALUES (%s, %s, %s, %s, %s, %s)",
+            [automation.id, automation.data["n"], node, os.getpid(), timezone.now(), due],
+        )
+
+
+class Recording(flow.Automation):
+    class Meta:
+        abstract = True
+
+    def effect(self, task):
+        record(self, task.status)
+
+
+class Linear(Recording):
+    """Five ``Execute`` nodes one after the other."""
+
+    one = flow.Execute(this.effect)
+    two = flow.Execute(this.effect)
+    three = flow.Execute(this.effect)
+    four = flow.Execute(this.effect)
+    five = flow.Execute(this.effect)
+    end = flow.End()
+
+
+class SplitJoin(Recording):
+    """Three parallel paths of one node each, joined, then one more node."""
+
+    fork = flow.Split().Next(this.left).Next(this.middle).Next(this.right)
+    left = flow.Execute(this.effect).Next(this.join)
+    middle = flow.Execute(this.effect).Next(this.join)
+    right = flow.Execute(this.effect).Next(this.join)
+    join = flow.Join()
+    after = flow.Execute(this.effect)
+    end = flow.End()
+
+
+class MessageWaiting(Recording):
+    """One node, then a node that waits for the message ``go``; the receiver is an effect too."""
+
+    begin = flow.Execute(this.effect)
+    answer = flow.Execute(this.effect).AsSoonAs(this.has_message)
+    end = flow.End()
+
+    def has_message(self, task):
+        return "message" in self.data
+
+    def receive_go(self, token, data):
+        record(self, "receive")
+        self.data["message"] = token
+
+
+class Timed(Recording):
+    """One node, then a node that runs ``TIMER`` after it was reached and records its due time."""
+
+    arm = flow.Execute(this.effect)
+    fire = flow.Execute(this.fire_effect).AfterWaitingFor(TIMER)
+    end = flow.End()
+
+    def fire_effect(self, task):
+        record(self, task.status, due=task.created + TIMER)
+
+
+KINDS = {
+    # kind: (class, the effects one instance records)
+    "linear": (Linear, ("one", "two", "three", "four", "five")),
+    "split/join": (SplitJoin, ("left", "middle", "right", "after")),
+    "message": (MessageWaiting, ("begin", "receive", "answer")),
+    "timed": (Timed, ("arm", "fire")),
+}
+
+
+class Answering(flow.Automation):
+    """Waits for the message ``go``; its node tells a listening benchmark when its step has committed."""
+
+    answer = flow.Execute(this.announce).AsSoonAs(this.has_message)
+    end = flow.End()
+
+    def has_message(self, task):
+        return "message" in self.data
+
+    def receive_go(self, token, data):
+        self.data["message"] = token
+
+    def announce(self, task):
+        with connection.cursor() as cursor:  # NOTIFY is delivered when the transaction commits
+            cursor.execute("SELECT pg_notify(%s, %s)", [PING_CHANNEL, str(self.id)])
