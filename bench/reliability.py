@@ -46,21 +46,22 @@ if __package__ in (None, ""):  # run as a script: import the project, not this d
     use_project_root()
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = "Scheduler worker listening"
+READY = re.compile(r"^Scheduler worker \S+ listening", re.MULTILINE)
 TARGET_IDLE_P99 = 0.020
 TARGET_KILLED_TIMER_P99 = 5.0
 PUBLISHING = 50  # confirmed publishes in flight at most
 SETTLE = 0.005  # seconds between idle-latency samples
 REDIS_DOWN = 2.0  # seconds Redis stays down
+LATEST_SHOWN = 5  # latest timers listed
 
 # The workers' settings install the app ``bench``, whose ``automations`` module is discovered; the
 # benchmark's own automations module must be imported too, before the command runs.
 WORKER_BOOT = """
-import logging, sys
+import logging, os, sys
 import django
 django.setup()
 logging.basicConfig(format="%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s",
-                    level=logging.WARNING)
+                    level=os.environ["ATM_LOG_LEVEL"])
 import bench.reliability_automations
 from django.core.management import execute_from_command_line
 execute_from_command_line(["manage.py", "automation_worker", *sys.argv[1:]])
@@ -162,16 +163,16 @@ class RedisServer:
 class WorkerPool:
     """``automation_worker`` processes, each logging to a file of its own; any one can be killed."""
 
-    def __init__(self, *, database: dict, redis_url: str, log_dir: Path):
+    def __init__(self, *, database: dict, redis_url: str, log_dir: Path, name: str = "worker"):
         from bench.workers import database_url
 
-        self.log_dir = log_dir
+        self.log_dir, self.name = log_dir, name
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.worker_settings",
             "DATABASE_URL": database_url(database),
             "REDIS_URL": redis_url,
-            "ATM_LOG_LEVEL": "WARNING",
+            "ATM_LOG_LEVEL": os.environ.get("ATM_LOG_LEVEL") or "WARNING",
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",  # the worker's "listening" line reaches its log file at once
         }
@@ -182,7 +183,7 @@ class WorkerPool:
 
     def spawn(self) -> subprocess.Popen:
         self.spawned += 1
-        path = self.log_dir / f"worker-{self.spawned}.log"
+        path = self.log_dir / f"{self.name}-{self.spawned}.log"
         with open(path, "w") as log:
             process = subprocess.Popen(
                 [sys.executable, "-c", WORKER_BOOT, "--sweep-interval", "30"], cwd=ROOT, env=self.env,
@@ -190,12 +191,20 @@ class WorkerPool:
             )  # fmt: skip
         self.logs[process.pid] = path
         self.alive.append(process)
+        self.note(f"pid {process.pid} started, log {path.name}")
         return process
+
+    def note(self, what):
+        with open(self.log_dir / "workers.log", "a") as log:
+            log.write(f"{datetime.now().isoformat(sep=' ', timespec='milliseconds')} {what}\n")
+
+    def ready(self, process) -> bool:
+        return bool(READY.search(self.logs[process.pid].read_text()))
 
     def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         for process in self.alive:
-            while READY not in self.logs[process.pid].read_text():
+            while not self.ready(process):
                 if process.poll() is not None or time.monotonic() > deadline:
                     log = self.logs[process.pid].read_text()[-3000:]
                     raise RuntimeError(f"a worker did not start:\n{log}")
@@ -211,12 +220,16 @@ class WorkerPool:
             raise
 
     def kill_one(self, rng: random.Random):
-        """SIGKILL a random worker and start another in its place (without waiting for it)."""
-        victim = rng.choice(self.alive)
+        """SIGKILL a random listening worker and start another in its place (without waiting for it)."""
+        listening = [process for process in self.alive if self.ready(process)]
+        if not listening:
+            return
+        victim = rng.choice(listening)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         self.kills.append((victim.pid, datetime.now(UTC)))
         self.alive.remove(victim)
+        self.note(f"pid {victim.pid} killed")
         self.spawn()
 
     def stop(self):
@@ -272,8 +285,8 @@ def idle_latency(args, pool, run):
 
     warm_up = 5
     ids = [Answering().id for _ in range(args.samples + warm_up)]  # each waits for its message
-    listener = CommitListener(connection.settings_dict)
     pool.start(1)
+    listener = CommitListener(connection.settings_dict)
     try:
         confirmed, committed = asyncio.run(_idle_latencies(ids, listener, run))
     finally:
@@ -450,7 +463,8 @@ def _effects():
         cursor.execute(f"SELECT n, node, count(*) FROM {EFFECTS} GROUP BY n, node")
         counts = {(n, node): count for n, node, count in cursor.fetchall()}
         cursor.execute(
-            f"SELECT DISTINCT ON (fire.automation_id) fire.ran - fire.due, arm.pid, arm.ran, fire.ran "
+            f"SELECT DISTINCT ON (fire.automation_id) fire.ran - fire.due, arm.pid, arm.ran, fire.ran, "
+            f"fire.due, fire.pid, fire.n "
             f"FROM {EFFECTS} fire JOIN {EFFECTS} arm ON arm.automation_id = fire.automation_id "
             f"AND arm.node = 'arm' WHERE fire.node = 'fire' ORDER BY fire.automation_id, fire.ran, arm.ran"
         )
@@ -485,14 +499,16 @@ def tally(chaos) -> dict:
     kills = {}
     for pid, when in chaos.pool.kills:
         kills.setdefault(pid, when)
-    lateness, killed = [], []
-    for late, arm_pid, armed, ran in timers:
+    lateness, killed, late_ones = [], [], []
+    for late, arm_pid, armed, ran, due, fire_pid, n in timers:
         lateness.append(late.total_seconds())
         kill = kills.get(arm_pid)
         if kill is not None and armed < kill < ran:
             killed.append(late.total_seconds())
+        late_ones.append((late.total_seconds(), n, arm_pid, armed, due, kill, fire_pid, ran))
+    late_ones.sort(reverse=True)
     return {"by_kind": by_kind, "instances": instances, "inbox": inbox, "lateness": lateness,
-            "killed": killed}  # fmt: skip
+            "killed": killed, "latest": late_ones[:LATEST_SHOWN]}  # fmt: skip
 
 
 # -- printing -------------------------------------------------------------------------------------
@@ -504,6 +520,10 @@ def _ms(seconds):
 
 def _s(seconds):
     return f"{seconds:.2f} s"
+
+
+def _clock(moment):
+    return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
 
 
 def _verdict(ok):
@@ -566,7 +586,7 @@ def benchmark(args, database, redis, log_dir) -> int:
     print(f"  redis     {redis.url} (its own redis-server, no persistence)")
     print(f"  load      {about['load']} at the start")
     print()
-    pool = WorkerPool(database=database, redis_url=redis.url, log_dir=log_dir)
+    pool = WorkerPool(database=database, redis_url=redis.url, log_dir=log_dir, name="idle-worker")
     confirmed, committed = idle_latency(args, pool, run)
     print(f"Idle event latency, one worker ({args.samples} automation.message events, confirm=True, "
           "one at a time):")  # fmt: skip
@@ -617,6 +637,11 @@ def benchmark(args, database, redis, log_dir) -> int:
     print_percentiles("all timers", result["lateness"], _s)
     killed = "timers whose worker was killed meanwhile"
     print_percentiles(killed, result["killed"], _s, TARGET_KILLED_TIMER_P99)
+    print(f"  the {LATEST_SHOWN} latest (time of day; the worker that armed the timer, and its SIGKILL):")
+    for late, n, arm_pid, armed, due, kill, fire_pid, ran in result["latest"]:
+        killed_at = f"killed {_clock(kill)}" if kill is not None else "not killed"
+        print(f"    {_s(late):>8} late  n={n:<5} armed {_clock(armed)} by pid {arm_pid} ({killed_at}), "
+              f"due {_clock(due)}, ran {_clock(ran)} by pid {fire_pid}")  # fmt: skip
     print()
     lines = summarize_logs(log_dir)
     print(f"Worker log lines (WARNING and above, {pool.spawned} worker processes):")

@@ -121,13 +121,13 @@ class Scheduler:
     async def launch(self, *, listen: bool = True) -> None:
         """Beat, sweep once, then start the worker's tasks; :meth:`start` first."""
         await self._beat_once(take_over=False)  # the sweep that follows takes over anyway
+        self._service("heartbeat", self._beat)  # a long first sweep must not look like a dead worker
         await self.sweep()
         self.ready.set()
         if listen:
             self._service("listener", self._listen)
             self._service("intake", self._take_in)
         self._service("applier", self._apply_ready)
-        self._service("heartbeat", self._beat)
         self._service("periodic sweep", self._sweep_periodically)
 
     def stop(self) -> None:
