@@ -28,7 +28,8 @@ class Command(BaseCommand):
             "error, {skipped} skipped (held by another worker or no longer due); {postponed} still waiting "
             "for a condition.".format(**counts)
         )
-        self.stdout.write(
-            f"Took {taken} event(s) from the channel; applied {applied['applied']} stored event(s), "
-            f"{applied['rejected']} rejected, {applied['failed']} failed."
-        )
+        if taken or any(applied.values()):
+            self.stdout.write(
+                f"Took {taken} event(s) from the channel; applied {applied['applied']} stored event(s), "
+                f"{applied['rejected']} rejected, {applied['failed']} failed."
+            )
