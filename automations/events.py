@@ -11,10 +11,13 @@ plain JSON dict to the channel named by ``ATM_CHANNEL_NAME`` (default ``"automat
     {"type": "automation.wake", "automation": 42}              # advance instance 42 now
     {"type": "automation.wake", "automation": 42, "at": "2030-01-07T09:05:00+00:00"}  # due then
 
-``automation`` is an instance id (int) or, for messages, the instance's key. ``token`` and ``data``
-are optional. ``id`` (optional, a string of up to 100 characters) names an event: the worker does
-what an event with an id asks at most once, even if the channel layer delivers it twice;
-:func:`publish` gives every event but ``automation.wake`` a random id.
+``automation`` is an instance id (int, or a string of ASCII digits) or, for messages, the
+instance's key. ``token`` and ``data`` are optional. ``id`` (a string of up to 100 characters) names
+an event and is required for every type but ``automation.wake``: the worker stores the event in its
+database inbox on arrival and applies it once, however often it arrives (:mod:`automations.inbox`).
+:func:`publish` gives every event but ``automation.wake`` a random id. ``reply_channel`` (optional)
+asks for an ``automation.receipt`` once the event is stored (or with the reason it was refused);
+``publish(event, confirm=True)`` sends the event again with the same id until the receipt comes.
 
 Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [values]},
 "path": ..., "method": ..., "user": user id or null}``): the receiver then gets a request-like
@@ -22,9 +25,8 @@ Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [valu
 
 :func:`publish` (sync code) and :func:`apublish` (async code) validate an event before sending it.
 The worker validates every event again on arrival (:func:`validate`, then :func:`resolve` for what
-needs the database) and drops an invalid one with a logged reason. Events are hints: the database
-row decides what is due, so a duplicate wake-up does no harm and a lost one only delays work until
-the next sweep -- except messages from services, which are delivered at most once.
+needs the database) and drops an invalid one with a logged reason. A wake-up is a hint: the database
+row decides what is due, so a duplicate does no harm and a lost one only delays work until a sweep.
 """
 
 from __future__ import annotations
