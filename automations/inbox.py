@@ -193,10 +193,15 @@ def pending_ids(*, limit: int = 100, live_workers=None, now=None) -> list[str]:
     return list(pending.order_by("received", "pk").values_list("pk", flat=True)[:limit])
 
 
-def apply_pending(*, limit: int = 1000, live_workers=None) -> dict:
-    """Apply the stored events nobody is applying (see :func:`pending_ids`); return counts by outcome."""
+def apply_pending(*, limit: int = 1000, live_workers=None, tried: set | None = None) -> dict:
+    """Apply up to ``limit`` stored events nobody is applying (see :func:`pending_ids`).
+
+    Return counts by outcome. ``tried`` collects the ids tried; those in it are not tried again
+    (so that a sweep going a batch at a time tries a failing event once).
+    """
     counts = {InboxEvent.APPLIED: 0, InboxEvent.REJECTED: 0, InboxEvent.FAILED: 0}
-    tried = set()
+    tried = set() if tried is None else tried
+    limit += len(tried)
     while len(tried) < limit:
         ids = [pk for pk in pending_ids(limit=min(100, limit), live_workers=live_workers) if pk not in tried]
         if not ids:

@@ -15,7 +15,8 @@ class _BoundedRepr(reprlib.Repr):
     """``reprlib.Repr`` that also bounds containers, so that no value is rendered whole first."""
 
     def __init__(self, limit):
-        super().__init__(maxlevel=3, maxstring=limit, maxother=limit, maxlong=limit)
+        super().__init__()  # Python 3.11 takes no keyword arguments here
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, limit, limit, limit
         self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 8
 
 

@@ -73,13 +73,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=1000, help="instances, of four kinds (default 1000)")
     parser.add_argument("--workers", type=int, default=4, help="automation_worker processes (default 4)")
     parser.add_argument(
-        "--kill-every", type=float, default=3.0,
-        help="seconds between SIGKILLs of a random worker, which is then started again (default 3; 0: none)",
+        "--kill-every", type=float, default=5.0,
+        help="seconds between SIGKILLs of a random worker, which is then started again (default 5; 0: none)",
     )  # fmt: skip
     parser.add_argument("--no-redis-restart", action="store_true", help="do not restart Redis halfway")
     parser.add_argument(
-        "--duration", type=float, default=30.0,
-        help="seconds over which the starts are published (default 30)",
+        "--duration", type=float, default=60.0,
+        help="seconds over which the starts are published (default 60)",
     )  # fmt: skip
     parser.add_argument(
         "--drain", type=float, default=180.0,
@@ -219,9 +219,9 @@ class WorkerPool:
             self.stop()
             raise
 
-    def kill_one(self, rng: random.Random):
-        """SIGKILL a random listening worker and start another in its place (without waiting for it)."""
-        listening = [process for process in self.alive if self.ready(process)]
+    def kill_one(self, rng: random.Random, beating: set[int]):
+        """SIGKILL a random worker among those whose pid is in ``beating`` and start another in its place."""
+        listening = [process for process in self.alive if process.pid in beating]
         if not listening:
             return
         victim = rng.choice(listening)
@@ -306,6 +306,13 @@ def _instances(path) -> dict[int, list[int]]:
     for n, pk in AutomationModel.objects.filter(automation_class=path).values_list("data__n", "pk"):
         found.setdefault(n, []).append(pk)
     return found
+
+
+def _beating() -> set[int]:
+    """Return the pids of the workers that have recorded a heartbeat (their names are host:pid:token)."""
+    from automations.models import WorkerModel
+
+    return {int(name.split(":")[-2]) for name in WorkerModel.objects.values_list("name", flat=True)}
 
 
 def _unsettled(paths) -> tuple[int, int, int]:
@@ -413,6 +420,8 @@ class Chaos:
         self.note("all messages answered")
 
     async def kill_workers(self, stop: asyncio.Event):
+        from channels.db import database_sync_to_async
+
         if not self.args.kill_every:
             return
         while True:
@@ -420,7 +429,7 @@ class Chaos:
                 await asyncio.wait_for(stop.wait(), self.args.kill_every)
                 return
             except TimeoutError:
-                self.pool.kill_one(self.rng)
+                self.pool.kill_one(self.rng, await database_sync_to_async(_beating)())
 
     async def drain(self):
         from channels.db import database_sync_to_async

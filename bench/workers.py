@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = "Scheduler worker listening"
+READY = " listening on channel "
 
 
 def database_url(database: dict) -> str:

@@ -120,9 +120,10 @@ class Scheduler:
 
     async def launch(self, *, listen: bool = True) -> None:
         """Beat, sweep once, then start the worker's tasks; :meth:`start` first."""
-        await self._beat_once(take_over=False)  # the sweep that follows takes over anyway
+        claimed = await self._beat_once(take_over=False)  # the sweep that follows takes over anyway
         self._service("heartbeat", self._beat)  # a long first sweep must not look like a dead worker
-        await self.sweep()
+        await self.sweep(dead_workers=claimed)
+        await self._release(claimed)
         self.ready.set()
         if listen:
             self._service("listener", self._listen)
@@ -319,18 +320,33 @@ class Scheduler:
             await asyncio.sleep(HEARTBEAT_INTERVAL)
             await self._beat_once()
 
-    async def _beat_once(self, take_over=True):
-        """Record this worker's heartbeat; if another worker's has stopped, take over its work."""
+    async def _beat_once(self, take_over=True) -> list[str]:
+        """Record this worker's heartbeat; if others' have stopped, claim them and take over their work.
+
+        Return the workers claimed. A claimed worker's row is deleted once the sweep that takes over
+        is done; should the claiming worker die first, the row looks dead again and another claims it.
+        """
         try:
             dead = await self._side(_heartbeat)(self.name)
         except Exception as exc:
             logger.warning("Heartbeat of worker %s not recorded (%r).", self.name, exc)
-            return
+            return []
         if dead and take_over:
             self.stats["takeovers"] += 1
             logger.warning("Worker(s) %s stopped; taking over their timers and events.", ", ".join(dead))
-            if self._takeover is None or self._takeover.done():
-                self._takeover = self._spawn(self.sweep())
+            self._spawn(self._take_over(dead))
+        return dead
+
+    async def _take_over(self, dead):
+        await self.sweep(dead_workers=dead)
+        await self._release(dead)
+
+    async def _release(self, claimed):
+        if claimed:
+            try:
+                await self._side(_forget_workers)(claimed)
+            except Exception as exc:
+                logger.warning("Stopped workers %s not forgotten (%r); they are claimed again.", claimed, exc)
 
     # -- timers ---------------------------------------------------------------------------------
 
@@ -407,19 +423,27 @@ class Scheduler:
 
     # -- sweeps ---------------------------------------------------------------------------------
 
-    async def sweep(self) -> dict:
+    async def sweep(self, *, dead_workers=()) -> dict:
         """Apply stored events nobody applies, advance the due instances, and load the next wake times.
 
         Stored events are those of dead workers, older than ``inbox.PENDING_GRACE``, or stored
         without a worker. The sweep goes a batch at a time, so that events and timers are served in
         between; one sweep advances at most ``SWEEP_MAX`` instances (the next sweep goes on). Every
-        wake time the sweep leaves in the database, also one that fell due while it ran, is armed.
+        wake time the sweep leaves in the database, also one that fell due while it ran, is armed,
+        and the earliest ones are armed before it starts, so that timers are not held up by it.
+        ``dead_workers`` are workers whose stored events are taken over whatever their heartbeat says.
         """
         self.stats["sweeps"] += 1
         counts: dict = {}
         try:
-            applied = await database_sync_to_async(_sweep_inbox)()
-            counts["events"] = sum(applied.values())
+            for automation_id, at in await database_sync_to_async(_upcoming)():
+                self.schedule(automation_id, at)
+            counts["events"], tried = 0, set()
+            while True:
+                applied = await database_sync_to_async(_sweep_inbox)(SWEEP_BATCH, dead_workers, tried)
+                counts["events"] += sum(applied.values())
+                if not any(applied.values()) or counts["events"] >= SWEEP_MAX:
+                    break
             while True:
                 batch = await database_sync_to_async(_sweep_batch)(SWEEP_BATCH)
                 for name, value in batch.items():
@@ -498,9 +522,10 @@ def _sweep_batch(limit):
         return engine.sweep(limit=limit)
 
 
-def _sweep_inbox():
-    """Apply the stored events that no live worker is applying; return counts by outcome."""
-    return inbox.apply_pending(live_workers=_live_workers())
+def _sweep_inbox(limit, dead_workers, tried):
+    """Apply up to ``limit`` stored events that no live worker is applying; return counts by outcome."""
+    live = set(_live_workers()) - set(dead_workers)
+    return inbox.apply_pending(limit=limit, live_workers=live, tried=tried)
 
 
 def _after_sweep():
@@ -510,6 +535,10 @@ def _after_sweep():
     by the timer at once instead of waiting for the next sweep.
     """
     inbox.forget_handled()
+    return _upcoming()
+
+
+def _upcoming():
     upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
     return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
 
@@ -522,13 +551,24 @@ def _live_workers() -> list[str]:
 def _heartbeat(name) -> list[str]:
     """Record that worker ``name`` is alive; claim the workers that stopped beating and return them.
 
-    Of several workers that find the same dead one, the one whose delete removes its row takes over.
+    Of several workers that find the same dead one, the one whose update refreshes its row claims
+    it; the refreshed row looks dead again after ``WORKER_TIMEOUT`` unless the claim ends first
+    (:func:`_forget_workers`).
     """
     now = timezone.now()
     if not WorkerModel.objects.filter(name=name).update(seen=now):
         WorkerModel.objects.get_or_create(name=name, defaults={"started": now, "seen": now})
     stale = WorkerModel.objects.filter(seen__lt=now - WORKER_TIMEOUT)
-    return [other for other in stale.values_list("name", flat=True) if stale.filter(name=other).delete()[0]]
+    claimed = []
+    for other in stale.values_list("name", flat=True):
+        if stale.filter(name=other).update(seen=now):
+            claimed.append(other)
+    return claimed
+
+
+def _forget_workers(names) -> None:
+    """Delete the rows of stopped workers whose work has been taken over."""
+    WorkerModel.objects.filter(name__in=names).delete()
 
 
 def _sign_off(name) -> None:

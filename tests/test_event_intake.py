@@ -270,7 +270,7 @@ async def test_events_stored_by_a_dead_worker_are_applied_by_another(channel, mo
         await db(gone.update)(seen=timezone.now() - timedelta(minutes=1))
         took = await until(lambda: visits(napper.id) == 1, timeout=5)
         assert took < 2 and worker.stats["takeovers"] == 1
-        assert not await db(WorkerModel.objects.filter(name="gone-worker").exists)()
+        await until(lambda: not WorkerModel.objects.filter(name="gone-worker").exists())  # released
 
 
 async def test_a_dead_workers_timers_fire_within_seconds_not_at_the_next_sweep(channel, monkeypatch):
@@ -325,3 +325,13 @@ def test_a_bad_log_value_stays_on_one_bounded_line(caplog):
     async_to_sync(worker.dispatch)({"type": "automation.start\nforged", "id": "z" * 10_000})
     (record,) = [r for r in caplog.records if r.name == "automations.scheduler"]
     assert "\n" not in record.getMessage() and len(record.getMessage()) < 1000
+
+
+def test_a_dead_worker_is_claimed_once_and_again_if_its_claimant_dies_too():
+    stale_worker("dead")
+    assert scheduler_module._heartbeat("first") == ["dead"]
+    assert scheduler_module._heartbeat("second") == []  # claimed: "first" is taking over
+    WorkerModel.objects.filter(name__in=["dead", "first"]).update(seen=timezone.now() - timedelta(minutes=1))
+    assert sorted(scheduler_module._heartbeat("second")) == ["dead", "first"]  # "first" died mid-way
+    scheduler_module._forget_workers(["dead", "first"])
+    assert list(WorkerModel.objects.values_list("name", flat=True)) == ["second"]

