@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0001_initial'),
+        ('automations', '0009_upgrade_schema'),
     ]
 
     operations = [

@@ -1,0 +1,182 @@
+"""Upgrading a django-automations 0.9.4.1 database: its sample instances go on as they would have."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection
+from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ProjectState
+from django.urls import reverse
+
+from automations import engine
+from automations.models import AutomationModel, AutomationTaskModel
+from automations.upgrade.legacy import LEGACY_MIGRATIONS
+from tests import legacy_db
+from tests.legacyapp import automations as legacy_automations
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+UPGRADED_AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+SAMPLE_KEYS = {row["id"]: row["key"] for row in legacy_db.sample_rows()["automations_automationmodel"]}
+
+
+def at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def applied_migrations():
+    return {name for app, name in MigrationRecorder(connection).applied_migrations() if app == "automations"}
+
+
+def migrate_to_the_end():
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def legacy_site(clock):
+    """A database as django-automations 0.9.4.1 left it, with the sample rows; migrated back at the end."""
+    MigrationExecutor(connection).migrate([("automations", None)])
+    legacy_db.create_legacy_tables(connection)
+    legacy_db.record_legacy_migrations(connection)
+    user_model = get_user_model()
+    user_model.objects.create_user(id=1, username="manager", password="manager")
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [user_model]):
+            cursor.execute(statement)
+    legacy_db.load_sample_rows(connection)
+    clock.now = UPGRADED_AT
+    yield clock
+    migrate_to_the_end()
+
+
+@pytest.fixture
+def upgraded(legacy_site):
+    migrate_to_the_end()
+    return legacy_site
+
+
+def test_the_upgrade_runs_the_conversion_and_leaves_no_model_changes(upgraded):
+    applied = applied_migrations()
+    assert {"0007_upgrade_fields", "0008_upgrade_rows", "0009_upgrade_schema", "0003_event_inbox"} <= applied
+    from django.apps import apps
+
+    loader = MigrationExecutor(connection).loader
+    autodetector = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps))
+    changes = autodetector.changes(loader.graph)
+    assert "automations" not in changes
+
+
+def test_a_fresh_database_runs_the_squashed_migration_only():
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan([("automations", None)])
+    names = [migration.name for migration, _ in plan]
+    assert "0001_squashed_0009_upgrade_schema" in names and "0001_initial" not in names
+    applied = applied_migrations()
+    assert set(LEGACY_MIGRATIONS) <= applied  # recorded for the squashed migration they stand for
+
+
+def test_keys_stay_and_new_instances_get_new_ones(upgraded):
+    assert dict(AutomationModel.objects.values_list("pk", "key")) == SAMPLE_KEYS
+    new = legacy_automations.Waiter()
+    key = new.get_key()
+    assert key not in SAMPLE_KEYS.values() and len(key) == 43
+
+
+def test_the_sleeping_one_wakes_at_its_time(upgraded):
+    clock = upgraded
+    sleeper = AutomationModel.objects.get(pk=1)
+    assert sleeper.wake_at == at("2026-12-02 19:27:19.767439")
+    clock.now = at("2026-12-02 19:27:19")
+    engine.sweep()
+    assert not AutomationModel.objects.get(pk=1).finished
+    clock.now = at("2026-12-02 19:27:20")
+    engine.sweep()
+    sleeper.refresh_from_db()
+    assert sleeper.finished and sleeper.data == {"email": "a@example.com", "said": 1, "reminded": True}
+    assert list(AutomationTaskModel.objects.filter(automation=sleeper).values_list("status", flat=True)) == [
+        "welcome", "wait", "end",
+    ]  # fmt: skip
+
+
+def test_the_manager_decides_the_form_from_the_task_list(upgraded, client):
+    manager = get_user_model().objects.get(username="manager")
+    client.force_login(manager)
+    task = AutomationTaskModel.objects.get(automation_id=2, finished=None)
+    assert task.status == "approve" and task.interaction_user == manager
+    task_list = client.get(reverse("automations:task_list")).content.decode()
+    assert reverse("automations:task", args=[task.pk]) in task_list
+    client.post(reverse("automations:task", args=[task.pk]), {"approved": "on"})
+    approval = AutomationModel.objects.get(pk=2)
+    assert approval.finished and approval.data["decided"] is True
+
+
+def test_the_parallel_one_joins(upgraded):
+    clock = upgraded
+    parallel = AutomationModel.objects.get(pk=3)
+    open_tasks = AutomationTaskModel.objects.filter(automation=parallel, finished=None)
+    paths = dict(open_tasks.values_list("status", "path"))
+    assert paths == {"right": "5@join", "join": "5@join"}
+    clock.now = at("2026-12-01 21:27:20")
+    engine.sweep()
+    parallel.refresh_from_db()
+    assert parallel.finished and parallel.data == {"visited": ["right", "after"]}
+
+
+def test_the_daily_one_ticks_again(upgraded):
+    clock = upgraded
+    clock.now = at("2026-12-02 19:27:20")
+    engine.sweep()
+    daily = AutomationModel.objects.get(pk=4)
+    assert daily.data == {"ticks": 1} and not daily.finished
+    assert daily.wake_at == at("2026-12-03 19:27:19.925159")  # a day after the first repeat
+    clock.now = at("2026-12-03 19:27:20")
+    engine.sweep()
+    daily.refresh_from_db()
+    assert daily.data == {"ticks": 2}
+
+
+def test_the_blocked_one_finishes_after_a_message_sent_by_its_old_key(upgraded):
+    waiter = AutomationModel.objects.get_by_reference("9bdbc5940e988d255b0a78d0fba21cd73e4df51f")
+    engine.sweep()
+    assert not AutomationModel.objects.get(pk=waiter.pk).finished
+    waiter.instance.send_message("go")
+    waiter.refresh_from_db()
+    assert waiter.finished
+
+
+def test_the_broken_one_is_shown_among_errors(upgraded, client):
+    broken = AutomationModel.objects.get(pk=6)
+    assert (broken.finished, broken.error) == (False, "Broken.start: ZeroDivisionError('division by zero')")
+    failed = AutomationTaskModel.objects.get(automation=broken)
+    assert failed.finished is not None and set(failed.result) == {"error", "exception", "traceback"}
+    assert failed.result["traceback"].startswith("ZeroDivisionError\ndivision by zero")
+    admin = get_user_model().objects.create_superuser("admin", password="admin")
+    client.force_login(admin)
+    page = client.get(reverse("automations:errors")).content.decode()
+    assert "Broken.start: ZeroDivisionError" in page and "technical 500" not in page
+
+
+def test_the_check_says_where_each_instance_moves(legacy_site, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE automations_automationtaskmodel SET status = 'gone' WHERE id = 17")
+    call_command("automation_upgrade_check")
+    out = capsys.readouterr().out
+    assert "#1 tests.legacyapp.automations.Onboarding: running, at wait (sleeps until 2026-12-02" in out
+    assert "#2 tests.legacyapp.automations.Approval: running, at approve (a person's input)" in out
+    assert "#6 tests.legacyapp.automations.Broken: error, listed among errors" in out
+    assert "6 running, 1 listed among errors, 0 finished (kept as history)." in out
+    assert "#7 tests.legacyapp.automations.Onboarding: its node 'gone' does not exist in the code" in out
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM automations_automationtaskmodel WHERE locked = -1")
+        assert cursor.fetchone() == (1,)
+
+
+def test_the_check_after_the_upgrade_has_nothing_to_do(upgraded, capsys):
+    call_command("automation_upgrade_check")
+    assert "Nothing to upgrade" in capsys.readouterr().out
