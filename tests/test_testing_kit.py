@@ -1,12 +1,14 @@
 """The test kit for people who write automations: ``automations.testing``."""
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django import forms
 from django.contrib.auth.models import User
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from automations import flow, testing
@@ -208,3 +210,48 @@ def test_submit_fails_with_the_form_errors(ada):
     with pytest.raises(AssertionError, match="was refused.*amount.*less than or equal to 1000"):
         testing.submit(approval, {"amount": 5000}, user=ada)
     testing.assert_at(approval, "approve")
+
+
+# -- the pytest plugin and the TestCase mixin -------------------------------------------------------
+
+
+def test_the_clock_fixture_freezes_the_time(automation_clock):
+    assert timezone.now() == automation_clock.now == datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    survey = Survey()
+    testing.send(survey, "answer")
+    automation_clock.advance(days=1)
+    assert testing.path(survey) == ["ask", "survey", "settle", "end"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_worker_fixture_handles_published_events(automation_worker):
+    from channels.db import database_sync_to_async
+
+    from automations import events
+
+    survey = await database_sync_to_async(Survey)()
+    await events.apublish({"type": "automation.message", "automation": survey.id, "message": "answer"})
+    for _ in range(500):
+        if await database_sync_to_async(lambda: "settle" in testing.path(survey))():
+            break
+        await asyncio.sleep(0.01)
+    await database_sync_to_async(testing.assert_at)(survey, "settle")
+
+
+def test_the_plugin_is_registered_by_its_entry_point():
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '[project.entry-points.pytest11]\nautomations = "automations.testing.pytest_plugin"' in text
+
+
+class MixinTests(testing.AutomationTestMixin, TestCase):
+    def test_the_clock_is_frozen_and_the_helpers_are_assertions(self):
+        self.assertEqual(timezone.now(), datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+        survey = Survey()
+        self.assertAt(survey, "survey")
+        testing.send(survey, "answer")
+        self.clock.advance(days=1)
+        self.assertTrue(survey.finished())
+        ada = User.objects.create_user("ada")
+        approval = Approval()
+        self.submit(approval, {"amount": 1}, user=ada)
+        self.assertTrue(approval.finished())

@@ -11,23 +11,32 @@
         testing.assert_at(order, "end")
 """
 
-from .acting import publish, send, submit
-from .clock import FrozenClock, frozen_clock
-from .looking import assert_at, open_tasks, path, paths, where
-from .running import Moved, NotIdleError, run_until_idle
+import importlib
 
-__all__ = [
-    "FrozenClock",
-    "Moved",
-    "NotIdleError",
-    "assert_at",
-    "frozen_clock",
-    "open_tasks",
-    "path",
-    "paths",
-    "publish",
-    "run_until_idle",
-    "send",
-    "submit",
-    "where",
-]
+_HOMES = {
+    "AutomationTestMixin": "mixins",
+    "FrozenClock": "clock",
+    "Moved": "running",
+    "NotIdleError": "running",
+    "assert_at": "looking",
+    "frozen_clock": "clock",
+    "open_tasks": "looking",
+    "path": "looking",
+    "paths": "looking",
+    "publish": "acting",
+    "run_until_idle": "running",
+    "send": "acting",
+    "submit": "acting",
+    "where": "looking",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    # Imported on first use: pytest loads the plugin of this package before Django is set up.
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -14,6 +14,8 @@ from .running import run_until_idle
 
 __all__ = ["FrozenClock", "frozen_clock"]
 
+START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday, far from any daylight saving change
+
 
 class FrozenClock(contextlib.ContextDecorator):
     """Freeze ``django.utils.timezone.now`` while inside; move it with :meth:`advance`.
