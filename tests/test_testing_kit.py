@@ -255,3 +255,12 @@ class MixinTests(testing.AutomationTestMixin, TestCase):
         approval = Approval()
         self.submit(approval, {"amount": 1}, user=ada)
         self.assertTrue(approval.finished())
+
+
+def test_the_plugin_loads_before_django_is_set_up():
+    import subprocess
+    import sys
+
+    code = "import sys, automations.testing.pytest_plugin; assert 'automations.models' not in sys.modules"
+    env = {"PATH": "", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
