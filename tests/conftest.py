@@ -1,9 +1,15 @@
 import os
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import entry_points
 
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("ATM_REQUIRE_SERVICES") == "1"
+
+# The test kit's plugin comes with the installed package's entry point; from a checkout whose
+# installed metadata predates it, it is loaded here.
+if not entry_points(group="pytest11", name="automations"):
+    pytest_plugins = ["automations.testing.pytest_plugin"]
 
 
 class Clock:

@@ -20,6 +20,7 @@ PAGES = [
     "views.md",
     "events.md",
     "deployment.md",
+    "testing.md",
 ]
 RUNNABLE_FENCE = re.compile(r"^```python runnable\s*$")
 CLOSING_FENCE = re.compile(r"^```\s*$")

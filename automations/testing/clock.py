@@ -1,0 +1,98 @@
+"""A frozen clock for tests: the time every part of Django Automations reads, moved on demand."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+from django.test import override_settings
+from django.utils import timezone
+
+from automations.models import AutomationModel
+
+from .running import run_until_idle
+
+__all__ = ["FrozenClock", "frozen_clock"]
+
+START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday, far from any daylight saving change
+
+
+class FrozenClock(contextlib.ContextDecorator):
+    """Freeze ``django.utils.timezone.now`` while inside; move it with :meth:`advance`.
+
+    Use it as a context manager (``with frozen_clock() as clock:``) or as a decorator
+    (``@frozen_clock()``). Every module of Django Automations reads the time through
+    ``timezone.now()``, so waits, ``SkipAfter``, ``Repeat`` schedules and the scheduler's timers
+    all see the frozen time. ``recheck`` (a timedelta) replaces ``ATM_CONDITION_RECHECK_INTERVAL``
+    while inside: the clock stops at every re-check of an unmet ``AsSoonAs``, so a long journey
+    that waits on a condition runs faster with a longer interval.
+    """
+
+    def __init__(self, start: datetime | None = None, *, max_steps: int = 100, recheck=None):
+        if start is not None and timezone.is_naive(start):
+            start = timezone.make_aware(start)
+        self._start = start
+        self.max_steps = max_steps
+        self.recheck = recheck
+        self.now: datetime | None = start
+        self._saved = []
+
+    def __call__(self, func=None):
+        if func is None:  # timezone.now() while frozen
+            return self.now
+        return super().__call__(func)
+
+    def __enter__(self) -> FrozenClock:
+        if self._start is None:
+            self.now = datetime.now(UTC).replace(microsecond=0)
+        elif not self._saved:
+            self.now = self._start
+        settings = None
+        if self.recheck is not None:
+            settings = override_settings(ATM_CONDITION_RECHECK_INTERVAL=self.recheck.total_seconds())
+            settings.enable()
+        self._saved.append((timezone.now, settings))
+        timezone.now = self
+        return self
+
+    def __exit__(self, *exc_info):
+        timezone.now, settings = self._saved.pop()
+        if settings is not None:
+            settings.disable()
+        return False
+
+    def advance(self, delta: timedelta | None = None, **kwargs) -> list:
+        """Move the time on by ``delta`` (or ``timedelta(**kwargs)``), running what falls due.
+
+        The clock stops at each wake time on the way, in time order across all instances, and
+        runs everything due then through the engine's own sweep until nothing more can move
+        (see :func:`~automations.testing.run_until_idle`). Return what moved, in order.
+        """
+        delta = (delta or timedelta()) + timedelta(**kwargs)
+        if delta < timedelta(0):
+            raise ValueError(f"The clock only moves forward; got {delta}.")
+        target = self.now + delta
+        moved = run_until_idle(max_steps=self.max_steps)
+        while True:
+            due = AutomationModel.objects.filter(wake_at__isnull=False, wake_at__lte=target)
+            next_wake = due.order_by("wake_at").values_list("wake_at", flat=True).first()
+            if next_wake is None:
+                break
+            self.now = max(self.now, next_wake)
+            moved += run_until_idle(max_steps=self.max_steps)
+        self.now = target
+        return moved + run_until_idle(max_steps=self.max_steps)
+
+    def set(self, moment: datetime) -> list:
+        """Move the time on to ``moment``, running what falls due on the way (see :meth:`advance`)."""
+        return self.advance(moment - self.now)
+
+
+def frozen_clock(start: datetime | None = None, *, max_steps: int = 100, recheck=None) -> FrozenClock:
+    """Return a :class:`FrozenClock` starting at ``start`` (default: the real time on entering).
+
+    A naive ``start`` is taken in the current time zone. ``max_steps`` bounds the sweeps run at
+    each moment the clock stops at (see :func:`~automations.testing.run_until_idle`); ``recheck``
+    is the condition re-check interval while frozen (default: ``ATM_CONDITION_RECHECK_INTERVAL``).
+    """
+    return FrozenClock(start, max_steps=max_steps, recheck=recheck)

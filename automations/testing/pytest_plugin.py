@@ -1,0 +1,54 @@
+"""The pytest plugin of Django Automations: ``automation_clock`` and ``automation_worker``.
+
+Registered by the ``pytest11`` entry point of the package, so installing Django Automations makes
+the fixtures available; without the installed entry point, load it with
+``-p automations.testing.pytest_plugin`` or ``pytest_plugins = ["automations.testing.pytest_plugin"]``.
+Both fixtures need the database (pytest-django's ``db`` or ``transactional_db``; the worker needs
+``transactional_db``, as it runs steps on threads of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+
+@pytest.fixture
+def automation_clock():
+    """Freeze the time of Django Automations at 2030-01-07 09:00 UTC; ``advance()`` runs what falls due."""
+    from .clock import START, frozen_clock
+
+    with frozen_clock(START) as clock:
+        yield clock
+
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the worker fixture needs pytest-asyncio
+    pytest_asyncio = None
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def automation_worker():
+        """Run a scheduler worker in this process on the configured (in-memory) channel layer.
+
+        Yield the :class:`~consumers.scheduler.Scheduler` once its first sweep is done; events
+        published with ``events.apublish`` are handled by it. It stops after the test.
+        """
+        from channels.layers import get_channel_layer
+
+        from consumers.scheduler import Scheduler
+
+        layer = get_channel_layer()
+        if hasattr(layer, "flush"):
+            await layer.flush()
+        worker = Scheduler(channel_layer=layer, sweep_interval=3600)
+        task = asyncio.create_task(worker.arun())
+        try:
+            await asyncio.wait_for(worker.ready.wait(), 10)
+            yield worker
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, 10)

@@ -1,0 +1,266 @@
+"""The test kit for people who write automations: ``automations.testing``."""
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django import forms
+from django.contrib.auth.models import User
+from django.test import TestCase, override_settings
+from django.utils import timezone
+
+from automations import flow, testing
+from automations.flow import this
+from automations.models import AutomationModel
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+
+class Onboarding(flow.Automation):
+    """A 30-day journey: three waits and a weekly digest sent four times."""
+
+    welcome = flow.Execute(this.note)
+    tip = flow.Execute(this.note).AfterWaitingFor(timedelta(days=2))
+    checkin = flow.Execute(this.note).AfterWaitingFor(timedelta(days=3))
+    settle = flow.Execute(this.note).AfterWaitingFor(timedelta(days=3))
+    digest = flow.Execute(this.note)
+    weekly = flow.Repeat(this.digest).EveryNDays(7).SkipIf(this.enough)
+    end = flow.End()
+
+    def note(self, task):
+        self.data.setdefault("log", []).append([task.status, timezone.now().isoformat()])
+
+    def enough(self, task):
+        return sum(1 for name, _ in self.data.get("log", []) if name == "digest") >= 4
+
+
+class Survey(flow.Automation):
+    """Ask, wait for the answer at most five days, then settle a day later."""
+
+    ask = flow.Execute(this.note)
+    survey = flow.Execute(this.note).AsSoonAs(this.answered).SkipAfter(timedelta(days=5))
+    settle = flow.Execute(this.note).AfterWaitingFor(timedelta(days=1))
+    end = flow.End()
+
+    note = Onboarding.note
+
+    def answered(self, task):
+        return self.data.get("answered", False)
+
+    def receive_answer(self, token, data):
+        self.data["answered"] = True
+
+
+def visits(automation, node):
+    row = AutomationModel.objects.get(pk=automation.id)
+    return [datetime.fromisoformat(at) for name, at in row.data.get("log", []) if name == node]
+
+
+def test_a_thirty_day_journey_completes_under_a_frozen_clock_in_well_under_a_second():
+    with testing.frozen_clock(START) as clock:
+        started = time.perf_counter()
+        journey = Onboarding()
+        clock.advance(days=30)
+        elapsed = time.perf_counter() - started
+
+    assert journey.finished()
+    assert elapsed < 1.0
+    assert visits(journey, "tip") == [START + timedelta(days=2)]
+    assert visits(journey, "checkin") == [START + timedelta(days=5)]
+    assert visits(journey, "settle") == [START + timedelta(days=8)]
+    assert visits(journey, "digest") == [START + timedelta(days=8 + 7 * week) for week in range(4)]
+    assert testing.path(journey)[:4] == ["welcome", "tip", "checkin", "settle"]
+    assert testing.path(journey)[-2:] == ["weekly", "end"]
+
+
+def test_advance_fires_what_falls_due_in_time_order_across_instances():
+    fired = []
+
+    class Reminder(flow.Automation):
+        remind = flow.Execute(this.note).AfterWaitingFor(this.delay)
+
+        def delay(self, task):
+            return timedelta(hours=self.data["hours"])
+
+        def note(self, task):
+            fired.append((self.data["name"], timezone.now()))
+
+    with testing.frozen_clock(START) as clock:
+        for name, hours in [("late", 30), ("early", 2), ("middle", 7)]:
+            Reminder(name=name, hours=hours)
+        moved = clock.advance(days=2)
+        assert clock.now == START + timedelta(days=2)
+
+    assert fired == [
+        ("early", START + timedelta(hours=2)),
+        ("middle", START + timedelta(hours=7)),
+        ("late", START + timedelta(hours=30)),
+    ]
+    assert [m.finished for m in moved] == [True, True, True]
+
+
+def test_the_clock_freezes_the_time_and_gives_it_back():
+    real = timezone.now
+    with testing.frozen_clock(START) as clock:
+        assert timezone.now() == START
+        clock.advance(minutes=5)
+        assert timezone.now() == START + timedelta(minutes=5) == clock.now
+    assert timezone.now is real
+    with pytest.raises(ValueError, match="only moves forward"):
+        testing.frozen_clock(START).__enter__().advance(hours=-1)
+    timezone.now = real
+
+
+@testing.frozen_clock(START)
+def test_the_clock_is_a_decorator_too():
+    assert timezone.now() == START
+
+
+def test_conditions_are_rechecked_and_skip_after_fires_on_the_way():
+    with testing.frozen_clock(START, recheck=timedelta(hours=6)) as clock:
+        survey = Survey()
+        clock.advance(days=4)
+        testing.assert_at(survey, "survey")
+        AutomationModel.objects.filter(pk=survey.id).update(data={"answered": True})  # not woken
+        clock.advance(hours=5)
+        testing.assert_at(survey, "survey")
+        clock.advance(hours=1)  # the re-check six hours after the last one sees the answer
+        testing.assert_at(survey, "settle")
+
+        unanswered = Survey()
+        clock.advance(days=6)
+    assert testing.path(unanswered) == ["ask", "survey", "settle", "end"]
+    assert visits(unanswered, "survey") == []  # skipped after five days
+    assert visits(unanswered, "settle") == [START + timedelta(days=10, hours=6)]  # created at 4 days 6 h
+
+
+def test_messages_and_events_move_the_instance_and_the_helpers_say_where_it_is():
+    with testing.frozen_clock(START, recheck=timedelta(hours=1)) as clock:
+        survey = Survey()
+        testing.assert_at(survey, "survey")
+        with pytest.raises(AssertionError, match=r"at 'settle', but Survey #\d+ waits at 'survey'"):
+            testing.assert_at(survey, "settle")
+        clock.advance(days=2)
+        testing.send(survey, "answer")
+        assert visits(survey, "survey") == [START + timedelta(days=2)]
+        testing.assert_at(survey, "settle")
+
+        other = Survey()
+        outcome = testing.publish({"type": "automation.message", "automation": other.id, "message": "answer"})
+        assert outcome == "applied"
+        testing.assert_at(other, "settle")
+        assert testing.paths(other) == {"": ["ask", "survey", "settle"]}
+
+
+def test_run_until_idle_raises_with_an_account_of_what_keeps_moving():
+    class Spinner(flow.Automation):
+        spin = flow.Execute(this.turn).Next(this.spin)
+
+        def turn(self, task):
+            self.data["turns"] = self.data.get("turns", 0) + 1
+
+    with testing.frozen_clock(START), override_settings(ATM_STEP_NODE_LIMIT=10):
+        Spinner()
+        with pytest.raises(testing.NotIdleError, match=r"after 3 steps(.|\n)*Spinner #\d+ is due again"):
+            testing.run_until_idle(max_steps=3)
+
+
+# -- people -----------------------------------------------------------------------------------------
+
+
+class ApprovalForm(forms.Form):
+    amount = forms.IntegerField(max_value=1000)
+
+
+class Approval(flow.Automation):
+    approve = flow.Form(ApprovalForm, description="Approve the amount.").User(username="ada")
+    end = flow.End()
+
+
+@pytest.fixture
+def ada():
+    return User.objects.create_user("ada")
+
+
+def test_submit_goes_through_the_task_view_and_the_instance_goes_on(ada):
+    approval = Approval()
+    assert testing.open_tasks(ada) == [testing.open_tasks(ada)[0]]
+    task = testing.submit(approval, {"amount": 200}, user=ada)
+    assert task.result == {"amount": 200}
+    assert task.finished_by == ada
+    assert approval.finished()
+    assert testing.open_tasks(ada) == []
+
+
+def test_submit_refuses_a_user_the_task_is_not_assigned_to(ada):
+    approval = Approval()
+    bob = User.objects.create_user("bob")
+    assert testing.open_tasks(bob) == []
+    with pytest.raises(AssertionError, match=r"bob may not process task #\d+ \('approve'\)"):
+        testing.submit(approval, {"amount": 200}, user=bob)
+    testing.assert_at(approval, "approve")
+
+
+def test_submit_fails_with_the_form_errors(ada):
+    approval = Approval()
+    with pytest.raises(AssertionError, match="was refused.*amount.*less than or equal to 1000"):
+        testing.submit(approval, {"amount": 5000}, user=ada)
+    testing.assert_at(approval, "approve")
+
+
+# -- the pytest plugin and the TestCase mixin -------------------------------------------------------
+
+
+def test_the_clock_fixture_freezes_the_time(automation_clock):
+    assert timezone.now() == automation_clock.now == datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    survey = Survey()
+    testing.send(survey, "answer")
+    automation_clock.advance(days=1)
+    assert testing.path(survey) == ["ask", "survey", "settle", "end"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_worker_fixture_handles_published_events(automation_worker):
+    from channels.db import database_sync_to_async
+
+    from automations import events
+
+    survey = await database_sync_to_async(Survey)()
+    await events.apublish({"type": "automation.message", "automation": survey.id, "message": "answer"})
+    for _ in range(500):
+        if await database_sync_to_async(lambda: "settle" in testing.path(survey))():
+            break
+        await asyncio.sleep(0.01)
+    await database_sync_to_async(testing.assert_at)(survey, "settle")
+
+
+def test_the_plugin_is_registered_by_its_entry_point():
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '[project.entry-points.pytest11]\nautomations = "automations.testing.pytest_plugin"' in text
+
+
+class MixinTests(testing.AutomationTestMixin, TestCase):
+    def test_the_clock_is_frozen_and_the_helpers_are_assertions(self):
+        self.assertEqual(timezone.now(), datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+        survey = Survey()
+        self.assertAt(survey, "survey")
+        testing.send(survey, "answer")
+        self.clock.advance(days=1)
+        self.assertTrue(survey.finished())
+        ada = User.objects.create_user("ada")
+        approval = Approval()
+        self.submit(approval, {"amount": 1}, user=ada)
+        self.assertTrue(approval.finished())
+
+
+def test_the_plugin_loads_before_django_is_set_up():
+    import subprocess
+    import sys
+
+    code = "import sys, automations.testing.pytest_plugin; assert 'automations.models' not in sys.modules"
+    env = {"PATH": "", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
