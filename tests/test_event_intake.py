@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import time
 import uuid
 from datetime import timedelta
 
@@ -25,6 +24,7 @@ import consumers.scheduler as scheduler_module
 from automations import engine, events, inbox
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 from consumers.scheduler import Scheduler, SchedulerFailedError
+from tests.test_scheduler import finished, running, until
 from tests.testapp.automations import EffectChain, Napper
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,34 +40,10 @@ def channel(settings):
     return settings.ATM_CHANNEL_NAME
 
 
-@contextlib.asynccontextmanager
-async def running(worker):
-    task = asyncio.create_task(worker.arun())
-    try:
-        await asyncio.wait_for(worker.ready.wait(), 10)
-        yield worker
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 10)
-
-
 @pytest.fixture
 async def worker(channel):
     async with running(Scheduler(sweep_interval=3600)) as scheduler:
         yield scheduler
-
-
-async def until(predicate, timeout=10.0):
-    start = time.monotonic()
-    while not await db(predicate)():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not true after {timeout} s: {predicate.__doc__ or predicate}")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
-
-
-def finished(pk):
-    return lambda: AutomationModel.objects.filter(pk=pk, finished=True).exists()
 
 
 def visit(napper_id, event_id, room=1):
