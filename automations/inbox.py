@@ -137,18 +137,6 @@ def apply(event_id: str) -> str | None:
         return InboxEvent.APPLIED
 
 
-def accept_and_apply(raw, *, worker: str = "") -> tuple[Intake, str | None]:
-    """Store one received event and apply it in the same transaction; return its intake and outcome.
-
-    One commit instead of two, for a worker with nothing else to do. Raise a database error if the
-    event could not be stored (then nothing was).
-    """
-    with transaction.atomic():
-        intake = accept([raw], worker=worker)[0]
-        outcome = apply(intake.event.id) if intake.stored else None
-    return intake, outcome
-
-
 def _lock_pending(event_id):
     pending = InboxEvent.objects.filter(pk=event_id, handled__isnull=True)
     if connection.features.has_select_for_update:

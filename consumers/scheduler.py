@@ -4,8 +4,7 @@
 database inbox (:mod:`automations.inbox`), on a database thread of its own so that a long node in
 the engine's thread does not hold it in memory, and confirmed to a publisher that asked for a
 receipt; then it is applied once, through the sync engine, on the engine's thread
-(``database_sync_to_async``); an idle worker stores and applies an event in one transaction.
-Invalid events are logged (type and id, bounded) and dropped.
+(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped.
 
 It keeps one timer, armed for the earliest wake time it knows: instances report their next wake
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
@@ -84,7 +83,6 @@ class Scheduler:
         self._restarts: list[float] = []
         self._stopping: asyncio.Event | None = None
         self._closing = False
-        self._applying = False  # the applier is handling an event
         self._received: asyncio.Queue | None = None  # raw events, not yet stored
         self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
         self._side_executor: ThreadPoolExecutor | None = None
@@ -236,29 +234,7 @@ class Scheduler:
 
     async def _take_in(self):
         while True:
-            raw = await self._received.get()
-            if self._received.empty() and self._ready.empty() and not self._applying:
-                await self._store_and_apply(raw)  # nothing else to do: one transaction, not two
-            else:
-                await self._store_received([raw])
-
-    async def _store_and_apply(self, raw):
-        try:
-            intake, outcome = await database_sync_to_async(inbox.accept_and_apply)(raw, worker=self.name)
-        except Exception as exc:
-            logger.warning("Event (%s) not applied at once (%r); storing it first.", inbox.describe(raw), exc)
-            await self._store_received([raw])
-            return
-        self.stats["events"] += 1
-        await self._reply(intake)
-        if intake.event is None:
-            self.stats["invalid"] += 1
-        elif intake.event.type == events.WAKE:
-            await self._handle(intake.event)
-        elif outcome == InboxEvent.REJECTED:
-            self.stats["invalid"] += 1
-        elif outcome == InboxEvent.FAILED:
-            self.stats["failed"] += 1
+            await self._store_received([await self._received.get()])
 
     async def _store_received(self, batch=None):
         """Store what the listener received, confirm it, and pass it on to be applied."""
@@ -292,11 +268,7 @@ class Scheduler:
     async def _apply_ready(self):
         while True:
             event = await self._ready.get()
-            self._applying = True
-            try:
-                await self._handle(event)
-            finally:
-                self._applying = False
+            await self._handle(event)
 
     async def dispatch(self, raw) -> bool:
         """Store, confirm and apply one raw event now; return whether it was valid and applied.
