@@ -1,7 +1,6 @@
 """The scheduler worker on the in-memory channel layer: events, invalid input, timers, the consumer."""
 
 import asyncio
-import contextlib
 import time
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 import consumers.scheduler as scheduler_module
 from automations import events
 from automations.models import AutomationModel
+from automations.testing import scheduler_running
 from consumers.scheduler import Scheduler, SchedulerConsumer
 from tests.testapp.automations import EffectChain, Napper
 from tests.testapp.models import NodeEffect
@@ -25,16 +25,7 @@ NAPPER = Napper.get_automation_class_name()
 db = database_sync_to_async
 
 
-@contextlib.asynccontextmanager
-async def running(worker):
-    """Run ``worker`` while inside; stop it afterwards."""
-    task = asyncio.create_task(worker.arun())
-    try:
-        await asyncio.wait_for(worker.ready.wait(), 10)
-        yield worker
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 10)
+running = scheduler_running  # run a worker while inside; stop it afterwards
 
 
 @pytest.fixture

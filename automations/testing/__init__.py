@@ -25,6 +25,7 @@ _HOMES = {
     "paths": "looking",
     "publish": "acting",
     "run_until_idle": "running",
+    "scheduler_running": "running",
     "send": "acting",
     "submit": "acting",
     "where": "looking",

@@ -9,8 +9,6 @@ Both fixtures need the database (pytest-django's ``db`` or ``transactional_db``;
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 
@@ -41,14 +39,10 @@ if pytest_asyncio is not None:
 
         from consumers.scheduler import Scheduler
 
+        from .running import scheduler_running
+
         layer = get_channel_layer()
         if hasattr(layer, "flush"):
             await layer.flush()
-        worker = Scheduler(channel_layer=layer, sweep_interval=3600)
-        task = asyncio.create_task(worker.arun())
-        try:
-            await asyncio.wait_for(worker.ready.wait(), 10)
+        async with scheduler_running(Scheduler(channel_layer=layer, sweep_interval=3600)) as worker:
             yield worker
-        finally:
-            worker.stop()
-            await asyncio.wait_for(task, 10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
@@ -10,7 +12,7 @@ from django.utils import timezone
 from automations import engine, inbox, wakeups
 from automations.models import AutomationModel, AutomationTaskModel
 
-__all__ = ["Moved", "NotIdleError", "run_until_idle"]
+__all__ = ["Moved", "NotIdleError", "run_until_idle", "scheduler_running"]
 
 
 class NotIdleError(AssertionError):
@@ -94,3 +96,15 @@ def _not_idle_account(due, max_steps) -> str:
     if pending:
         lines.append(f"  {len(pending)} stored event(s) still waiting to be applied")
     return "\n".join(lines)
+
+
+@contextlib.asynccontextmanager
+async def scheduler_running(worker, *, timeout: float = 10):
+    """Run the scheduler ``worker`` while inside, from its first sweep on; stop it on the way out."""
+    task = asyncio.create_task(worker.arun())
+    try:
+        await asyncio.wait_for(worker.ready.wait(), timeout)
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout)
