@@ -12,7 +12,7 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import form_checks, hooks, live, permissions, worker_checks
+        from automations import form_checks, page_views, permissions, task_list_updates, worker_checks
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -23,6 +23,6 @@ class AutomationsConfig(AppConfig):
         checks.register(form_checks.check_permission_settings)
         checks.register(form_checks.check_unassigned_forms)
         checks.register(worker_checks.check_worker_reachable)
-        hooks.connect_receivers()
-        live.connect_receivers()
+        page_views.connect_receivers()
+        task_list_updates.connect_receivers()
         autodiscover_modules("automations")

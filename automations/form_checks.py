@@ -37,7 +37,7 @@ def check_permission_settings(app_configs=None, **kwargs):
 
 def check_unassigned_forms(app_configs=None, **kwargs):
     """Warn about ``Form`` nodes any logged-in user may process (``automations.W010``)."""
-    from automations.tasks import form_nodes
+    from automations.worklist import form_nodes
 
     warnings = []
     for cls in registry.all_automations().values():

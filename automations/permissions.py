@@ -101,7 +101,7 @@ def task_users_with_permission(task, include_superusers=True, backend=None):
     method = custom_method("ATM_USER_WITH_PERMISSIONS_MODEL_METHOD")
     if method is not None:
         return method(task, include_superusers=include_superusers, backend=backend)
-    from automations.tasks import form_node_for
+    from automations.worklist import form_node_for
 
     user_model = get_user_model()
     manager = user_model._default_manager
@@ -162,7 +162,7 @@ def may_process(user, task, *, node=None, group_ids=None) -> bool:
     ``node`` is the task's declared ``Form`` node (looked up if not given); ``group_ids`` are the
     ids of the user's groups, to save a query per task when checking many tasks.
     """
-    from automations.tasks import form_node_for
+    from automations.worklist import form_node_for
 
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False

@@ -6,7 +6,7 @@
   that ``manage.py runworker automations`` runs the scheduler worker.
 """
 
-from .tasks import websocket_urlpatterns as task_websocket_urlpatterns
+from .task_list import websocket_urlpatterns as task_websocket_urlpatterns
 from .unknown import unknown_path_route
 
 websocket_urlpatterns = [*task_websocket_urlpatterns]

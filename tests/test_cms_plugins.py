@@ -331,7 +331,7 @@ def test_the_plugin_migrations_match_the_models(db):
 
 
 def test_the_hook_plugin_and_the_template_tag_send_through_one_function():
-    from automations import hooks
+    from automations import page_views
 
-    assert delivery.page_viewed is hooks.page_viewed
-    assert delivery.instance_for_key is hooks.instance_for_key
+    assert delivery.page_viewed is page_views.page_viewed
+    assert delivery.instance_for_key is page_views.instance_for_key

@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from automations import registry, wakeups
+from automations.identity_map import forget, shared_row
 from automations.logsafe import shown
 
 from .declaration import (
@@ -20,7 +21,6 @@ from .declaration import (
     link_successors,
 )
 from .messages import coerce_data, data_source, receiver_for, required_parameters
-from .shared_rows import forget, shared_row
 
 logger = logging.getLogger("automations")
 

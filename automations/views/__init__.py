@@ -1,7 +1,7 @@
 """Views of Django Automations; their urls are in :mod:`automations.urls` (namespace ``automations``)."""
 
 from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
-from .tasks import TaskListView, TaskView
+from .worklist import TaskListView, TaskView
 
 __all__ = [
     "AutomationErrorsView",
