@@ -12,7 +12,14 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import form_checks, page_views, permissions, task_list_updates, worker_checks
+        from automations import (
+            engine,  # noqa: F401  (gives AutomationModel.run() its sweep)
+            form_checks,
+            page_views,
+            permissions,
+            task_list_updates,
+            worker_checks,
+        )
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`

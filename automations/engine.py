@@ -14,25 +14,23 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 import traceback
 from collections import defaultdict, deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from automations import registry, signals, wakeups
+from automations import models, registry, signals, wakeups
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
+from automations.stepping import current_steps, in_step, stepping
 
 logger = logging.getLogger("automations.engine")
 
-_state = threading.local()
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
@@ -61,43 +59,6 @@ class Submission:
     user: object = None
     apply: object = None  # optional callable run inside the step, e.g. saving a ModelForm
     consumed: bool = False  # set by the node that took the input; False after the step: not taken
-
-
-# -- being inside a step ----------------------------------------------------------------------
-
-
-def _steps() -> dict:
-    """Return ``{automation id: step or None}`` for the instances this thread is advancing."""
-    if not hasattr(_state, "steps"):
-        _state.steps = {}
-    return _state.steps
-
-
-def stepping_ids() -> set:
-    """Return the ids of the instances this thread is currently advancing."""
-    return set(_steps())
-
-
-def in_step(automation_id=None) -> bool:
-    """Return whether this thread is inside a step (of ``automation_id``, if given)."""
-    steps = _steps()
-    return bool(steps) if automation_id is None else automation_id in steps
-
-
-def stepping_automation(automation_id):
-    """Return the ``Automation`` object this thread is advancing as ``automation_id``, or ``None``."""
-    step = _steps().get(automation_id)
-    return step.automation if step is not None else None
-
-
-@contextmanager
-def _stepping(automation_id):
-    steps = _steps()
-    steps[automation_id] = None
-    try:
-        yield
-    finally:
-        steps.pop(automation_id, None)
 
 
 def _lock(automation_id, *, skip_locked=False):
@@ -132,7 +93,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
         return StepResult(automation_id, skipped=True)
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
-    with _stepping(automation_id):
+    with stepping(automation_id):
         with transaction.atomic():
             row = _lock(automation_id, skip_locked=skip_locked)
             if row is None:
@@ -149,7 +110,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
             if instance is None:
                 return StepResult(automation_id, error=row.error)
             step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
-            _steps()[automation_id] = step
+            current_steps()[automation_id] = step
             result = step.run()
             _save_instance(instance, result, now)
     _after_commit(instance, result)  # outside the step: receivers may advance this instance again
@@ -199,7 +160,7 @@ def save_after_message(automation) -> None:
     Inside the instance's own step the step saves the data and makes the instance due again.
     """
     model = automation._model
-    step = _steps().get(model.pk)
+    step = current_steps().get(model.pk)
     if step is not None:
         step.woken = True
         return
@@ -255,6 +216,9 @@ def sweep(*, limit=None, batch_size=200) -> dict:
         later = due.filter(wake_at__gte=last_wake_at).exclude(wake_at=last_wake_at, pk__lte=last_pk)
         batch = list(later.values_list("wake_at", "pk")[:batch_size])
     return counts
+
+
+models.use_sweep(sweep)
 
 
 def _postpone_held(pks) -> set:

@@ -4,12 +4,17 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from automations import registry
+from automations.permissions import (
+    CUSTOM_SETTINGS,
+    custom_method,
+    custom_settings_problem,
+    form_nodes,
+    group_model,
+)
 
 
 def check_permission_settings(app_configs=None, **kwargs):
     """Report group settings set only in part (``automations.E010``) or not resolving (``E011``)."""
-    from automations.permissions import CUSTOM_SETTINGS, custom_method, custom_settings_problem, group_model
-
     problem = custom_settings_problem()
     if problem:
         return [
@@ -37,8 +42,6 @@ def check_permission_settings(app_configs=None, **kwargs):
 
 def check_unassigned_forms(app_configs=None, **kwargs):
     """Warn about ``Form`` nodes any logged-in user may process (``automations.W010``)."""
-    from automations.worklist import form_nodes
-
     warnings = []
     for cls in registry.all_automations().values():
         for name, node in form_nodes(cls).items():

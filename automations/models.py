@@ -16,6 +16,16 @@ from automations.logsafe import shown
 MAX_ID = 2**63 - 1  # the largest primary key the databases store
 
 
+# The models sit below the engine: the engine hands its sweep over when it loads (see use_sweep).
+_engine_sweep = None
+
+
+def use_sweep(sweep) -> None:
+    """Make ``AutomationModel.run()`` call ``sweep`` (called by :mod:`automations.engine` on import)."""
+    global _engine_sweep
+    _engine_sweep = sweep
+
+
 def new_key() -> str:
     """Return a random, unguessable instance key."""
     return secrets.token_urlsafe(32)
@@ -115,9 +125,9 @@ class AutomationModel(models.Model):
     @classmethod
     def run(cls):
         """Advance every due instance once (what ``manage.py automation_step`` calls); return counts."""
-        from automations import engine
-
-        return engine.sweep()
+        if _engine_sweep is None:
+            raise RuntimeError("The engine is not loaded: is 'automations' in INSTALLED_APPS?")
+        return _engine_sweep()
 
     @classmethod
     def delete_history(cls, days=30):

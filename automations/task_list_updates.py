@@ -29,6 +29,7 @@ from django.db.models.signals import m2m_changed, post_init, post_save, pre_dele
 from automations import signals
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.permissions import form_node_for, form_nodes, is_unassigned
 
 logger = logging.getLogger("automations.live")
 
@@ -79,9 +80,6 @@ async def _send(layer, groups):
 
 def recipients(task, node=None) -> tuple[set, bool]:
     """Return ``(user_ids, everyone)``: who may process ``task`` according to its assignment."""
-    from automations.permissions import is_unassigned
-    from automations.worklist import form_node_for
-
     node = node if node is not None else form_node_for(task)
     if is_unassigned(task, node):
         return set(), True
@@ -105,8 +103,6 @@ def _assignment(task):
 
 
 def _is_form_task(task) -> bool:
-    from automations.worklist import form_node_for
-
     return task.automation_id is not None and form_node_for(task) is not None
 
 
@@ -149,22 +145,16 @@ def _instance_changed(automation_id):
 
 
 def _automation_finished(sender, automation, **kwargs):
-    from automations.worklist import form_nodes
-
     if form_nodes(sender):
         _instance_changed(automation.id)
 
 
 def _task_failed(sender, task, **kwargs):
-    from automations.worklist import form_nodes
-
     if form_nodes(sender):
         _instance_changed(task.automation_id)
 
 
 def _automation_deleted(sender, instance, **kwargs):
-    from automations.worklist import form_nodes
-
     if instance.finished:
         return  # a finished instance has no open tasks
     try:

@@ -10,24 +10,8 @@ from __future__ import annotations
 from django.db.models import Q
 
 from automations import registry
-from automations.flow.forms import Form
 from automations.models import AutomationTaskModel
-from automations.permissions import may_process, user_group_ids, uses_custom_permissions
-
-
-def form_nodes(automation_class) -> dict[str, Form]:
-    """Return the ``Form`` nodes of ``automation_class`` by name."""
-    return {name: node for name, node in automation_class._nodes.items() if isinstance(node, Form)}
-
-
-def form_node_for(task) -> Form | None:
-    """Return the declared ``Form`` node that opened ``task``, or ``None`` if it is not a form task."""
-    try:
-        automation_class = registry.get(task.automation.automation_class)
-    except registry.UnknownAutomationError:
-        return None
-    node = automation_class._nodes.get(task.status)
-    return node if isinstance(node, Form) else None
+from automations.permissions import form_nodes, may_process, user_group_ids, uses_custom_permissions
 
 
 def open_form_tasks():

@@ -27,6 +27,8 @@ class Node:
     Only the ``description`` keyword is used by ``Node`` itself.
     """
 
+    opens_form_tasks = False  # True for Form nodes: their open tasks are in task lists
+
     def __init__(self, *args, description: str = "", **kwargs):
         self.description = description
         self._name: str | None = None

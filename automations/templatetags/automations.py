@@ -15,7 +15,8 @@ from django import template
 from django.template.base import Variable, token_kwargs
 
 from automations import page_views, registry
-from automations.worklist import form_node_for, open_tasks_for
+from automations.permissions import form_node_for
+from automations.worklist import open_tasks_for
 
 register = template.Library()
 
