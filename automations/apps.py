@@ -14,11 +14,9 @@ class AutomationsConfig(AppConfig):
         from automations import checks as automation_checks
         from automations import (
             engine,  # noqa: F401  (gives AutomationModel.run() its sweep)
-            form_checks,
             page_views,
             permissions,
             task_list_updates,
-            worker_checks,
         )
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
@@ -27,9 +25,9 @@ class AutomationsConfig(AppConfig):
         permissions.uses_custom_permissions()
 
         checks.register(automation_checks.check_automations)
-        checks.register(form_checks.check_permission_settings)
-        checks.register(form_checks.check_unassigned_forms)
-        checks.register(worker_checks.check_worker_reachable)
+        checks.register(automation_checks.check_permission_settings)
+        checks.register(automation_checks.check_unassigned_forms)
+        checks.register(automation_checks.check_worker_reachable)
         page_views.connect_receivers()
         task_list_updates.connect_receivers()
         autodiscover_modules("automations")

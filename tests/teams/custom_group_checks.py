@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from automations import flow
-from automations.form_checks import check_permission_settings
+from automations.checks import check_permission_settings
 from automations.models import AutomationTaskModel
 from automations.permissions import group_model, may_process
 from automations.task_list_updates import recipients
