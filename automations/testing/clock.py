@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 from datetime import UTC, datetime, timedelta
 
 from django.test import override_settings
@@ -12,7 +14,7 @@ from automations.models import AutomationModel
 
 from .running import run_until_idle
 
-__all__ = ["FrozenClock", "frozen_clock"]
+__all__ = ["FrozenClock", "Timer", "frozen_clock"]
 
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday, far from any daylight saving change
 
@@ -36,6 +38,7 @@ class FrozenClock(contextlib.ContextDecorator):
         self.recheck = recheck
         self.now: datetime | None = start
         self._saved = []
+        self._timers: list[Timer] = []
 
     def __call__(self, func=None):
         if func is None:  # timezone.now() while frozen
@@ -83,9 +86,55 @@ class FrozenClock(contextlib.ContextDecorator):
         self.now = target
         return moved + run_until_idle(max_steps=self.max_steps)
 
+    def call_later(self, delay: float, callback) -> Timer:
+        """Call ``callback()`` once the clock has moved on by ``delay`` seconds; return a handle to cancel.
+
+        A scheduler worker takes this as its timer (``Scheduler(now=clock, call_later=clock.call_later)``,
+        or ``scheduler_running(worker, clock=clock)``): its timers then fire when
+        :meth:`aadvance` moves the time past them, not after real seconds.
+        """
+        if delay <= 0:  # due already: at once, as the event loop would
+            return asyncio.get_running_loop().call_soon(callback, context=contextvars.Context())
+        timer = Timer(self.now + timedelta(seconds=delay), callback)
+        self._timers.append(timer)
+        return timer
+
+    async def aadvance(self, delta: timedelta | None = None, **kwargs) -> None:
+        """Move the time on by ``delta`` (or ``timedelta(**kwargs)``) in an async test.
+
+        The clock stops at every timer of :meth:`call_later` on the way, earliest first, and fires
+        it, letting the event loop run what it started. Nothing else is swept: a scheduler worker
+        started with this clock does the work, as it would in production.
+        """
+        delta = (delta or timedelta()) + timedelta(**kwargs)
+        if delta < timedelta(0):
+            raise ValueError(f"The clock only moves forward; got {delta}.")
+        target = self.now + delta
+        while True:
+            due = sorted((t for t in self._timers if not t.cancelled and t.at <= target), key=lambda t: t.at)
+            if not due:
+                break
+            timer = due[0]
+            self._timers.remove(timer)
+            self.now = max(self.now, timer.at)
+            contextvars.Context().run(timer.callback)
+            await asyncio.sleep(0)
+        self.now = target
+
     def set(self, moment: datetime) -> list:
         """Move the time on to ``moment``, running what falls due on the way (see :meth:`advance`)."""
         return self.advance(moment - self.now)
+
+
+class Timer:
+    """A callback waiting for the frozen clock to reach ``at`` (see :meth:`FrozenClock.call_later`)."""
+
+    def __init__(self, at: datetime, callback):
+        self.at, self.callback, self.cancelled = at, callback, False
+
+    def cancel(self) -> None:
+        """Do not call the callback."""
+        self.cancelled = True
 
 
 def frozen_clock(start: datetime | None = None, *, max_steps: int = 100, recheck=None) -> FrozenClock:
