@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
+from automations import settings as atm_settings
 from automations.logsafe import shown
 
 MAX_ID = 2**63 - 1  # the largest primary key the databases store
@@ -159,7 +160,7 @@ class AutomationTaskModel(models.Model):
         verbose_name=_("assigned user"),
     )
     interaction_group = models.ForeignKey(
-        getattr(settings, "ATM_GROUP_MODEL", "auth.Group"),
+        atm_settings.get("ATM_GROUP_MODEL"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -26,7 +26,6 @@ CUSTOM_SETTINGS = (
     "ATM_USER_WITH_PERMISSIONS_FORM_METHOD",
     "ATM_USER_WITH_PERMISSIONS_MODEL_METHOD",
 )
-DEFAULT_GROUP_MODEL = "auth.Group"
 
 
 # -- form nodes ----------------------------------------------------------------------------------
@@ -75,7 +74,8 @@ def uses_custom_permissions() -> bool:
 
 def group_model():
     """Return the model of ``.Group()`` assignments (``ATM_GROUP_MODEL``, default ``auth.Group``)."""
-    label = atm_settings.get("ATM_GROUP_MODEL") if uses_custom_permissions() else DEFAULT_GROUP_MODEL
+    custom = uses_custom_permissions()
+    label = atm_settings.get("ATM_GROUP_MODEL") if custom else atm_settings.DEFAULTS["ATM_GROUP_MODEL"]
     try:
         return apps.get_model(label, require_ready=False)
     except (LookupError, ValueError) as exc:

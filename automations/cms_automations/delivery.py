@@ -17,7 +17,7 @@ import logging
 
 from automations import registry
 from automations.logsafe import shown
-from automations.page_views import instance_for_key, page_viewed, request_payload
+from automations.page_views import instance_for_key, page_viewed
 
 logger = logging.getLogger("automations.cms")
 
@@ -27,7 +27,7 @@ TARGET_KEY = "key"
 TARGET_BROADCAST = "broadcast"
 TARGET_CREATE = "create"
 
-__all__ = ["instance_for_key", "request_payload", "send_page_view_message"]
+__all__ = ["instance_for_key", "send_page_view_message"]
 
 
 def send_page_view_message(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -229,7 +229,3 @@ def _earliest(*moments):
     moments = [m for m in moments if m is not None]
     return min(moments) if moments else None
 
-
-def as_timedelta(value) -> timedelta:
-    """Accept a timedelta or a number of seconds."""
-    return value if isinstance(value, timedelta) else timedelta(seconds=value)
