@@ -239,7 +239,7 @@ def wake(automation) -> None:
     if wakeups.worker_available() and not wakeups.handling_event():
         automation_id = automation.id
         wakeups.mark_due(automation_id)
-        transaction.on_commit(lambda: wakeups.notify(automation_id))
+        transaction.on_commit(lambda: wakeups.wake_now(automation_id))
     elif in_step():
         transaction.on_commit(lambda: engine.advance(automation))
     else:
@@ -319,7 +319,7 @@ def broadcast_message(cls, message: str, token: str | None = None, data=None) ->
     return results
 
 
-def deliver(target, message: str, token=None, data=None) -> list:
+def send_to(target, message: str, token=None, data=None) -> list:
     """Send ``message`` to ``target`` (id, key, instance, class or dotted class path).
 
     Return the list of the receivers' return values.

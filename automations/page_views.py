@@ -64,12 +64,12 @@ def page_viewed(
     receiver_for(target_class, message)
     if not target_class.satisfies_data_requirements(message, request):
         return False
-    deliver = partial(_deliver, target_class, reference, message, token, request, create)
+    send = partial(_send_here, target_class, reference, message, token, request, create)
     if wakeups.worker_available():
         event = page_view_event(target_class, reference, message, token, request, create=create)
-        transaction.on_commit(lambda: _publish(event, deliver))
+        transaction.on_commit(lambda: _publish(event, send))
     else:
-        _after_response(deliver)
+        _after_response(send)
     return True
 
 
@@ -152,18 +152,18 @@ def _user_key(user):
     return user.pk if isinstance(user.pk, int) else str(user.pk)
 
 
-def _publish(event, deliver):
-    """Publish ``event``; if the channel layer refuses it (full, unreachable), ``deliver`` in place."""
+def _publish(event, send):
+    """Publish ``event``; if the channel layer refuses it (full, unreachable), ``send`` here."""
     from automations import events
 
     try:
         events.publish(event)
     except Exception as exc:
         logger.warning("Page-view event not published (%s); delivering the message here.", shown(exc))
-        _after_response(deliver)
+        _after_response(send)
 
 
-def _deliver(automation_class, reference, message, token, request, create):
+def _send_here(automation_class, reference, message, token, request, create):
     if reference is not None:
         automation_class.dispatch_message(reference, message, token, request)
     elif create:

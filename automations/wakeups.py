@@ -69,16 +69,16 @@ def due_now(model) -> None:
     now = timezone.now()
     if model.wake_at is None or model.wake_at > now:
         model.wake_at = now
-    hint(model.pk, now)
+    wake_at(model.pk, now)
 
 
-def hint(automation_id: int, wake_at) -> None:
-    """Tell the scheduler worker, once committed, that ``automation_id`` is next due at ``wake_at``."""
+def wake_at(automation_id: int, at) -> None:
+    """Tell the scheduler worker, once committed, to wake ``automation_id`` at ``at``."""
     if worker_available():
-        transaction.on_commit(lambda: notify(automation_id, wake_at))
+        transaction.on_commit(lambda: wake_now(automation_id, at))
 
 
-def notify(automation_id: int, at=None) -> None:
+def wake_now(automation_id: int, at=None) -> None:
     """Tell the scheduler worker now that ``automation_id`` is due at ``at`` (default: now)."""
     if _local_scheduler is not None:
         _local_scheduler(automation_id, at)

@@ -7,10 +7,19 @@ are described in :mod:`.paths`. Everything else calls this package: ``Automation
 scheduler worker.
 """
 
+from .locking import lock_rows
 from .paths import Frame, frames
 from .steps import StepResult, Submission, advance, lock_for_message, save_after_message
 from .sweep import sweep
 
 __all__ = [
     "Frame",
-    "StepResult", "Submission", "advance", "lock_for_message", "save_after_message", "sweep", "frames"]
+    "StepResult",
+    "Submission",
+    "advance",
+    "frames",
+    "lock_for_message",
+    "lock_rows",
+    "save_after_message",
+    "sweep",
+]

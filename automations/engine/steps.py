@@ -411,7 +411,7 @@ def _after_commit(instance, result):
     if result.finished:
         transaction.on_commit(lambda: _send_robust(signals.automation_finished, cls, automation=instance))
     if result.wake_at is not None:
-        wakeups.hint(instance.id, result.wake_at)
+        wakeups.wake_at(instance.id, result.wake_at)
 
 
 def _send_robust(signal, sender, **kwargs):

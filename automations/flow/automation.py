@@ -222,7 +222,7 @@ class Automation:
 
     def _deliver_message(self, target, message: str, token=None, data=None) -> list:
         """Send ``message`` to ``target`` for a ``SendMessage`` node of this instance; return the results."""
-        return instances.deliver(target, message, token, data)
+        return instances.send_to(target, message, token, data)
 
     @classmethod
     def satisfies_data_requirements(cls, message: str, data) -> bool:
