@@ -13,6 +13,7 @@ class AutomationsConfig(AppConfig):
 
         from automations import checks as automation_checks
         from automations import form_checks, hooks, live, permissions, worker_checks
+        from automations.diagram import live as diagram_live
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -25,4 +26,5 @@ class AutomationsConfig(AppConfig):
         checks.register(worker_checks.check_worker_reachable)
         hooks.connect_receivers()
         live.connect_receivers()
+        diagram_live.connect_receivers()
         autodiscover_modules("automations")

@@ -1,0 +1,73 @@
+"""Tell open instance-diagram sockets that their instance moved.
+
+Every instance diagram socket (:mod:`consumers.diagram`) listens on the channel-layer group of its
+instance. When a step of the instance has committed (``signals.automation_advanced``) or the
+instance is deleted, the group is told; each socket then reads the instance's state again and sends
+it. A lost hint only leaves a diagram stale until the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from django.db.models.signals import pre_delete
+
+from automations import signals
+from automations.logsafe import shown
+from automations.models import AutomationModel
+
+logger = logging.getLogger("automations.diagram")
+
+EVENT_TYPE = "diagram.moved"
+_in_flight: set = set()
+
+
+def instance_group(automation_id) -> str:
+    """Return the channel-layer group of the diagram sockets of instance ``automation_id``."""
+    return f"automations.diagram.instance.{int(automation_id)}"
+
+
+def notify_instance(automation_id) -> None:
+    """Ask the diagram sockets of instance ``automation_id`` to send its state again."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    group = instance_group(automation_id)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        async_to_sync(_send)(layer, group)
+    else:  # called on an event loop (the embedded worker): send alongside, never block it
+        task = loop.create_task(_send(layer, group))
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+
+
+async def _send(layer, group):
+    try:
+        await layer.group_send(group, {"type": EVENT_TYPE})
+    except Exception as exc:  # never break the step that moved the instance
+        logger.error("Could not notify the diagrams of group %s: %s", group, shown(exc))
+
+
+def _advanced(sender, automation, **kwargs):
+    notify_instance(automation.id)
+
+
+def _deleted(sender, instance, **kwargs):
+    automation_id = instance.pk
+    transaction.on_commit(lambda: notify_instance(automation_id))
+
+
+def connect_receivers():
+    """Connect the receivers that notice instances moving (called by the app config)."""
+    uid = "automations.diagram.live."
+    signals.automation_advanced.connect(_advanced, dispatch_uid=uid + "advanced")
+    pre_delete.connect(_deleted, sender=AutomationModel, dispatch_uid=uid + "deleted")
