@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
 from automations.models import AutomationModel, AutomationTaskModel
@@ -12,24 +12,24 @@ from .svg import DiagramState
 
 
 def class_state(graph: Graph) -> DiagramState:
-    """Return how many running instances of the graph's class wait at each node (and how many an
-    error stopped there)."""
-    rows = (
-        AutomationTaskModel.objects.filter(
-            automation__automation_class=graph.class_path, automation__finished=False, finished=None
-        )
-        .values("status")
-        .annotate(
-            waiting=Count("automation", distinct=True, filter=Q(automation__error="")),
-            stopped=Count("automation", distinct=True, filter=~Q(automation__error="")),
-        )
-    )
+    """Return how many running instances of the graph's class wait at each node (``counts``), and
+    how many an error stopped at each node (``errors``: where the error happened)."""
     state = DiagramState()
-    for row in rows:
-        if row["waiting"]:
-            state.counts[row["status"]] = row["waiting"]
-        if row["stopped"]:
-            state.errors[row["status"]] = row["stopped"]
+    ours = AutomationTaskModel.objects.filter(automation__automation_class=graph.class_path)
+    waiting = ours.filter(finished=None, automation__finished=False, automation__error="")
+    for row in waiting.values("status").annotate(instances=Count("automation", distinct=True)):
+        state.counts[row["status"]] = row["instances"]
+    stopped = AutomationModel.objects.filter(automation_class=graph.class_path, finished=False).exclude(
+        error=""
+    )
+    failures = ours.filter(automation__in=stopped, result__has_key="traceback")
+    last_failures = failures.values("automation_id").annotate(last=Max("pk")).values("last")
+    places = list(ours.filter(pk__in=last_failures).values_list("automation_id", "status"))
+    # Stopped without a failing node (its class changed, say): where its paths stood.
+    elsewhere = ours.filter(automation__in=stopped.exclude(pk__in=[pk for pk, _ in places]), finished=None)
+    places += list(elsewhere.values_list("automation_id", "status").distinct())
+    for status in {(pk, status) for pk, status in places}:
+        state.errors[status[1]] = state.errors.get(status[1], 0) + 1
     return state
 
 

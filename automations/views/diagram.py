@@ -74,9 +74,9 @@ class AutomationDiagramView(DiagramViewBase):
 
     def get_context_data(self, **kwargs):
         graph, state = self._graph()
+        kwargs["class_path"] = graph.class_path
         return super().get_context_data(
             graph=graph,
-            class_path=graph.class_path,
             verbose_name=graph.verbose_name,
             svg=mark_safe(diagram.render_svg(graph, state)),
             waiting=sum(state.counts.values()),
