@@ -188,7 +188,10 @@ def _kind_badges(node) -> list[str]:
 
 
 def _selector(selector: dict) -> str:
-    return ", ".join(f"{key}={describe_value(value)}" for key, value in selector.items())
+    def shown(value):
+        return _("(computed)") if callable(value) and not isinstance(value, type) else describe_value(value)
+
+    return ", ".join(f"{key}={shown(value)}" for key, value in selector.items())
 
 
 def _repeat_schedule(node: Repeat) -> str:

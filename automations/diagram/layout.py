@@ -23,6 +23,7 @@ MIN_WIDTH, WRAP_AT = 150, 34
 RANK_GAP, NODE_GAP, LANE_GAP, MARGIN = 64, 36, 22, 24
 IF_TIP = 18
 START_SPACE = 34  # above the first node, for the start marker
+PORT_ORDER = {"then": 0, "else": 2, "on_error": 3}  # left to right, among edges to one node
 
 
 def kind_labels() -> dict[str, str]:
@@ -218,8 +219,8 @@ def _route(graph, rows, boxes) -> list[Route]:
                 points = [start, (sx, gap_below), (lane, gap_below), (lane, gap_above), (tx, gap_above), end]
             points = _simplified(points)
         label_at, anchor = None, "start"
-        if edge.label:  # just below the node, on the side the edge turns to
-            anchor = "end" if tx < sx - 0.5 else "start"
+        if edge.label:  # just below the node, beside its port, away from the node's other ports
+            anchor = "end" if sx < source.cx - 0.5 else "start"
             label_at = (sx - 6 if anchor == "end" else sx + 6, source.bottom + 14)
         routes.append(Route(edge, points, label_at, anchor))
     return routes
@@ -233,7 +234,7 @@ def _ports(edges, boxes, own, other) -> dict:
     ports = {}
     for name, node_edges in by_node.items():
         box = boxes[name]
-        node_edges.sort(key=lambda e: (boxes[getattr(e, other)].cx, e.kind))
+        node_edges.sort(key=lambda e: (boxes[getattr(e, other)].cx, PORT_ORDER.get(e.kind, 1)))
         for place, edge in enumerate(node_edges):
             ports[edge] = box.x + box.width * (place + 1) / (len(node_edges) + 1)
     return ports

@@ -46,12 +46,14 @@ STYLE = """
 .atm-diagram .atm-start { fill: #1d2430; }
 .atm-diagram .atm-start-edge path { fill: none; stroke: #6b7280; stroke-width: 1.5; }
 .atm-diagram .atm-halo { fill: none; stroke: none; }
-.atm-instance .atm-node { opacity: .45; }
+.atm-instance .atm-node { opacity: .55; }
 .atm-instance .atm-node.atm-visited, .atm-instance .atm-node.atm-current,
 .atm-instance .atm-node.atm-failed { opacity: 1; }
 .atm-instance .atm-edge { opacity: .35; }
 .atm-instance .atm-edge.atm-taken { opacity: 1; }
-.atm-instance .atm-edge.atm-taken path { stroke: #1d6f48; stroke-width: 2.5; }
+.atm-instance .atm-edge.atm-taken path {
+  stroke: #1d6f48; stroke-width: 2.5; marker-end: url(#atm-arrow-taken);
+}
 .atm-node.atm-visited .atm-shape { stroke-width: 2.5; }
 .atm-node.atm-current .atm-halo { stroke: #f08c00; stroke-width: 6; opacity: .55; }
 .atm-node.atm-current .atm-shape { stroke: #d9480f; stroke-width: 3; }
@@ -66,7 +68,7 @@ STYLE = """
 
 ARROW_COLOURS = {
     "next": "#6b7280", "join": "#6b7280", "split": "#6b7280", "then": "#25805a", "else": "#a8471f",
-    "on_error": "#c0262d", "repeat": "#a83a6d",
+    "on_error": "#c0262d", "repeat": "#a83a6d", "taken": "#1d6f48",
 }  # fmt: skip
 
 
@@ -108,18 +110,18 @@ def render_svg(graph: Graph, state: DiagramState | None = None, *, id_prefix: st
             f'<g class="atm-start-edge"><path d="M{x:.1f} {y + 7:.1f} V{first.y:.1f}" '
             f'marker-end="url(#atm-arrow-next)"/></g>'
         )
-    for route in drawn.routes:
-        parts.append(_edge(route, state))
     for node in graph.nodes:
         parts.append(_node(node, drawn, state, id_prefix))
+    for route in drawn.routes:  # after the nodes: arrowheads stay visible over a node's halo
+        parts.append(_edge(route, state))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
 def _marker(kind, colour) -> str:
     return (
-        f'<marker id="atm-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-        f'markerHeight="8" orient="auto-start-reverse">'
+        f'<marker id="atm-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
+        f'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
         f'<path d="M0 0 L10 5 L0 10 z" fill="{colour}"/></marker>'
     )
 
