@@ -101,9 +101,10 @@ def render_svg(graph: Graph, state: DiagramState | None = None, *, id_prefix: st
     ]
     if drawn.start:
         x, y = drawn.start
+        start = _("Start of the flow")
         parts.append(
             f'<circle class="atm-start" cx="{x:.1f}" cy="{y:.1f}" r="7">'
-            f"<title>{escape(_('Start'))}</title></circle>"
+            f"<title>{escape(start)}</title></circle>"
         )
         first = drawn.boxes[graph.nodes[0].name]
         parts.append(
