@@ -338,3 +338,17 @@ async def test_a_user_who_loses_the_permission_is_disconnected(empty_channel_lay
     await sync(vic.user_permissions.clear)()
     await sync(automation.run)()
     assert (await communicator.receive_output(timeout=5))["code"] == CLOSE_FORBIDDEN
+
+
+@pytest.mark.django_db
+def test_the_diagrams_speak_german_to_german_browsers():
+    automation = Detour(big=True)
+    client = Client(headers={"accept-language": "de"})
+    client.force_login(make_user("vic", permissions=VIEW))
+    html = client.get(instance_url(automation.id)).content.decode()
+    assert "Ablauf der Instanz" in html and "Wartet bei wait." in html
+    assert "Entscheidung" in html and "sobald is_ready" in html and ">ja<" in html
+    make_user("ada")
+    ForAda()
+    html = client.get(class_url()).content.decode()
+    assert "1 Instanz wartet an einem Knoten" in html and "Formular für eine Person" in html
