@@ -125,13 +125,10 @@ def node_edges(node):
         yield REPEAT, _repeat_schedule(node), node.start_name()
         return
     if isinstance(node, If):
-        for kind, label, value, given in (
-            (THEN, _("yes"), node._then, True),
-            (ELSE, _("no"), node._else, True),
-        ):
-            if given and node._branch_is_node(value):
+        for kind, label, value in ((THEN, _("yes"), node._then), (ELSE, _("no"), node._else)):
+            if node._branch_is_node(value):
                 yield kind, label, reference_name(value)
-            elif successor:
+            elif successor:  # no argument, or a callable run in place: on to the next node
                 yield kind, label, successor
         return
     if successor:
