@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
@@ -31,13 +33,21 @@ def instance_group(automation_id) -> str:
 
 
 def notify_instance(automation_id) -> None:
-    """Ask the diagram sockets of instance ``automation_id`` to send its state again."""
-    from channels.layers import get_channel_layer
+    """Ask the diagram sockets of instance ``automation_id`` to send its state again.
+
+    Never waits for the network: with a channel layer other than the in-memory one, the hint is
+    handed to a background thread, so that a step does not pay a round trip for diagrams that
+    nobody may be watching.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
 
     layer = get_channel_layer()
     if layer is None:
         return
     group = instance_group(automation_id)
+    if not isinstance(layer, InMemoryChannelLayer):
+        _background.send(layer, group)
+        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -55,6 +65,42 @@ async def _send(layer, group):
         await layer.group_send(group, {"type": EVENT_TYPE})
     except Exception as exc:  # never break the step that moved the instance
         logger.error("Could not notify the diagrams of group %s: %s", group, shown(exc))
+
+
+async def _send_all(pending):
+    for layer, group in sorted(pending, key=lambda item: item[1]):  # one at a time: a pool has limits
+        await _send(layer, group)
+
+
+class _BackgroundSender:
+    """One daemon thread with its own event loop that sends the hints, several at a time."""
+
+    def __init__(self):
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def send(self, layer, group) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.run, name="automations-diagram-hints", daemon=True)
+                self.thread.start()
+        self.queue.put((layer, group))
+
+    def run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        while True:
+            pending = {self.queue.get()}
+            while True:  # hints that arrived meanwhile go out together, each group once
+                try:
+                    pending.add(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            loop.run_until_complete(_send_all(pending))
+
+
+_background = _BackgroundSender()
 
 
 def _advanced(sender, automation, **kwargs):

@@ -354,3 +354,30 @@ def test_the_diagrams_speak_german_to_german_browsers():
         ForAda()
         html = client.get(class_url()).content.decode()
         assert "1 Instanz wartet an einem Knoten" in html and "Formular für eine Person" in html
+
+
+def test_hints_over_the_network_are_sent_by_a_background_thread(monkeypatch):
+    import threading
+
+    import channels.layers
+
+    from automations.diagram.live import instance_group, notify_instance
+
+    sent, arrived, callers = [], threading.Event(), set()
+
+    class NetworkLayer:
+        async def group_send(self, group, message):
+            callers.add(threading.current_thread().name)
+            sent.append((group, message))
+            if len(sent) == 2:
+                arrived.set()
+
+    monkeypatch.setattr(channels.layers, "get_channel_layer", lambda alias="default": NetworkLayer())
+    notify_instance(7)
+    notify_instance(8)
+    assert arrived.wait(timeout=10)
+    assert sorted(sent) == [
+        (instance_group(7), {"type": "diagram.moved"}),
+        (instance_group(8), {"type": "diagram.moved"}),
+    ]
+    assert callers == {"automations-diagram-hints"}
