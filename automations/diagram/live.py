@@ -46,7 +46,7 @@ def notify_instance(automation_id) -> None:
         return
     group = instance_group(automation_id)
     if not isinstance(layer, InMemoryChannelLayer):
-        _background.send(layer, group)
+        _background.send(group)
         return
     try:
         loop = asyncio.get_running_loop()
@@ -67,29 +67,38 @@ async def _send(layer, group):
         logger.error("Could not notify the diagrams of group %s: %s", group, shown(exc))
 
 
-async def _send_all(pending):
-    for layer, group in sorted(pending, key=lambda item: item[1]):  # one at a time: a pool has limits
+async def _send_all(layer, groups):
+    for group in sorted(groups):  # one at a time: a connection pool has limits
         await _send(layer, group)
 
 
 class _BackgroundSender:
-    """One daemon thread with its own event loop that sends the hints, several at a time."""
+    """One daemon thread with its own event loop and channel layer that sends the hints.
+
+    The layer is the thread's own instance, so that its connections belong to the thread's loop
+    (closing the shared layer, e.g. ``flush()``, does not touch them).
+    """
 
     def __init__(self):
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def send(self, layer, group) -> None:
+    def send(self, group) -> None:
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self.run, name="automations-diagram-hints", daemon=True)
                 self.thread.start()
-        self.queue.put((layer, group))
+        self.queue.put(group)
 
     def run(self) -> None:
+        from channels import DEFAULT_CHANNEL_LAYER
+        from channels.layers import channel_layers
+        from django.conf import settings
+
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        layer, configured = None, None
         while True:
             pending = {self.queue.get()}
             while True:  # hints that arrived meanwhile go out together, each group once
@@ -97,7 +106,10 @@ class _BackgroundSender:
                     pending.add(self.queue.get_nowait())
                 except queue.Empty:
                     break
-            loop.run_until_complete(_send_all(pending))
+            if layer is None or configured is not settings.CHANNEL_LAYERS:
+                configured = settings.CHANNEL_LAYERS
+                layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+            loop.run_until_complete(_send_all(layer, pending))
 
 
 _background = _BackgroundSender()

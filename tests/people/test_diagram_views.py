@@ -361,6 +361,7 @@ def test_hints_over_the_network_are_sent_by_a_background_thread(monkeypatch):
 
     import channels.layers
 
+    from automations.diagram import live
     from automations.diagram.live import instance_group, notify_instance
 
     sent, arrived, callers = [], threading.Event(), set()
@@ -373,11 +374,11 @@ def test_hints_over_the_network_are_sent_by_a_background_thread(monkeypatch):
                 arrived.set()
 
     monkeypatch.setattr(channels.layers, "get_channel_layer", lambda alias="default": NetworkLayer())
+    monkeypatch.setattr(channels.layers.channel_layers, "make_backend", lambda alias: NetworkLayer())
+    monkeypatch.setattr(live, "_background", live._BackgroundSender())  # a thread of its own
     notify_instance(7)
     notify_instance(8)
     assert arrived.wait(timeout=10)
-    assert sorted(sent) == [
-        (instance_group(7), {"type": "diagram.moved"}),
-        (instance_group(8), {"type": "diagram.moved"}),
-    ]
+    moved = {"type": "diagram.moved"}
+    assert sorted(sent) == [(instance_group(7), moved), (instance_group(8), moved)]
     assert callers == {"automations-diagram-hints"}
