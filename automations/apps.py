@@ -18,6 +18,7 @@ class AutomationsConfig(AppConfig):
             permissions,
             task_list_updates,
         )
+        from automations.diagram import live as diagram_live
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -30,4 +31,5 @@ class AutomationsConfig(AppConfig):
         checks.register(automation_checks.check_worker_reachable)
         page_views.connect_receivers()
         task_list_updates.connect_receivers()
+        diagram_live.connect_receivers()
         autodiscover_modules("automations")

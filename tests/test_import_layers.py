@@ -56,6 +56,7 @@ LAYERS = [
             "automations.apps",
             "automations.checks",
             "automations.cms_automations.*",
+            "automations.diagram.*",
             "automations.hooks",
             "automations.inbox",
             "automations.live",

@@ -408,6 +408,8 @@ def _save_instance(instance, result, now):
 
 def _after_commit(instance, result):
     cls = type(instance)
+    if result.visits:
+        transaction.on_commit(lambda: _send_robust(signals.automation_advanced, cls, automation=instance))
     if result.finished:
         transaction.on_commit(lambda: _send_robust(signals.automation_finished, cls, automation=instance))
     if result.wake_at is not None:
