@@ -21,12 +21,14 @@ asks for an ``automation.receipt`` once the event is stored (or with the reason 
 
 Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [values]},
 "path": ..., "method": ..., "user": user id or null}``): the receiver then gets a request-like
-:class:`EventRequest`, as page-view hooks promise. Keys this schema does not name are ignored.
+:class:`automations.event_resolution.EventRequest`, as page-view hooks promise. Keys this schema
+does not name are ignored.
 
 :func:`publish` (sync code) and :func:`apublish` (async code) validate an event before sending it.
-The worker validates every event again on arrival (:func:`validate`, then :func:`resolve` for what
-needs the database) and drops an invalid one with a logged reason. A wake-up is a hint: the database
-row decides what is due, so a duplicate does no harm and a lost one only delays work until a sweep.
+The worker validates every event again on arrival (:func:`validate`, then
+:func:`automations.event_resolution.resolve` for what needs the database) and drops an invalid one
+with a logged reason. A wake-up is a hint: the database row decides what is due, so a duplicate
+does no harm and a lost one only delays work until a sweep.
 """
 
 from __future__ import annotations
@@ -41,9 +43,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from asgiref.sync import async_to_sync
-from django.core.exceptions import ValidationError
-from django.db import DataError
-from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -137,12 +136,12 @@ def validate(event) -> Event:
         values["automation"] = _reference(event["automation"], keys_allowed=kind == MESSAGE)
     if "automation_class" in _FIELDS[kind]:
         values["automation_class"] = _string(event, "automation_class")
-        automation_class = _registered(values["automation_class"])
+        automation_class = registered_class(values["automation_class"])
     if "message" in _FIELDS[kind]:
         values["message"] = _string(event, "message", _MAX_MESSAGE_LENGTH)
         values["token"] = _optional_string(event, "token")
         if "automation_class" in values:
-            _check_receiver(automation_class, values["message"])
+            check_receiver(automation_class, values["message"])
         values["request"] = _request_payload(event.get("request"))
         values["data"] = event.get("data")
     if kind == START:
@@ -244,7 +243,8 @@ def _optional_string(event, name):
     return value
 
 
-def _registered(path):
+def registered_class(path):
+    """Return the declared automation class at ``path``, or raise :class:`InvalidEventError`."""
     try:
         return registry.get(path)
     except registry.UnknownAutomationError:
@@ -254,7 +254,8 @@ def _registered(path):
         ) from None
 
 
-def _check_receiver(automation_class, message):
+def check_receiver(automation_class, message):
+    """Raise :class:`InvalidEventError` unless ``automation_class`` receives ``message``."""
     from automations.flow.messages import UnknownMessageError, receiver_for
 
     try:
@@ -296,75 +297,6 @@ def _moment(value):
     if moment is None:
         raise InvalidEventError(f"'at' must be an ISO 8601 date and time, not {shown(value)}.")
     return moment
-
-
-# -- the request-like object --------------------------------------------------------------------
-
-
-class EventRequest:
-    """What a receiver may use of the request that caused a page-view event, rebuilt on the worker.
-
-    ``GET`` is a read-only :class:`~django.http.QueryDict`; ``user`` is the user (or an
-    ``AnonymousUser``), loaded when first used; ``path`` and ``method`` are strings.
-    """
-
-    def __init__(self, payload: dict):
-        self.GET = QueryDict(mutable=True)
-        for name, values in (payload.get("GET") or {}).items():
-            self.GET.setlist(name, list(values))
-        self.GET._mutable = False
-        self.POST = QueryDict()
-        self.path = payload.get("path") or "/"
-        self.method = payload.get("method") or "GET"
-        self._user_id = payload.get("user")
-
-    @property
-    def user(self):
-        if not hasattr(self, "_user"):
-            from django.contrib.auth import get_user_model
-            from django.contrib.auth.models import AnonymousUser
-
-            users = get_user_model()._default_manager
-            try:
-                user = users.filter(pk=self._user_id).first() if self._user_id is not None else None
-            except (ValueError, TypeError, ValidationError, DataError):  # no primary key of this model
-                user = None
-            self._user = user or AnonymousUser()
-        return self._user
-
-    def __repr__(self):
-        return f"<EventRequest {shown(self.method)} {shown(self.path)}>"
-
-
-# -- resolution on the worker ---------------------------------------------------------------------
-
-
-def resolve(event: Event):
-    """Return ``(automation class, model or None, data for the receiver)`` for ``event``.
-
-    Raise :class:`InvalidEventError` if the instance does not exist, is not of the class the
-    message needs, or the data do not satisfy the receiver's ``require_data_parameters``.
-    """
-    from automations.models import AutomationModel
-
-    model = None
-    if event.automation is not None:
-        try:
-            model = AutomationModel.objects.get_by_reference(event.automation)
-        except AutomationModel.DoesNotExist:
-            raise InvalidEventError(f"No automation instance {shown(event.automation)}.") from None
-        automation_class = _registered(model.automation_class)
-    else:
-        automation_class = _registered(event.automation_class)
-    data = EventRequest(event.request) if event.request is not None else event.data
-    if event.message is not None:
-        _check_receiver(automation_class, event.message)
-        if not automation_class.satisfies_data_requirements(event.message, data):
-            raise InvalidEventError(
-                f"The data of message '{event.message}' miss parameters that "
-                f"{automation_class.__name__}.receive_{event.message} requires."
-            )
-    return automation_class, model, data
 
 
 # -- receipts -----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from automations import events, wakeups
+from automations import event_resolution, events, wakeups
 from automations.engine import lock_rows
 from automations.logsafe import shown
 from automations.models import InboxEvent
@@ -150,7 +150,7 @@ def _conclude(row, outcome, error):
 
 def perform(event: events.Event):
     """Do what the effectful ``event`` asks, through the automation's own API; return its result."""
-    automation_class, model, data = events.resolve(event)
+    automation_class, model, data = event_resolution.resolve(event)
     if event.type == events.MESSAGE:
         instance = automation_class(automation=model)
         return instance.send_message(event.message, event.token, data)

@@ -57,6 +57,7 @@ LAYERS = [
             "automations.checks",
             "automations.cms_automations.*",
             "automations.diagram.*",
+            "automations.event_resolution",
             "automations.hooks",
             "automations.inbox",
             "automations.live",

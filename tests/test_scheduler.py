@@ -13,6 +13,7 @@ from django.utils import timezone
 
 import consumers.scheduler as scheduler_module
 from automations import events
+from automations.event_resolution import EventRequest
 from automations.models import AutomationModel
 from automations.testing import frozen_clock, scheduler_running
 from consumers.scheduler import Scheduler, SchedulerConsumer
@@ -145,10 +146,10 @@ async def test_page_view_request_is_rebuilt_for_the_receiver(scheduler):
 
 def test_event_request_offers_get_user_path_and_method(django_user_model):
     user = django_user_model.objects.create_user("grace")
-    request = events.EventRequest({"GET": {"a": ["1", "2"]}, "path": "/p/", "method": "GET", "user": user.pk})
+    request = EventRequest({"GET": {"a": ["1", "2"]}, "path": "/p/", "method": "GET", "user": user.pk})
     assert request.GET.getlist("a") == ["1", "2"] and request.GET["a"] == "2"
     assert request.user == user and request.path == "/p/" and request.method == "GET"
-    assert not events.EventRequest({}).user.is_authenticated
+    assert not EventRequest({}).user.is_authenticated
     with pytest.raises(AttributeError):
         request.GET["b"] = "3"
 
