@@ -9,6 +9,9 @@ name                   path (below the include)                   view
 ``errors``             ``errors/``                                :class:`AutomationErrorsView`
 ``history``            ``<automation_id>/history/``               :class:`AutomationHistoryView`
 ``traceback``          ``<automation_id>/traceback/<task_id>/``   :class:`AutomationTracebackView`
+``instances``          ``instances/``                             :class:`InstanceListView`
+``instance``           ``instances/<pk>/``                        :class:`InstanceView`
+``instance_action``    ``instances/<pk>/<action>/``               :class:`InstanceActionView`
 =====================  =========================================  ===============================
 """
 
@@ -24,6 +27,9 @@ urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("errors/", views.AutomationErrorsView.as_view(), name="errors"),
     path("<int:automation_id>/history/", views.AutomationHistoryView.as_view(), name="history"),
+    path("instances/", views.InstanceListView.as_view(), name="instances"),
+    path("instances/<int:pk>/", views.InstanceView.as_view(), name="instance"),
+    path("instances/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
     path(
         "<int:automation_id>/traceback/<int:task_id>/",
         views.AutomationTracebackView.as_view(),

@@ -1,5 +1,6 @@
 """Views of Django Automations; their urls are in :mod:`automations.urls` (namespace ``automations``)."""
 
+from .instances import InstanceActionView, InstanceListView, InstanceView
 from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
 from .tasks import TaskListView, TaskView
 
@@ -8,6 +9,9 @@ __all__ = [
     "AutomationHistoryView",
     "AutomationTracebackView",
     "DashboardView",
+    "InstanceActionView",
+    "InstanceListView",
+    "InstanceView",
     "TaskListView",
     "TaskView",
 ]

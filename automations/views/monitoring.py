@@ -7,6 +7,7 @@ All of them need an active staff user with the ``automations.view_automationmode
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 
 from django.db.models import Count, Q
@@ -129,6 +130,7 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
                     "indent": len(stack) * 2,
                     "split": names.get(stack[-1].split("@", 1)[0], "") if stack else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
+                    "result": _shown_result(task.result),
                 }
             )
         try:
@@ -136,6 +138,15 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         except registry.UnknownAutomationError:
             verbose_name = automation.automation_class
         return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
+
+
+def _shown_result(result) -> str:
+    """Return a task's result as readable JSON (a failure's traceback only on its own page)."""
+    if result in (None, {}, ""):
+        return ""
+    if isinstance(result, dict) and "traceback" in result:
+        result = {"exception": result.get("exception")}
+    return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
 class AutomationTracebackView(MonitoringAccessMixin, TemplateView):
