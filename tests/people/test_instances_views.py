@@ -230,3 +230,34 @@ def test_unknown_actions_and_instances_get_the_404_page(people):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "automations/404.html" in [t.name for t in response.templates]
+
+
+def test_admin_lists_instances_and_runs_the_shared_actions(people):
+    failed = Flaky(amount=12)
+    AutomationModel.objects.filter(pk=failed.id).update(data={"amount": 12, "card_works": True})
+    boss = client_for(people["superuser"])
+    listing = boss.get(
+        reverse("admin:automations_automationmodel_changelist"), {"state": "error", "q": "amount"}
+    )
+    assert listing.status_code == 200 and f">{failed.id}<" in listing.content.decode()
+    change = boss.get(reverse("admin:automations_automationmodel_change", args=[failed.id])).content.decode()
+    assert "&quot;card_works&quot;: true" in change and "charge" in change  # readable data, tasks inline
+    changelist = reverse("admin:automations_automationmodel_changelist")
+    boss.post(changelist, {"action": "retry_failed", "_selected_action": [failed.id]})
+    assert AutomationModel.objects.get(pk=failed.id).finished
+    assert [line["audit"] for line in audit_lines(failed.id)] == ["retry"]
+    redirect = boss.post(changelist, {"action": "send_message", "_selected_action": [failed.id]})
+    assert redirect["Location"] == reverse("automations:instance_action", args=[failed.id, "message"])
+    assert boss.get(reverse("admin:automations_automationtaskmodel_changelist")).status_code == 200
+
+
+def test_admin_actions_need_the_change_permission(people):
+    failed = Flaky(amount=12)
+    viewer = client_for(people["viewer"])
+    changelist = reverse("admin:automations_automationmodel_changelist")
+    page = viewer.get(changelist)
+    assert page.status_code == 200 and "retry_failed" not in page.content.decode()
+    viewer.post(changelist, {"action": "retry_failed", "_selected_action": [failed.id]})
+    assert audit_lines(failed.id) == [] and AutomationModel.objects.get(pk=failed.id).error
+    clerk = client_for(people["staff without permission"])
+    assert clerk.get(changelist).status_code == 403
