@@ -6,10 +6,13 @@
   have looked at the pricing page (or bought) by then, and a thank-you as soon as they buy; a trial
   that runs out ends with a last message.
 - ``AutomationReport``: every minute, a row counting the automation instances by state.
+- ``InvoiceSync``: sends an invoice to a partner service that fails now and then, so that the
+  errors pages and the instance page's "retry" have something to show.
 
 The delays are seconds so that the demo moves while you watch; a real journey would wait days.
 """
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -72,6 +75,9 @@ class ExpenseApproval(flow.Automation):
 
     def summary(self):
         return f"{self.data['amount']} EUR for {self.data['purpose']}"
+
+    def get_task_summary(self, task):
+        return f"{self.requester.username} claims {self.summary()} · {self.get_verbose_name()} #{self.id}"
 
     def notify_managers(self, task):
         managers = Group.objects.get(name=self.MANAGERS).user_set.all()
@@ -203,3 +209,41 @@ class AutomationReport(flow.Automation):
         ReportSnapshot.objects.create(created=now, **counts)
         ReportSnapshot.objects.filter(created__lt=now - self.KEEP).delete()
         return counts
+
+
+class PartnerServiceError(ConnectionError):
+    """The demo's partner service did not answer."""
+
+
+class InvoiceSync(flow.Automation):
+    """Send an invoice to a partner service that fails about one time in three.
+
+    Start it with ``InvoiceSync(customer=user, amount="49.00")``. A failed send stops the instance
+    with the error; "Retry from the failed node" on its instance page (or in the admin) sends again.
+    """
+
+    customer = User
+    FAILURE_RATE = 1 / 3
+
+    class Meta:
+        verbose_name = "Invoice sync"
+        verbose_name_plural = "Invoice syncs"
+
+    prepare = flow.Execute(this.number_invoice, description="Give the invoice its number.")
+    send = flow.Execute(this.send_to_partner, description="Send the invoice to the partner service.")
+    confirm = flow.Execute(this.tell_customer, description="Tell the customer the invoice was sent.")
+    end = flow.End()
+
+    def number_invoice(self, task):
+        self.data["invoice"] = f"INV-{self.id:05d}"
+        return {"invoice": self.data["invoice"]}
+
+    def send_to_partner(self, task):
+        if random.random() < self.data.get("failure_rate", self.FAILURE_RATE):  # noqa: S311 - a demo's dice
+            raise PartnerServiceError("The partner service did not answer (timeout after 5 s).")
+        self.data["sent_at"] = timezone.now().isoformat()
+        return {"accepted": True}
+
+    def tell_customer(self, task):
+        invoice, amount = self.data["invoice"], self.data["amount"]
+        notify(self.customer, f"Invoice {invoice} was sent", f"Amount: {amount} EUR")

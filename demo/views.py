@@ -1,22 +1,37 @@
 """The demo site: a home page to start the demo automations and watch them, and a pricing page."""
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from automations import settings as atm_settings
 from automations.hooks import instance_for_key
 from automations.models import AutomationModel, AutomationTaskModel
 
-from .automations import AutomationReport, ExpenseApproval, TrialJourney
+from .automations import AutomationReport, ExpenseApproval, InvoiceSync, TrialJourney
 from .forms import ExpenseClaimForm
 from .models import ReportSnapshot
+
+
+def post_or_home(view):
+    """Let ``view`` take POST requests; a GET (an old bookmark, a reload) goes back to the home page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            messages.info(request, "That address only takes a button press: here is the start page.")
+            return redirect("demo_home")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
 
 PLANS = {"starter": "Starter, 9 EUR a month", "team": "Team, 29 EUR a month"}
 DEMO_MODULE = "demo.automations."
@@ -52,6 +67,12 @@ def demo_automations(expense_form=None):
             "at the pricing page by then, a thank-you as soon as you buy, and a last message if the "
             "2-minute trial runs out.",
             "demo_start_trial",
+        ),
+        DemoAutomation(
+            InvoiceSync,
+            "An invoice is sent to a partner service that fails about one time in three: a failed one "
+            "shows on the errors page, and staff can retry it from the instance page.",
+            "demo_start_invoice",
         ),
         DemoAutomation(
             AutomationReport,
@@ -127,7 +148,7 @@ def home(request, expense_form=None):
 
 
 @login_required
-@require_POST
+@post_or_home
 def start_trial(request):
     """Start a trial journey for the current user (one at a time)."""
     running = AutomationModel.objects.filter(
@@ -144,7 +165,7 @@ def start_trial(request):
 
 
 @login_required
-@require_POST
+@post_or_home
 def start_expense(request):
     """Claim an expense: start an approval for the current user."""
     form = ExpenseClaimForm(request.POST)
@@ -158,7 +179,19 @@ def start_expense(request):
 
 
 @login_required
-@require_POST
+@post_or_home
+def start_invoice(request):
+    """Send an invoice for the current user through the unreliable partner service."""
+    sync = InvoiceSync(customer=request.user, amount="49.00")
+    if AutomationModel.objects.get(pk=sync.id).error:
+        messages.warning(request, f"Invoice sync #{sync.id} failed: the errors page shows why.")
+    else:
+        messages.success(request, f"Invoice sync #{sync.id} sent the invoice.")
+    return redirect("demo_home")
+
+
+@login_required
+@post_or_home
 def start_report(request):
     """Start the recurring report (a singleton: a running report is kept)."""
     report = AutomationReport()
@@ -167,7 +200,7 @@ def start_report(request):
 
 
 @login_required
-@require_POST
+@post_or_home
 def run_due(request):
     """Advance every due instance once, as ``manage.py automation_step`` does from cron."""
     counts = AutomationModel.run()
@@ -194,7 +227,7 @@ def pricing(request):
     return render(request, "demo/pricing.html", {"key": key, "plans": PLANS})
 
 
-@require_POST
+@post_or_home
 def buy(request):
     """Buy a plan: send ``converted`` with the plan to the journey named by ``key``."""
     key = _journey_key(request)
@@ -204,3 +237,12 @@ def buy(request):
     TrialJourney.dispatch_message(key, "converted", "web", {"plan": plan})
     messages.success(request, f"Thank you: you bought the {PLANS[plan]} plan.")
     return redirect("demo_home")
+
+
+class LogoutPage(auth_views.LogoutView):
+    """Log out on POST; a GET shows a page with the button instead of an empty 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "demo/logout.html")
