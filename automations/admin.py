@@ -124,6 +124,7 @@ class AutomationModelAdmin(admin.ModelAdmin):
         "key",
         "created",
         "updated",
+        "finished",
         "readable_data",
         "error",
         "instance_page",
@@ -142,6 +143,9 @@ class AutomationModelAdmin(admin.ModelAdmin):
     inlines = [TaskInline]
     actions = [wake_now, retry_failed, kill, send_message]
     date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False  # instances are started by their automation classes
     list_per_page = 50
 
     @admin.display(description=_("automation"), ordering="automation_class")

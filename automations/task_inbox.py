@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from automations import registry
 
@@ -56,6 +57,18 @@ def urgency(task) -> str:
     if hours >= DUE_AFTER_HOURS:
         return "due"
     return "fresh"
+
+
+def age_text(hours: float) -> str:
+    """Return ``hours`` in words: minutes below an hour, hours below two days, then days."""
+    if hours < 1:
+        minutes = int(hours * 60)
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    if hours < 48:
+        whole = int(hours)
+        return ngettext("%(count)d hour", "%(count)d hours", whole) % {"count": whole}
+    days = int(hours // 24)
+    return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
 
 
 def is_assigned_to(task, user) -> bool:

@@ -9,9 +9,9 @@
     ``automations/includes/task_list.html``; the list updates itself over a websocket.
 ``task|task_description``, ``task|task_automation_name``
     What a task list shows of a task: its node's description and its automation's verbose name.
-``task|task_summary``, ``task|task_urgency``
+``task|task_summary``, ``task|task_urgency``, ``task|task_age``
     The automation's summary of a task (``Automation.get_task_summary``) and how urgent it is by
-    its age: ``fresh``, ``due`` or ``late``.
+    its age: ``fresh``, ``due`` or ``late``; and its age in words ("30 hours").
 ``{% task_inbox_for tasks as inbox %}``
     Split ``tasks`` into ``inbox.mine`` (assigned to the user) and ``inbox.queue`` (their groups'
     and permissions' tasks), sorted and paged by the request's ``sort``, ``mine_page`` and
@@ -125,6 +125,12 @@ def task_summary(task):
 def task_urgency(task):
     """Return ``"fresh"``, ``"due"`` or ``"late"``: how urgent the open ``task`` is by its age."""
     return task_inbox.urgency(task)
+
+
+@register.filter
+def task_age(task):
+    """Return how long the open ``task`` has waited, for people: "5 minutes", "30 hours", "3 days"."""
+    return task_inbox.age_text(task.hours_since_created())
 
 
 @register.simple_tag(takes_context=True)
