@@ -61,6 +61,8 @@ def urgency(task) -> str:
 
 def age_text(hours: float) -> str:
     """Return ``hours`` in words: minutes below an hour, hours below two days, then days."""
+    if hours < 1 / 60:
+        return str(_("less than a minute"))
     if hours < 1:
         minutes = int(hours * 60)
         return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
