@@ -18,6 +18,7 @@ PAGES = [
     "reference.md",
     "forms.md",
     "views.md",
+    "admin.md",
     "events.md",
     "deployment.md",
     "testing.md",
