@@ -261,3 +261,37 @@ def test_admin_actions_need_the_change_permission(people):
     assert audit_lines(failed.id) == [] and AutomationModel.objects.get(pk=failed.id).error
     clerk = client_for(people["staff without permission"])
     assert clerk.get(changelist).status_code == 403
+
+
+def test_a_closed_task_says_who_completed_it_only_to_those_who_could_have(people):
+    from automations import engine
+
+    ada = make_user("ada")
+    other = people["other user"]
+    waiting = Waiting()
+    task = AutomationTaskModel.objects.get(automation_id=waiting.id, finished=None)
+    engine.advance(waiting.id, submission=engine.Submission(task.pk, {"approved": True}, ada))
+    url = reverse("automations:task", args=[task.pk])
+    page = client_for(ada).get(url)
+    assert page.status_code == 404 and "automations/task_closed.html" in [t.name for t in page.templates]
+    assert "ada completed this task on " in page.content.decode()
+    stale = client_for(ada).post(url, {"comment": "my second thoughts"})
+    assert (
+        "my second thoughts" in stale.content.decode()
+        and "Your input was not saved" in stale.content.decode()
+    )
+    for user in (other, people["staff without permission"]):
+        hidden = client_for(user).get(url)
+        assert hidden.status_code == 404 and "completed this task" not in hidden.content.decode()
+        assert "automations/404.html" in [t.name for t in hidden.templates]
+    assert client_for(None).get(url).status_code == 302
+
+
+def test_a_decision_is_confirmed_with_a_message(people):
+    ada = make_user("ada")
+    waiting = Waiting()
+    task = AutomationTaskModel.objects.get(automation_id=waiting.id, finished=None)
+    response = client_for(ada).post(
+        reverse("automations:task", args=[task.pk]), {"approved": "on"}, follow=True
+    )
+    assert f"#{waiting.id}: your input was saved." in response.content.decode()
