@@ -19,6 +19,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from automations import flow
 from automations.flow import this
@@ -46,17 +48,17 @@ class ExpenseApproval(flow.Automation):
     APPROVE_BELOW = Decimal("50")
 
     class Meta:
-        verbose_name = "Expense approval"
-        verbose_name_plural = "Expense approvals"
+        verbose_name = gettext_lazy("Expense approval")
+        verbose_name_plural = gettext_lazy("Expense approvals")
 
-    submitted = flow.Execute(this.notify_managers, description="Tell the managers about the claim.").SkipIf(
-        this.is_small_amount
-    )
+    submitted = flow.Execute(
+        this.notify_managers, description=gettext_lazy("Tell the managers about the claim.")
+    ).SkipIf(this.is_small_amount)
     approval = (
         flow.Form(
             ExpenseDecisionForm,
             template_name="demo/expense_decision.html",
-            description="Approve or reject this expense claim.",
+            description=gettext_lazy("Approve or reject this expense claim."),
         )
         .Group(name=MANAGERS)
         .SkipIf(this.is_small_amount)
@@ -77,7 +79,12 @@ class ExpenseApproval(flow.Automation):
         return f"{self.data['amount']} EUR for {self.data['purpose']}"
 
     def get_task_summary(self, task):
-        return f"{self.requester.username} claims {self.summary()} · {self.get_verbose_name()} #{self.id}"
+        claim = _("%(who)s claims %(amount)s EUR for %(purpose)s") % {
+            "who": self.requester.username,
+            "amount": self.data["amount"],
+            "purpose": self.data["purpose"],
+        }
+        return f"{claim} · {self.get_verbose_name()} #{self.id}"
 
     def notify_managers(self, task):
         managers = Group.objects.get(name=self.MANAGERS).user_set.all()
@@ -112,17 +119,19 @@ class TrialJourney(flow.Automation):
     TRIAL_SECONDS = 120
 
     class Meta:
-        verbose_name = "Trial journey"
-        verbose_name_plural = "Trial journeys"
+        verbose_name = gettext_lazy("Trial journey")
+        verbose_name_plural = gettext_lazy("Trial journeys")
 
-    welcome = flow.Execute(this.send_welcome, description="Welcome the new trial customer.")
+    welcome = flow.Execute(this.send_welcome, description=gettext_lazy("Welcome the new trial customer."))
     reminder = (
-        flow.Execute(this.send_reminder, description="Remind the customer to look at the plans.")
+        flow.Execute(
+            this.send_reminder, description=gettext_lazy("Remind the customer to look at the plans.")
+        )
         .AfterWaitingFor(this.reminder_delay)
         .SkipIf(this.needs_no_reminder)
     )
     purchase = (
-        flow.Execute(this.thank_customer, description="Thank the customer for buying.")
+        flow.Execute(this.thank_customer, description=gettext_lazy("Thank the customer for buying."))
         .AsSoonAs(this.has_converted)
         .SkipAfter(this.trial_length)
     )
@@ -189,10 +198,10 @@ class AutomationReport(flow.Automation):
     KEEP = timedelta(days=1)
 
     class Meta:
-        verbose_name = "Automation report"
-        verbose_name_plural = "Automation reports"
+        verbose_name = gettext_lazy("Automation report")
+        verbose_name_plural = gettext_lazy("Automation reports")
 
-    snapshot = flow.Execute(this.take_snapshot, description="Count instances and open tasks.")
+    snapshot = flow.Execute(this.take_snapshot, description=gettext_lazy("Count instances and open tasks."))
     every_minute = flow.Repeat(this.snapshot).EveryNMinutes(1)
 
     def take_snapshot(self, task):
@@ -226,12 +235,16 @@ class InvoiceSync(flow.Automation):
     FAILURE_RATE = 1 / 3
 
     class Meta:
-        verbose_name = "Invoice sync"
-        verbose_name_plural = "Invoice syncs"
+        verbose_name = gettext_lazy("Invoice sync")
+        verbose_name_plural = gettext_lazy("Invoice syncs")
 
-    prepare = flow.Execute(this.number_invoice, description="Give the invoice its number.")
-    send = flow.Execute(this.send_to_partner, description="Send the invoice to the partner service.")
-    confirm = flow.Execute(this.tell_customer, description="Tell the customer the invoice was sent.")
+    prepare = flow.Execute(this.number_invoice, description=gettext_lazy("Give the invoice its number."))
+    send = flow.Execute(
+        this.send_to_partner, description=gettext_lazy("Send the invoice to the partner service.")
+    )
+    confirm = flow.Execute(
+        this.tell_customer, description=gettext_lazy("Tell the customer the invoice was sent.")
+    )
     end = flow.End()
 
     def number_invoice(self, task):
