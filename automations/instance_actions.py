@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import registry, wakeups
+from automations import registry
 from automations.flow.messages import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
 from automations.models import AutomationModel, AutomationTaskModel
 
@@ -169,7 +169,7 @@ def wake(model, user) -> str:
     """Advance the running instance ``model`` now."""
     with transaction.atomic():
         audit(model, user, "wake", f"Woken by {user.get_username()}.")
-    wakeups.wake(model.instance)
+    model.instance.nice()
     return _("Instance #%(pk)s was woken.") % {"pk": model.pk}
 
 
@@ -202,7 +202,7 @@ def retry(model, user) -> str:
             row, user, "retry", f"Retried from {failed.status} by {user.get_username()}.", node=failed.status
         )
     row.refresh_from_db()
-    wakeups.wake(row.instance)
+    row.instance.nice()
     return _("Instance #%(pk)s goes on from %(node)s.") % {"pk": row.pk, "node": failed.status}
 
 
