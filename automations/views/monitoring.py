@@ -130,7 +130,8 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
                     "indent": len(stack) * 2,
                     "split": names.get(stack[-1].split("@", 1)[0], "") if stack else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
-                    "result": _shown_result(task.result),
+                    "result": "" if _is_audit(task) else _shown_result(task.result),
+                    "audit": _is_audit(task),
                 }
             )
         try:
@@ -138,6 +139,11 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         except registry.UnknownAutomationError:
             verbose_name = automation.automation_class
         return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
+
+
+def _is_audit(task) -> bool:
+    """Return whether ``task`` is an audit line of an action (see :mod:`automations.instance_actions`)."""
+    return task.status == "" and isinstance(task.result, dict) and "audit" in task.result
 
 
 def _shown_result(result) -> str:

@@ -295,3 +295,23 @@ def test_a_decision_is_confirmed_with_a_message(people):
         reverse("automations:task", args=[task.pk]), {"approved": "on"}, follow=True
     )
     assert f"#{waiting.id}: your input was saved." in response.content.decode()
+
+
+def test_the_inbox_sorts_and_pages_each_section_on_its_own(people):
+    from automations import task_inbox
+
+    ada = make_user("ada")
+    for _ in range(task_inbox.PAGE_SIZE + 3):
+        Waiting()
+    tasks = list(
+        AutomationTaskModel.objects.filter(finished=None).select_related("automation").order_by("pk")
+    )
+    inbox = task_inbox.build_inbox(tasks, ada, {"sort": "newest", "mine_page": "2", "queue_page": "7"})
+    assert inbox.mine.paginator.count == len(tasks) and inbox.queue.paginator.count == 0
+    assert [task.pk for task in inbox.mine] == [task.pk for task in tasks[:3]][::-1]  # newest first, page 2
+    assert inbox.mine.previous_query == "?sort=newest" and inbox.mine.next_query == ""
+    assert inbox.socket_query == "?sort=newest&mine_page=2"  # the empty queue's page 7 is page 1
+    assert task_inbox.build_inbox(tasks, ada, {"sort": "bogus"}).sort == "oldest"
+    html = client_for(ada).get(reverse("automations:task_list"), {"mine_page": "2"}).content.decode()
+    assert 'data-atm-socket="/ws/automations/tasks/?mine_page=2"' in html and "Page 2 of 2" in html
+    assert 'href="?"' in html  # back to page 1
