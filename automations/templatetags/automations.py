@@ -9,6 +9,8 @@
     ``automations/includes/task_list.html``; the list updates itself over a websocket.
 ``task|task_description``, ``task|task_automation_name``
     What a task list shows of a task: its node's description and its automation's verbose name.
+``automation|automation_name``
+    The verbose name of an ``AutomationModel`` row's automation class.
 ``task|task_summary``, ``task|task_urgency``, ``task|task_age``
     The automation's summary of a task (``Automation.get_task_summary``) and how urgent it is by
     its age: ``fresh``, ``due`` or ``late``; and its age in words ("30 hours").
@@ -113,6 +115,15 @@ def task_automation_name(task):
         return registry.get(task.automation.automation_class).get_verbose_name()
     except registry.UnknownAutomationError:
         return task.automation.automation_class
+
+
+@register.filter
+def automation_name(automation):
+    """Return the verbose name of an ``AutomationModel`` row's class (its dotted path if unknown)."""
+    try:
+        return automation.get_automation_class().get_verbose_name()
+    except registry.UnknownAutomationError:
+        return automation.automation_class
 
 
 @register.filter
