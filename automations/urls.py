@@ -11,6 +11,9 @@ name                   path (below the include)                   view
 ``traceback``          ``<automation_id>/traceback/<task_id>/``   :class:`AutomationTracebackView`
 ``diagram``            ``diagram/<class_path>/``                  :class:`AutomationDiagramView`
 ``instance_diagram``   ``<automation_id>/diagram/``               :class:`InstanceDiagramView`
+``instances``          ``instances/``                             :class:`InstanceListView`
+``instance``           ``instances/<pk>/``                        :class:`InstanceView`
+``instance_action``    ``instances/<pk>/<action>/``               :class:`InstanceActionView`
 =====================  =========================================  ===============================
 """
 
@@ -26,6 +29,9 @@ urlpatterns = [
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("errors/", views.AutomationErrorsView.as_view(), name="errors"),
     path("<int:automation_id>/history/", views.AutomationHistoryView.as_view(), name="history"),
+    path("instances/", views.InstanceListView.as_view(), name="instances"),
+    path("instances/<int:pk>/", views.InstanceView.as_view(), name="instance"),
+    path("instances/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
     path(
         "<int:automation_id>/traceback/<int:task_id>/",
         views.AutomationTracebackView.as_view(),

@@ -11,7 +11,8 @@ socket with code 4401, as does a user who may not log in any more. On connect, a
     {"type": "tasks", "count": 2, "tasks": [{"id": 7, "url": "/automations/tasks/7/", ...}],
      "html": "<div class=\"atm-task-list\" ...>...</div>"}
 
-``html`` is ``automations/includes/task_list.html`` rendered for the user; the list is always
+``html`` is ``automations/includes/task_list.html`` rendered for the user (sorted and paged by
+the socket's query string: ``?sort=newest&queue_page=2``); the list is always
 computed for the socket's own user, so it never holds a task they may not process.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 from importlib import import_module
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -53,6 +55,7 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.language = _language(self.scope)
+        self.inbox_params = _inbox_params(self.scope)
         self.joined = [user_group(user.pk), EVERYONE_GROUP]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -97,7 +100,8 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
             return None
         with translation.override(self.language):
             tasks = open_task_list_for(user)
-            html = render_to_string("automations/includes/task_list.html", {"tasks": tasks, "user": user})
+            context = {"tasks": tasks, "user": user, "inbox_params": self.inbox_params}
+            html = render_to_string("automations/includes/task_list.html", context)
             return {
                 "type": "tasks",
                 "count": len(tasks),
@@ -135,6 +139,14 @@ def _task_url(task) -> str | None:
         return reverse("automations:task", args=[task.pk])
     except NoReverseMatch:  # the project did not include automations.urls
         return None
+
+
+def _inbox_params(scope) -> dict:
+    """Return the sort and pages the page asked for in the socket's query string (``?sort=newest``)."""
+    from automations.task_inbox import PARAMETERS
+
+    query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
+    return {name: query[name][0] for name in PARAMETERS if query.get(name)}
 
 
 def _language(scope) -> str:

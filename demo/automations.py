@@ -6,16 +6,21 @@
   have looked at the pricing page (or bought) by then, and a thank-you as soon as they buy; a trial
   that runs out ends with a last message.
 - ``AutomationReport``: every minute, a row counting the automation instances by state.
+- ``InvoiceSync``: sends an invoice to a partner service that fails now and then, so that the
+  errors pages and the instance page's "retry" have something to show.
 
 The delays are seconds so that the demo moves while you watch; a real journey would wait days.
 """
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from automations import flow
 from automations.flow import this
@@ -43,17 +48,17 @@ class ExpenseApproval(flow.Automation):
     APPROVE_BELOW = Decimal("50")
 
     class Meta:
-        verbose_name = "Expense approval"
-        verbose_name_plural = "Expense approvals"
+        verbose_name = gettext_lazy("Expense approval")
+        verbose_name_plural = gettext_lazy("Expense approvals")
 
-    submitted = flow.Execute(this.notify_managers, description="Tell the managers about the claim.").SkipIf(
-        this.is_small_amount
-    )
+    submitted = flow.Execute(
+        this.notify_managers, description=gettext_lazy("Tell the managers about the claim.")
+    ).SkipIf(this.is_small_amount)
     approval = (
         flow.Form(
             ExpenseDecisionForm,
             template_name="demo/expense_decision.html",
-            description="Approve or reject this expense claim.",
+            description=gettext_lazy("Approve or reject this expense claim."),
         )
         .Group(name=MANAGERS)
         .SkipIf(this.is_small_amount)
@@ -72,6 +77,14 @@ class ExpenseApproval(flow.Automation):
 
     def summary(self):
         return f"{self.data['amount']} EUR for {self.data['purpose']}"
+
+    def get_task_summary(self, task):
+        claim = _("%(who)s claims %(amount)s EUR for %(purpose)s") % {
+            "who": self.requester.username,
+            "amount": self.data["amount"],
+            "purpose": self.data["purpose"],
+        }
+        return f"{claim} · {self.get_verbose_name()} #{self.id}"
 
     def notify_managers(self, task):
         managers = Group.objects.get(name=self.MANAGERS).user_set.all()
@@ -106,17 +119,19 @@ class TrialJourney(flow.Automation):
     TRIAL_SECONDS = 120
 
     class Meta:
-        verbose_name = "Trial journey"
-        verbose_name_plural = "Trial journeys"
+        verbose_name = gettext_lazy("Trial journey")
+        verbose_name_plural = gettext_lazy("Trial journeys")
 
-    welcome = flow.Execute(this.send_welcome, description="Welcome the new trial customer.")
+    welcome = flow.Execute(this.send_welcome, description=gettext_lazy("Welcome the new trial customer."))
     reminder = (
-        flow.Execute(this.send_reminder, description="Remind the customer to look at the plans.")
+        flow.Execute(
+            this.send_reminder, description=gettext_lazy("Remind the customer to look at the plans.")
+        )
         .AfterWaitingFor(this.reminder_delay)
         .SkipIf(this.needs_no_reminder)
     )
     purchase = (
-        flow.Execute(this.thank_customer, description="Thank the customer for buying.")
+        flow.Execute(this.thank_customer, description=gettext_lazy("Thank the customer for buying."))
         .AsSoonAs(this.has_converted)
         .SkipAfter(this.trial_length)
     )
@@ -183,10 +198,10 @@ class AutomationReport(flow.Automation):
     KEEP = timedelta(days=1)
 
     class Meta:
-        verbose_name = "Automation report"
-        verbose_name_plural = "Automation reports"
+        verbose_name = gettext_lazy("Automation report")
+        verbose_name_plural = gettext_lazy("Automation reports")
 
-    snapshot = flow.Execute(this.take_snapshot, description="Count instances and open tasks.")
+    snapshot = flow.Execute(this.take_snapshot, description=gettext_lazy("Count instances and open tasks."))
     every_minute = flow.Repeat(this.snapshot).EveryNMinutes(1)
 
     def take_snapshot(self, task):
@@ -203,3 +218,45 @@ class AutomationReport(flow.Automation):
         ReportSnapshot.objects.create(created=now, **counts)
         ReportSnapshot.objects.filter(created__lt=now - self.KEEP).delete()
         return counts
+
+
+class PartnerServiceError(ConnectionError):
+    """The demo's partner service did not answer."""
+
+
+class InvoiceSync(flow.Automation):
+    """Send an invoice to a partner service that fails about one time in three.
+
+    Start it with ``InvoiceSync(customer=user, amount="49.00")``. A failed send stops the instance
+    with the error; "Retry from the failed node" on its instance page (or in the admin) sends again.
+    """
+
+    customer = User
+    FAILURE_RATE = 1 / 3
+
+    class Meta:
+        verbose_name = gettext_lazy("Invoice sync")
+        verbose_name_plural = gettext_lazy("Invoice syncs")
+
+    prepare = flow.Execute(this.number_invoice, description=gettext_lazy("Give the invoice its number."))
+    send = flow.Execute(
+        this.send_to_partner, description=gettext_lazy("Send the invoice to the partner service.")
+    )
+    confirm = flow.Execute(
+        this.tell_customer, description=gettext_lazy("Tell the customer the invoice was sent.")
+    )
+    end = flow.End()
+
+    def number_invoice(self, task):
+        self.data["invoice"] = f"INV-{self.id:05d}"
+        return {"invoice": self.data["invoice"]}
+
+    def send_to_partner(self, task):
+        if random.random() < self.data.get("failure_rate", self.FAILURE_RATE):  # noqa: S311 - a demo's dice
+            raise PartnerServiceError("The partner service did not answer (timeout after 5 s).")
+        self.data["sent_at"] = timezone.now().isoformat()
+        return {"accepted": True}
+
+    def tell_customer(self, task):
+        invoice, amount = self.data["invoice"], self.data["amount"]
+        notify(self.customer, f"Invoice {invoice} was sent", f"Amount: {amount} EUR")

@@ -3,21 +3,26 @@
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class ExpenseClaimForm(forms.Form):
     """What an employee fills in to claim an expense (starts an ``ExpenseApproval``)."""
 
     amount = forms.DecimalField(
-        label="Amount (EUR)", min_value=Decimal("0.01"), max_digits=9, decimal_places=2
+        label=_("Amount (EUR)"), min_value=Decimal("0.01"), max_digits=9, decimal_places=2
     )
-    purpose = forms.CharField(max_length=200)
+    purpose = forms.CharField(label=_("Purpose"), max_length=200)
 
 
 class ExpenseDecisionForm(forms.Form):
     """A manager's decision on an expense claim (the ``approval`` form of ``ExpenseApproval``)."""
 
     decision = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
+        label=_("Decision"),
+        choices=[("approve", _("Approve")), ("reject", _("Reject"))],
+        widget=forms.RadioSelect,
     )
-    comment = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("Comment"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

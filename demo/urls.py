@@ -8,3 +8,7 @@ urlpatterns = [
 
 # The demo site's own pages: home, login, pricing.
 urlpatterns += [path("", include("demo.page_urls"))]
+
+# Errors inside the site's layout, with a way on.
+handler403 = "automations.views.errors.permission_denied"
+handler404 = "automations.views.errors.page_not_found"

@@ -1,24 +1,41 @@
 """The demo site: a home page to start the demo automations and watch them, and a pricing page."""
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from automations import settings as atm_settings
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.page_views import instance_for_key
 
-from .automations import AutomationReport, ExpenseApproval, TrialJourney
+from .automations import AutomationReport, ExpenseApproval, InvoiceSync, TrialJourney
 from .forms import ExpenseClaimForm
 from .models import ReportSnapshot
 
-PLANS = {"starter": "Starter, 9 EUR a month", "team": "Team, 29 EUR a month"}
+
+def post_or_home(view):
+    """Let ``view`` take POST requests; a GET (an old bookmark, a reload) goes back to the home page."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            messages.info(request, _("That address only takes a button press: here is the start page."))
+            return redirect("demo_home")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+PLANS = {"starter": gettext_lazy("Starter, 9 EUR a month"), "team": gettext_lazy("Team, 29 EUR a month")}
 DEMO_MODULE = "demo.automations."
 
 
@@ -41,22 +58,37 @@ def demo_automations(expense_form=None):
     return [
         DemoAutomation(
             ExpenseApproval,
-            "You claim an expense; a member of the group Managers (log in as manager) approves or rejects "
-            f"it in the task list. Amounts below {ExpenseApproval.APPROVE_BELOW} EUR are approved at once.",
+            _(
+                "You claim an expense; a member of the group Managers (log in as manager) approves or "
+                "rejects it in the task list. Amounts below %(limit)s EUR are approved at once."
+            )
+            % {"limit": ExpenseApproval.APPROVE_BELOW},
             "demo_start_expense",
             expense_form or ExpenseClaimForm(),
         ),
         DemoAutomation(
             TrialJourney,
-            "You start a free trial: a welcome message, a reminder after 5 seconds unless you have looked "
-            "at the pricing page by then, a thank-you as soon as you buy, and a last message if the "
-            "2-minute trial runs out.",
+            _(
+                "You start a free trial: a welcome message, a reminder after 5 seconds unless you have "
+                "looked at the pricing page by then, a thank-you as soon as you buy, and a last message if "
+                "the 2-minute trial runs out."
+            ),
             "demo_start_trial",
         ),
         DemoAutomation(
+            InvoiceSync,
+            _(
+                "An invoice is sent to a partner service that fails about one time in three: a failed one "
+                "shows on the errors page, and staff can retry it from the instance page."
+            ),
+            "demo_start_invoice",
+        ),
+        DemoAutomation(
             AutomationReport,
-            "Every minute, a row counting the automation instances by state (shown below). "
-            "Only one runs at a time.",
+            _(
+                "Every minute, a row counting the automation instances by state (shown below). "
+                "Only one runs at a time."
+            ),
             "demo_start_report",
         ),
     ]
@@ -84,15 +116,16 @@ class InstanceState:
     @property
     def state(self):
         if self.model.error:
-            return "stopped by an error"
+            return _("stopped by an error")
         if self.model.finished:
-            return "finished"
+            return _("finished")
         nodes = ", ".join(self.open_nodes) or "-"
         if self.model.wake_at is None:
-            return f"at {nodes}, waiting for a message or a person"
+            return _("at %(nodes)s, waiting for a message or a person") % {"nodes": nodes}
         if self.model.wake_at <= self.now:
-            return f"at {nodes}, due now"
-        return f"at {nodes}, waiting until {timezone.localtime(self.model.wake_at):%H:%M:%S}"
+            return _("at %(nodes)s, due now") % {"nodes": nodes}
+        until = f"{timezone.localtime(self.model.wake_at):%H:%M:%S}"
+        return _("at %(nodes)s, waiting until %(until)s") % {"nodes": nodes, "until": until}
 
 
 def instances_of(user, limit=20):
@@ -127,7 +160,7 @@ def home(request, expense_form=None):
 
 
 @login_required
-@require_POST
+@post_or_home
 def start_trial(request):
     """Start a trial journey for the current user (one at a time)."""
     running = AutomationModel.objects.filter(
@@ -136,15 +169,17 @@ def start_trial(request):
         data__customer=request.user.pk,
     ).first()
     if running is not None:
-        messages.info(request, f"Your trial journey #{running.pk} is still running.")
+        messages.info(request, _("Your trial journey #%(pk)s is still running.") % {"pk": running.pk})
     else:
         journey = TrialJourney(customer=request.user)
-        messages.success(request, f"Trial journey #{journey.id} started: check your messages.")
+        messages.success(
+            request, _("Trial journey #%(pk)s started: check your messages.") % {"pk": journey.id}
+        )
     return redirect("demo_home")
 
 
 @login_required
-@require_POST
+@post_or_home
 def start_expense(request):
     """Claim an expense: start an approval for the current user."""
     form = ExpenseClaimForm(request.POST)
@@ -153,29 +188,42 @@ def start_expense(request):
     claim = ExpenseApproval(
         requester=request.user, amount=str(form.cleaned_data["amount"]), purpose=form.cleaned_data["purpose"]
     )
-    messages.success(request, f"Expense claim #{claim.id} filed.")
+    messages.success(request, _("Expense claim #%(pk)s filed.") % {"pk": claim.id})
     return redirect("demo_home")
 
 
 @login_required
-@require_POST
+@post_or_home
+def start_invoice(request):
+    """Send an invoice for the current user through the unreliable partner service."""
+    sync = InvoiceSync(customer=request.user, amount="49.00")
+    if AutomationModel.objects.get(pk=sync.id).error:
+        messages.warning(
+            request, _("Invoice sync #%(pk)s failed: the errors page shows why.") % {"pk": sync.id}
+        )
+    else:
+        messages.success(request, _("Invoice sync #%(pk)s sent the invoice.") % {"pk": sync.id})
+    return redirect("demo_home")
+
+
+@login_required
+@post_or_home
 def start_report(request):
     """Start the recurring report (a singleton: a running report is kept)."""
     report = AutomationReport()
-    messages.success(request, f"Automation report #{report.id} runs every minute.")
+    messages.success(request, _("Automation report #%(pk)s runs every minute.") % {"pk": report.id})
     return redirect("demo_home")
 
 
 @login_required
-@require_POST
+@post_or_home
 def run_due(request):
     """Advance every due instance once, as ``manage.py automation_step`` does from cron."""
     counts = AutomationModel.run()
     messages.info(
         request,
-        "Advanced {advanced} instance(s): {finished} finished, {errors} stopped by an error.".format(
-            **counts
-        ),
+        _("Advanced %(advanced)s instance(s): %(finished)s finished, %(errors)s stopped by an error.")
+        % counts,
     )
     return redirect("demo_home")
 
@@ -183,7 +231,7 @@ def run_due(request):
 def _journey_key(request):
     key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
     if instance_for_key(TrialJourney, key) is None:
-        raise Http404("No trial journey has this key.")
+        raise Http404(_("No trial journey has this key."))
     return key
 
 
@@ -194,7 +242,7 @@ def pricing(request):
     return render(request, "demo/pricing.html", {"key": key, "plans": PLANS})
 
 
-@require_POST
+@post_or_home
 def buy(request):
     """Buy a plan: send ``converted`` with the plan to the journey named by ``key``."""
     key = _journey_key(request)
@@ -202,5 +250,14 @@ def buy(request):
     if plan not in PLANS:
         return HttpResponseBadRequest("Unknown plan.")
     TrialJourney.dispatch_message(key, "converted", "web", {"plan": plan})
-    messages.success(request, f"Thank you: you bought the {PLANS[plan]} plan.")
+    messages.success(request, _("Thank you: you bought the %(plan)s plan.") % {"plan": PLANS[plan]})
     return redirect("demo_home")
+
+
+class LogoutPage(auth_views.LogoutView):
+    """Log out on POST; a GET shows a page with the button instead of an empty 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "demo/logout.html")

@@ -329,3 +329,63 @@ def test_demo_users_log_in_on_the_demos_login_page(client, alice):
     assert "Your automations" in client.get("/").content.decode()
     client.post(reverse("logout"))
     assert "Your automations" not in client.get("/").content.decode()
+
+
+def test_post_only_addresses_answer_a_get_with_the_start_page(client, alice):
+    client.force_login(alice)
+    for name in (
+        "demo_start_expense",
+        "demo_start_trial",
+        "demo_start_report",
+        "demo_start_invoice",
+        "demo_run_due",
+    ):
+        response = client.get(reverse(name), follow=True)
+        assert response.redirect_chain == [(reverse("demo_home"), 302)], name
+        assert "only takes a button press" in response.content.decode()
+    assert not AutomationModel.objects.exists()
+
+
+def test_logout_by_get_shows_a_button_and_the_login_page_does_not_link_to_itself(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("logout"))
+    assert page.status_code == 200 and 'action="/accounts/logout/"' in page.content.decode()
+    client.post(reverse("logout"))
+    login_page = client.get(reverse("login")).content.decode()
+    assert "?next=/accounts/login/" not in login_page
+
+
+def test_the_invoice_sync_fails_now_and_then_and_can_be_retried(client, alice, monkeypatch):
+    from automations import instance_actions
+    from demo.automations import InvoiceSync
+
+    client.force_login(alice)
+    monkeypatch.setattr("demo.automations.random.random", lambda: 0.0)  # the partner service is down
+    client.post(reverse("demo_start_invoice"))
+    sync = AutomationModel.objects.get(automation_class=InvoiceSync.get_automation_class_name())
+    assert "partner service did not answer" in sync.error
+    monkeypatch.setattr("demo.automations.random.random", lambda: 0.99)  # and back
+    instance_actions.perform(sync, "retry", alice)
+    sync.refresh_from_db()
+    assert sync.finished and sync.data["invoice"] == f"INV-{sync.pk:05d}"
+
+
+def test_unknown_pages_show_the_404_page_in_the_layout(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "automations/404.html" in [t.name for t in response.templates]
+
+
+def test_a_german_browser_gets_the_demo_and_the_workflow_pages_in_german(alice):
+    from django.test import Client
+    from django.utils import translation
+
+    client = Client(headers={"accept-language": "de"})
+    client.force_login(alice)
+    with translation.override("en"):  # the locale middleware's German must not outlive the test
+        home = client.get("/").content.decode()
+        tasks = client.get(reverse("automations:task_list")).content.decode()
+    assert "Demo-Automationen" in home and "Meine Aufgaben" in home and "Abmelden" in home
+    assert "Spesenfreigabe" in home and "Betrag (EUR)" in home
+    assert "Demo automations" not in home and "Log out" not in home
+    assert "Meine Aufgaben" in tasks and "Sie haben keine offenen Aufgaben." in tasks

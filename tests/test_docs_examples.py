@@ -19,6 +19,7 @@ PAGES = [
     "forms.md",
     "views.md",
     "diagram.md",
+    "admin.md",
     "events.md",
     "deployment.md",
     "testing.md",

@@ -53,6 +53,7 @@ LAYERS = [
     (
         "worker and web",
         [
+            "automations.admin",
             "automations.apps",
             "automations.checks",
             "automations.cms_automations.*",
@@ -60,9 +61,11 @@ LAYERS = [
             "automations.event_resolution",
             "automations.hooks",
             "automations.inbox",
+            "automations.instance_actions",
             "automations.live",
             "automations.management.*",
             "automations.page_views",
+            "automations.task_inbox",
             "automations.task_list_updates",
             "automations.tasks",
             "automations.templatetags.*",

@@ -180,6 +180,17 @@ class Automation:
         """Return the instance's random, unguessable key, e.g. for ``?key={{ atm.get_key }}``."""
         return self._model.key
 
+    def get_task_summary(self, task) -> str:
+        """Return the line task lists show for ``task``, an open task of this instance.
+
+        The default is the description of the task's node, then the instance's verbose name and
+        number: ``"Approve or reject this expense claim. · Expense approval #6"``. Override it so
+        that a person sees at a glance what waits for them (who asks, how much).
+        """
+        node = type(self)._nodes.get(task.status)
+        description = str(getattr(node, "description", "") or task.status)
+        return f"{description} · {self.get_verbose_name()} #{self.id}"
+
     def __repr__(self):
         return f"<{type(self).__name__} id={getattr(self.__dict__.get('_model'), 'pk', None)}>"
 

@@ -9,12 +9,21 @@
     ``automations/includes/task_list.html``; the list updates itself over a websocket.
 ``task|task_description``, ``task|task_automation_name``
     What a task list shows of a task: its node's description and its automation's verbose name.
+``automation|automation_name``
+    The verbose name of an ``AutomationModel`` row's automation class.
+``task|task_summary``, ``task|task_urgency``, ``task|task_age``
+    The automation's summary of a task (``Automation.get_task_summary``) and how urgent it is by
+    its age: ``fresh``, ``due`` or ``late``; and its age in words ("30 hours").
+``{% task_inbox_for tasks as inbox %}``
+    Split ``tasks`` into ``inbox.mine`` (assigned to the user) and ``inbox.queue`` (their groups'
+    and permissions' tasks), sorted and paged by the request's ``sort``, ``mine_page`` and
+    ``queue_page`` parameters (see :mod:`automations.task_inbox`).
 """
 
 from django import template
 from django.template.base import Variable, token_kwargs
 
-from automations import page_views, registry
+from automations import page_views, registry, task_inbox
 from automations.permissions import form_node_for
 from automations.worklist import open_tasks_for
 
@@ -107,3 +116,41 @@ def task_automation_name(task):
         return registry.get(task.automation.automation_class).get_verbose_name()
     except registry.UnknownAutomationError:
         return task.automation.automation_class
+
+
+@register.filter
+def automation_name(automation):
+    """Return the verbose name of an ``AutomationModel`` row's class (its dotted path if unknown)."""
+    try:
+        return automation.get_automation_class().get_verbose_name()
+    except registry.UnknownAutomationError:
+        return automation.automation_class
+
+
+@register.filter
+def task_summary(task):
+    """Return the automation's summary of ``task`` (``Automation.get_task_summary``)."""
+    return task_inbox.task_summary(task)
+
+
+@register.filter
+def task_urgency(task):
+    """Return ``"fresh"``, ``"due"`` or ``"late"``: how urgent the open ``task`` is by its age."""
+    return task_inbox.urgency(task)
+
+
+@register.filter
+def task_age(task):
+    """Return how long the open ``task`` has waited, for people: "5 minutes", "30 hours", "3 days"."""
+    return task_inbox.age_text(task.hours_since_created())
+
+
+@register.simple_tag(takes_context=True)
+def task_inbox_for(context, tasks, user=None):
+    """Return the :class:`~automations.task_inbox.Inbox` of ``tasks`` for ``user``."""
+    user = user or context.get("user") or getattr(context.get("request"), "user", None)
+    parameters = context.get("inbox_params")
+    if parameters is None:
+        request = context.get("request")
+        parameters = request.GET if request is not None else {}
+    return task_inbox.build_inbox(tasks or [], user, parameters)

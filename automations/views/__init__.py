@@ -1,6 +1,7 @@
 """Views of Django Automations; their urls are in :mod:`automations.urls` (namespace ``automations``)."""
 
 from .diagram import AutomationDiagramView, InstanceDiagramView
+from .instances import InstanceActionView, InstanceListView, InstanceView
 from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
 from .worklist import TaskListView, TaskView
 
@@ -11,6 +12,9 @@ __all__ = [
     "AutomationTracebackView",
     "DashboardView",
     "InstanceDiagramView",
+    "InstanceActionView",
+    "InstanceListView",
+    "InstanceView",
     "TaskListView",
     "TaskView",
 ]

@@ -7,6 +7,7 @@ All of them need an active staff user with the ``automations.view_automationmode
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 
 from django.db.models import Count, Q
@@ -129,6 +130,8 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
                     "indent": len(splits) * 2,
                     "split": names.get(splits[-1].split_task, "") if splits else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
+                    "result": "" if _is_audit(task) else _shown_result(task.result),
+                    "audit": _is_audit(task),
                 }
             )
         try:
@@ -136,6 +139,20 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         except registry.UnknownAutomationError:
             verbose_name = automation.automation_class
         return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
+
+
+def _is_audit(task) -> bool:
+    """Return whether ``task`` is an audit line of an action (see :mod:`automations.instance_actions`)."""
+    return task.status == "" and isinstance(task.result, dict) and "audit" in task.result
+
+
+def _shown_result(result) -> str:
+    """Return a task's result as readable JSON (a failure's traceback only on its own page)."""
+    if result in (None, {}, ""):
+        return ""
+    if isinstance(result, dict) and "traceback" in result:
+        result = {"exception": result.get("exception")}
+    return json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
 class AutomationTracebackView(MonitoringAccessMixin, TemplateView):

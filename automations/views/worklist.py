@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
@@ -21,6 +22,9 @@ from automations.models import AutomationTaskModel
 from automations.permissions import form_node_for, may_process
 from automations.worklist import open_tasks_for
 
+from .closed_tasks import TaskClosed, closed_description, closed_task_response, may_see_closed, saved_message
+from .errors import PageErrorsMixin
+
 FAILED_MESSAGE = _(
     "An error stopped this automation while it took your input, so your input was not saved. "
     "It is shown again below."
@@ -32,7 +36,12 @@ NOT_OPEN_MESSAGE = _(
 
 
 class TaskListView(LoginRequiredMixin, TemplateView):
-    """The open tasks the user may process, across all automations (``automations/task_list.html``)."""
+    """The open tasks the user may process, across all automations (``automations/task_list.html``).
+
+    The list is split into the tasks assigned to the user and their groups' and permissions' queue,
+    sorted and paged by ``?sort=``, ``?mine_page=`` and ``?queue_page=`` (see
+    :mod:`automations.task_inbox`).
+    """
 
     template_name = "automations/task_list.html"
 
@@ -40,7 +49,7 @@ class TaskListView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(tasks=open_tasks_for(self.request.user), **kwargs)
 
 
-class TaskView(LoginRequiredMixin, FormView):
+class TaskView(PageErrorsMixin, LoginRequiredMixin, FormView):
     """Show the form of an open task (GET) and take a submission (POST).
 
     Anybody but the users who may process the task gets a 404, on every method. A valid
@@ -51,7 +60,10 @@ class TaskView(LoginRequiredMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.task = self.get_task()
+        try:
+            self.task = self.get_task()
+        except TaskClosed as closed:
+            return closed_task_response(request, closed.task)
         self.automation = self.task.automation.instance
         self.node = getattr(self.automation, self.task.status)
         return super().dispatch(request, *args, **kwargs)
@@ -61,9 +73,11 @@ class TaskView(LoginRequiredMixin, FormView):
         tasks = AutomationTaskModel.objects.select_related("automation")
         task = tasks.filter(pk=self.kwargs["task_id"]).first()
         node = form_node_for(task) if task is not None else None
-        if node is None or not may_process(self.request.user, task, node=node):
-            raise Http404(_("No open task of yours has this number."))
-        return task
+        if node is not None and may_process(self.request.user, task, node=node):
+            return task
+        if node is not None and may_see_closed(self.request.user, task, node):
+            raise TaskClosed(task)
+        raise Http404(_("No open task of yours has this number."))
 
     def get_form_class(self):
         return self.node.form_class
@@ -101,7 +115,11 @@ class TaskView(LoginRequiredMixin, FormView):
         step = engine.advance(self.task.automation_id, submission=submission)
         if not submission.consumed:
             form.add_error(None, FAILED_MESSAGE if step.error else NOT_OPEN_MESSAGE)
+            closed = AutomationTaskModel.objects.select_related("finished_by").filter(pk=self.task.pk).first()
+            if not step.error and closed is not None and closed.finished is not None:
+                form.add_error(None, closed_description(closed))
             return self.render_to_response(self.get_context_data(form=form), status=409)
+        messages.success(self.request, saved_message(self.task, self.automation), fail_silently=True)
         return HttpResponseRedirect(self.get_success_url())
 
     def get_success_url(self):

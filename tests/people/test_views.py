@@ -59,7 +59,7 @@ def test_task_list_shows_the_users_open_tasks_only(ada, bob, clock):
     assert task_url(mine) in html
     assert "Only for Ada" in html  # the node's description
     assert "Automation ForAda" in html  # the automation's verbose name
-    assert "waiting for 30.0 h" in html and "atm-task-late" in html
+    assert "waiting for 30 hours" in html and "atm-task-late" in html
     assert 'data-atm-socket="/ws/automations/tasks/"' in html
     assert "automations/tasks.js" in html
 

@@ -1,0 +1,221 @@
+"""The admin of automation instances and their tasks.
+
+Instances can be filtered by class and state and searched in their data; their tasks are shown
+inline. The admin actions are the instance page's (:mod:`automations.instance_actions`): wake now,
+retry from the failed node, kill; "send a message" opens the instance page's form. Each writes an
+audit line into the instance's history. Tasks can be reassigned (user, group) on their own page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from automations import instance_actions
+from automations.models import AutomationModel, AutomationTaskModel
+from automations.views.instances import STATES, filter_state, pretty_json, verbose_name_of
+
+
+class StateFilter(admin.SimpleListFilter):
+    """Running, waiting for a person, waiting for time, stopped by an error, finished."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return list(STATES.items())
+
+    def queryset(self, request, queryset):
+        return filter_state(queryset, self.value()) if self.value() in STATES else queryset
+
+
+class AutomationClassFilter(admin.SimpleListFilter):
+    """The automation classes that have instances, by their verbose names."""
+
+    title = _("automation")
+    parameter_name = "automation_class"
+
+    def lookups(self, request, model_admin):
+        paths = AutomationModel.objects.values_list("automation_class", flat=True).distinct()
+        return sorted(((path, verbose_name_of(path)) for path in paths), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(automation_class=self.value()) if self.value() else queryset
+
+
+class TaskInline(admin.TabularInline):
+    model = AutomationTaskModel
+    fields = [
+        "status",
+        "created",
+        "finished",
+        "message",
+        "finished_by",
+        "interaction_user",
+        "interaction_group",
+    ]
+    readonly_fields = ["status", "created", "finished", "message", "finished_by"]
+    raw_id_fields = ["interaction_user", "interaction_group"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _run_action(modeladmin, request, queryset, action):
+    done, refused = 0, []
+    for model in queryset:
+        try:
+            instance_actions.perform(model, action, request.user)
+            done += 1
+        except instance_actions.ActionNotPossible as exc:
+            refused.append(f"#{model.pk}: {exc}")
+    if done:
+        modeladmin.message_user(
+            request,
+            _("%(action)s: done for %(count)d instance(s).")
+            % {"action": instance_actions.ACTIONS[action].label, "count": done},
+            messages.SUCCESS,
+        )
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.action(description=_("Wake now"), permissions=["change"])
+def wake_now(modeladmin, request, queryset):
+    _run_action(modeladmin, request, queryset, "wake")
+
+
+@admin.action(description=_("Retry from the failed node"), permissions=["change"])
+def retry_failed(modeladmin, request, queryset):
+    _run_action(modeladmin, request, queryset, "retry")
+
+
+@admin.action(description=_("Kill (stop for good, keep the history)"), permissions=["change"])
+def kill(modeladmin, request, queryset):
+    _run_action(modeladmin, request, queryset, "kill")
+
+
+@admin.action(description=_("Send a message…"), permissions=["change"])
+def send_message(modeladmin, request, queryset):
+    """Open the instance page's message form for the one selected instance."""
+    models = list(queryset[:2])
+    if len(models) != 1:
+        modeladmin.message_user(
+            request, _("Select exactly one instance to send a message to."), messages.WARNING
+        )
+        return None
+    return HttpResponseRedirect(reverse("automations:instance_action", args=[models[0].pk, "message"]))
+
+
+@admin.register(AutomationModel)
+class AutomationModelAdmin(admin.ModelAdmin):
+    list_display = ["id", "automation_name", "state", "created", "updated", "wake_at"]
+    list_filter = [AutomationClassFilter, StateFilter, "finished", "created"]
+    search_fields = ["=id", "automation_class", "key", "data", "error"]
+    readonly_fields = [
+        "automation_class",
+        "key",
+        "created",
+        "updated",
+        "finished",
+        "readable_data",
+        "error",
+        "instance_page",
+    ]
+    fields = [
+        "automation_class",
+        "instance_page",
+        "key",
+        "created",
+        "updated",
+        "wake_at",
+        "finished",
+        "error",
+        "readable_data",
+    ]
+    inlines = [TaskInline]
+    actions = [wake_now, retry_failed, kill, send_message]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False  # instances are started by their automation classes
+    list_per_page = 50
+
+    @admin.display(description=_("automation"), ordering="automation_class")
+    def automation_name(self, obj):
+        return verbose_name_of(obj.automation_class)
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        if obj.finished:
+            return STATES["finished"]
+        if obj.error:
+            return STATES["error"]
+        return STATES["running"]
+
+    @admin.display(description=_("data"))
+    def readable_data(self, obj):
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', pretty_json(obj.data))
+
+    @admin.display(description=_("instance page"))
+    def instance_page(self, obj):
+        try:
+            url = reverse("automations:instance", args=[obj.pk])
+        except NoReverseMatch:
+            return "-"
+        return format_html('<a href="{}">{}</a>', url, _("Open the instance page"))
+
+
+@admin.register(AutomationTaskModel)
+class AutomationTaskModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "automation",
+        "status",
+        "created",
+        "finished",
+        "finished_by",
+        "interaction_user",
+        "interaction_group",
+    ]
+    list_filter = ["finished", "automation__automation_class", "status"]
+    search_fields = ["=automation__id", "status", "message"]
+    raw_id_fields = ["automation", "interaction_user", "interaction_group", "finished_by"]
+    readonly_fields = [
+        "automation",
+        "status",
+        "created",
+        "finished",
+        "message",
+        "path",
+        "readable_result",
+        "finished_by",
+    ]
+    fields = [
+        "automation",
+        "status",
+        "path",
+        "created",
+        "finished",
+        "finished_by",
+        "message",
+        "readable_result",
+        "interaction_user",
+        "interaction_group",
+        "interaction_permissions",
+    ]
+    list_select_related = ["automation", "finished_by", "interaction_user", "interaction_group"]
+
+    @admin.display(description=_("result"))
+    def readable_result(self, obj):
+        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', pretty_json(obj.result))
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,158 @@
+"""The inbox of a person: their open tasks split into "assigned to me" and "my queue", sorted and paged.
+
+A task assigned to the user by ``.User(...)`` is theirs; every other open task they may process
+(through a group, a permission, or because anybody may) is in their queue. Each row shows the
+automation's :meth:`~automations.flow.Automation.get_task_summary` and how urgent the task is by
+its age (``hours_since_created``): ``fresh`` below :data:`DUE_AFTER_HOURS`, ``due`` below
+:data:`LATE_AFTER_HOURS`, ``late`` after that.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from automations import registry
+
+logger = logging.getLogger("automations.views")
+
+DUE_AFTER_HOURS = 4
+LATE_AFTER_HOURS = 24
+PAGE_SIZE = 20
+SORTS = {
+    "oldest": _("oldest first"),
+    "newest": _("newest first"),
+    "automation": _("by automation"),
+}
+DEFAULT_SORT = "oldest"
+SECTIONS = ("mine", "queue")
+PARAMETERS = ("sort", "mine_page", "queue_page")
+
+
+def task_summary(task) -> str:
+    """Return the automation's summary of ``task``; the default summary if its hook fails."""
+    try:
+        instance = task.automation.instance
+    except registry.UnknownAutomationError:
+        return f"{task.status} · {task.automation.automation_class} #{task.automation_id}"
+    try:
+        return str(instance.get_task_summary(task))
+    except Exception:
+        logger.exception("get_task_summary of %s failed for task %s.", task.automation, task.pk)
+        from automations.flow import Automation
+
+        return Automation.get_task_summary(instance, task)
+
+
+def urgency(task) -> str:
+    """Return ``"fresh"``, ``"due"`` or ``"late"`` for an open task, by the hours it has waited."""
+    hours = task.hours_since_created()
+    if hours >= LATE_AFTER_HOURS:
+        return "late"
+    if hours >= DUE_AFTER_HOURS:
+        return "due"
+    return "fresh"
+
+
+def age_text(hours: float) -> str:
+    """Return ``hours`` in words: minutes below an hour, hours below two days, then days."""
+    if hours < 1 / 60:
+        return str(_("less than a minute"))
+    if hours < 1:
+        minutes = int(hours * 60)
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    if hours < 48:
+        whole = int(hours)
+        return ngettext("%(count)d hour", "%(count)d hours", whole) % {"count": whole}
+    days = int(hours // 24)
+    return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+
+
+def is_assigned_to(task, user) -> bool:
+    """Return whether ``task`` is assigned to ``user`` personally (not through a group or permission)."""
+    return task.interaction_user_id is not None and task.interaction_user_id == getattr(user, "pk", None)
+
+
+def _sort_key(sort):
+    if sort == "automation":
+        return lambda task: (_verbose_name(task), task.created, task.pk)
+    return lambda task: (task.created, task.pk)
+
+
+def _verbose_name(task) -> str:
+    try:
+        return str(registry.get(task.automation.automation_class).get_verbose_name())
+    except registry.UnknownAutomationError:
+        return task.automation.automation_class
+
+
+@dataclass
+class Inbox:
+    """The two sections of a user's inbox, each a page of tasks, and how they are sorted."""
+
+    mine: object
+    queue: object
+    sort: str
+    parameters: dict
+
+    @property
+    def count(self) -> int:
+        return self.mine.paginator.count + self.queue.paginator.count
+
+    @property
+    def sorts(self) -> list[dict]:
+        """The sort orders with their query strings, for links."""
+        return [
+            {"key": key, "label": label, "query": self.query(sort=key, mine_page=None, queue_page=None),
+             "current": key == self.sort}
+            for key, label in SORTS.items()
+        ]  # fmt: skip
+
+    def query(self, **changes) -> str:
+        """Return ``?...`` for the current parameters with ``changes`` (``None`` removes one)."""
+        values = {**self.parameters, **changes}
+        kept = {key: value for key, value in values.items() if value not in (None, "")}
+        return "?" + urlencode(kept) if kept else "?"
+
+    def page_query(self, section, number) -> str:
+        """Return the query string of page ``number`` of ``section`` (``mine`` or ``queue``)."""
+        return self.query(**{f"{section}_page": number if number > 1 else None})
+
+    @property
+    def socket_query(self) -> str:
+        """The parameters for the live socket, so that pushed lists keep this sort and these pages."""
+        return self.query() if self.parameters else ""
+
+
+def build_inbox(tasks, user, parameters=None) -> Inbox:
+    """Split, sort and page ``tasks`` (the open tasks ``user`` may process) by ``parameters``.
+
+    ``parameters`` is a mapping such as ``request.GET``: ``sort`` (``oldest``, ``newest``,
+    ``automation``), ``mine_page`` and ``queue_page``. Unknown values fall back to the defaults.
+    """
+    parameters = parameters or {}
+    sort = parameters.get("sort") if parameters.get("sort") in SORTS else DEFAULT_SORT
+    ordered = sorted(tasks, key=_sort_key(sort), reverse=sort == "newest")
+    kept = {key: str(parameters.get(key)) for key in PARAMETERS if parameters.get(key)}
+    if kept.get("sort") not in SORTS or kept.get("sort") == DEFAULT_SORT:
+        kept.pop("sort", None)
+    mine = [task for task in ordered if is_assigned_to(task, user)]
+    queue = [task for task in ordered if not is_assigned_to(task, user)]
+    pages = {}
+    for section, rows in zip(SECTIONS, (mine, queue), strict=True):
+        page = Paginator(rows, PAGE_SIZE).get_page(parameters.get(f"{section}_page"))
+        pages[section] = page
+        if page.number == 1:
+            kept.pop(f"{section}_page", None)
+        else:
+            kept[f"{section}_page"] = str(page.number)
+    inbox = Inbox(mine=pages["mine"], queue=pages["queue"], sort=sort, parameters=kept)
+    for section, page in pages.items():  # links of each section's pager, the other section kept
+        page.previous_query = inbox.page_query(section, page.number - 1) if page.has_previous() else ""
+        page.next_query = inbox.page_query(section, page.number + 1) if page.has_next() else ""
+    return inbox

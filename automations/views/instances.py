@@ -1,0 +1,350 @@
+"""The instances of every automation class, one instance's page, and the actions on it.
+
+``InstanceListView`` and ``InstanceView`` need an active user with the view permission on
+``AutomationModel`` (staff or not); ``InstanceActionView`` needs the change permission too.
+Anonymous users are sent to log in, everybody else gets the 403 page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django import forms
+from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, ListView, TemplateView
+
+from automations import instance_actions, registry
+from automations.flow import get_automations
+from automations.flow.forms import Form
+from automations.models import AutomationModel, AutomationTaskModel
+from automations.permissions import may_process
+from automations.worklist import open_form_tasks
+
+from .access import ChangeAccessMixin, InstanceAccessMixin
+from .closed_tasks import local_time
+
+logger = logging.getLogger("automations.views")
+
+STATES = {
+    "running": _("running"),
+    "person": _("waiting for a person"),
+    "time": _("waiting for time"),
+    "error": _("stopped by an error"),
+    "finished": _("finished"),
+}
+HISTORY_LIMIT = 500
+
+
+def pretty_json(value) -> str:
+    """Return ``value`` as indented JSON with sorted keys, for people to read."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def filter_state(queryset, state, now=None):
+    """Return the instances of ``queryset`` in ``state`` (a key of :data:`STATES`; unknown: all)."""
+    now = now or timezone.now()
+    running = queryset.filter(finished=False, error="")
+    if state == "running":
+        return running
+    if state == "person":
+        return running.filter(pk__in=open_form_tasks().values("automation_id"))
+    if state == "time":
+        return running.filter(wake_at__gt=now)
+    if state == "error":
+        return queryset.filter(finished=False).exclude(error="")
+    if state == "finished":
+        return queryset.filter(finished=True)
+    return queryset
+
+
+def state_of(model, open_tasks, now) -> str:
+    """Return the key of :data:`STATES` that describes ``model`` with its ``open_tasks`` now."""
+    if model.finished:
+        return "finished"
+    if model.error:
+        return "error"
+    cls = _class_or_none(model)
+    if cls is not None and any(isinstance(cls._nodes.get(task.status), Form) for task in open_tasks):
+        return "person"
+    if model.wake_at is not None and model.wake_at > now:
+        return "time"
+    return "running"
+
+
+def _class_or_none(model):
+    try:
+        return model.get_automation_class()
+    except registry.UnknownAutomationError:
+        return None
+
+
+def verbose_name_of(path) -> str:
+    try:
+        return str(registry.get(path).get_verbose_name())
+    except registry.UnknownAutomationError:
+        return path
+
+
+def automation_classes() -> list[dict]:
+    """Return ``{"path", "verbose_name"}`` for every declared class and every class with instances."""
+    paths = {path for path, _ in get_automations()}
+    paths |= set(AutomationModel.objects.values_list("automation_class", flat=True).distinct())
+    return sorted(
+        ({"path": p, "verbose_name": verbose_name_of(p)} for p in paths), key=lambda c: c["verbose_name"]
+    )
+
+
+class InstanceListView(InstanceAccessMixin, ListView):
+    """Automation instances, newest first, filtered by ``?automation=``, ``?state=`` and ``?q=``.
+
+    ``q`` searches the instances' data (case-insensitive), their keys, and ``#12`` or ``12`` their
+    number. Template: ``automations/instances.html``.
+    """
+
+    template_name = "automations/instances.html"
+    context_object_name = "instances"
+    paginate_by = 25
+
+    def get_queryset(self):
+        queryset = AutomationModel.objects.all()
+        self.automation_path = self.request.GET.get("automation", "")
+        if self.automation_path:
+            queryset = queryset.filter(automation_class=self.automation_path)
+        self.state = self.request.GET.get("state", "")
+        if self.state not in STATES:
+            self.state = ""
+        queryset = filter_state(queryset, self.state)
+        self.search = self.request.GET.get("q", "").strip()
+        if self.search:
+            condition = Q(data__icontains=self.search) | Q(key=self.search)
+            number = self.search.lstrip("#")
+            if number.isdigit():
+                condition |= Q(pk=int(number))
+            queryset = queryset.filter(condition)
+        return queryset.order_by("-pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        now = timezone.now()
+        page = list(context["instances"])
+        open_tasks = {model.pk: [] for model in page}
+        for task in AutomationTaskModel.objects.filter(automation_id__in=open_tasks, finished=None).order_by(
+            "pk"
+        ):
+            open_tasks[task.automation_id].append(task)
+        rows = []
+        for model in page:
+            state = state_of(model, open_tasks[model.pk], now)
+            rows.append(
+                {
+                    "model": model,
+                    "verbose_name": verbose_name_of(model.automation_class),
+                    "state": state,
+                    "state_label": STATES[state],
+                    "nodes": [task.status for task in open_tasks[model.pk]],
+                }
+            )
+        query = {key: value for key, value in self.request.GET.items() if key != "page" and value}
+        context.update(
+            rows=rows,
+            classes=automation_classes(),
+            states=[{"key": key, "label": label} for key, label in STATES.items()],
+            current_state=self.state,
+            current_automation=self.automation_path,
+            search=self.search,
+            page_query="&".join(f"{key}={value}" for key, value in query.items()),
+            filter_query={key: value for key, value in query.items() if key != "state"},
+        )
+        return context
+
+
+def timeline(model, user) -> list[dict]:
+    """Return the history rows of ``model``: every task, oldest first, with its time to the second."""
+    tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
+    rows = []
+    for task in tasks[:HISTORY_LIMIT]:
+        result = task.result
+        is_audit = task.status == "" and isinstance(result, dict) and instance_actions.AUDIT in result
+        failed = isinstance(result, dict) and "traceback" in result and "exception" in result
+        shown = result
+        if failed:
+            shown = {"exception": result.get("exception")}
+        rows.append(
+            {
+                "task": task,
+                "audit": is_audit,
+                "failed": failed,
+                "open": task.finished is None,
+                "created": local_time(task.created),
+                "finished": local_time(task.finished),
+                "depth": len(task.path.split("/")) if task.path else 0,
+                "result": pretty_json(shown) if shown not in (None, {}, "") and not is_audit else "",
+            }
+        )
+    return rows
+
+
+def positions(model, user, now) -> list[dict]:
+    """Return where ``model`` stands: one entry per open task (one per waiting path)."""
+    cls = _class_or_none(model)
+    entries = []
+    for task in AutomationTaskModel.objects.filter(automation=model, finished=None).order_by("pk"):
+        task.automation = model
+        node = cls._nodes.get(task.status) if cls is not None else None
+        is_form = isinstance(node, Form)
+        task_url = None
+        if is_form and may_process(user, task, node=node):
+            task_url = reverse("automations:task", args=[task.pk])
+        entries.append(
+            {
+                "task": task,
+                "node": task.status,
+                "description": getattr(node, "description", "") if node is not None else "",
+                "since": local_time(task.created),
+                "path": task.path,
+                "is_form": is_form,
+                "task_url": task_url,
+                "assigned": task.interaction_user
+                or task.interaction_group
+                or ", ".join(task.interaction_permissions),
+            }
+        )
+    return entries
+
+
+class InstanceView(InstanceAccessMixin, TemplateView):
+    """One instance: its data, where it stands on each path, its history, its errors and actions.
+
+    Template: ``automations/instance.html`` (blocks ``facts``, ``actions``, ``diagram``,
+    ``positions``, ``data``, ``errors``, ``history``).
+    """
+
+    template_name = "automations/instance.html"
+
+    def get_context_data(self, **kwargs):
+        model = get_object_or_404(AutomationModel, pk=self.kwargs["pk"])
+        now = timezone.now()
+        user = self.request.user
+        open_tasks = list(AutomationTaskModel.objects.filter(automation=model, finished=None))
+        state = state_of(model, open_tasks, now)
+        rows = timeline(model, user)
+        may_change = user.has_perm("automations.change_automationmodel")
+        return super().get_context_data(
+            automation=model,
+            automation_class=_class_or_none(model),
+            verbose_name=verbose_name_of(model.automation_class),
+            state=state,
+            state_label=STATES[state],
+            created=local_time(model.created),
+            updated=local_time(model.updated),
+            wake_at=local_time(model.wake_at),
+            data_json=pretty_json(model.data),
+            positions=positions(model, user, now),
+            history=rows,
+            history_truncated=len(rows) >= HISTORY_LIMIT,
+            failed=[row for row in rows if row["failed"]],
+            actions=instance_actions.available(model) if may_change else [],
+            may_change=may_change,
+            **kwargs,
+        )
+
+
+class MessageForm(forms.Form):
+    """What the ``message`` action sends: a receiver, an optional token, and JSON data."""
+
+    message = forms.ChoiceField(label=_("Receiver"))
+    token = forms.CharField(label=_("Token"), required=False, max_length=256)
+    data = forms.CharField(
+        label=_("Data (a JSON object)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        initial="{}",
+    )
+
+    def __init__(self, *args, receivers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["message"].choices = [(name, name) for name in receivers]
+
+    def clean_data(self):
+        try:
+            return instance_actions.parse_data(self.cleaned_data.get("data") or "")
+        except instance_actions.ActionNotPossible as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class ConfirmForm(forms.Form):
+    """The other actions need nothing but the confirmation itself."""
+
+
+class InstanceActionView(ChangeAccessMixin, FormView):
+    """Confirm (GET) and carry out (POST, with CSRF) one action on an instance, then go back to it.
+
+    Every action carried out writes an audit line into the instance's history (see
+    :mod:`automations.instance_actions`). Template: ``automations/instance_action.html``.
+    """
+
+    template_name = "automations/instance_action.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.action = instance_actions.ACTIONS.get(kwargs["action"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_model(self):
+        if self.action is None:
+            raise Http404(_("There is no such action."))
+        return get_object_or_404(AutomationModel, pk=self.kwargs["pk"])
+
+    def get_form_class(self):
+        return MessageForm if self.action is not None and self.action.name == "message" else ConfirmForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.get_form_class() is MessageForm:
+            cls = _class_or_none(self.model)
+            kwargs["receivers"] = instance_actions.receivers(cls) if cls is not None else []
+        return kwargs
+
+    def get(self, request, *args, **kwargs):
+        self.model = self.get_model()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.model = self.get_model()
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            automation=self.model,
+            verbose_name=verbose_name_of(self.model.automation_class),
+            action=self.action,
+            applies=self.action in instance_actions.available(self.model),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        params = {}
+        if isinstance(form, MessageForm):
+            params = {key: form.cleaned_data[key] for key in ("message", "token", "data")}
+        try:
+            done = instance_actions.perform(self.model, self.action.name, self.request.user, **params)
+        except instance_actions.ActionNotPossible as exc:
+            messages.error(self.request, str(exc), fail_silently=True)
+        except Exception as exc:  # a receiver's own error: tell the person, keep the page
+            logger.exception("Action %s on instance %s failed.", self.action.name, self.model.pk)
+            messages.error(
+                self.request, _("The action failed: %(error)s") % {"error": repr(exc)}, fail_silently=True
+            )
+        else:
+            messages.success(self.request, done, fail_silently=True)
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        return reverse("automations:instance", args=[self.model.pk])
