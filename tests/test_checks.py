@@ -255,7 +255,7 @@ def test_the_paths_of_a_split_that_end_in_repeats_run_on_their_own(clock):
     instance = Recurring()
     assert instance.data == {"hourly": 1, "daily": 1}
     for _ in range(24):
-        clock.advance(hours=1)
+        clock.jump(hours=1)
         AutomationModel.run()
     assert Recurring(automation_id=instance.id).data == {"hourly": 25, "daily": 2}
 

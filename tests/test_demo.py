@@ -162,15 +162,15 @@ def test_journey_reminds_after_the_delay_and_ends_with_the_trial(clock, alice):
     journey = TrialJourney(customer=alice)
     assert subjects(alice) == ["Welcome to your free trial!"]
 
-    clock.advance(seconds=4)
+    clock.jump(seconds=4)
     AutomationModel.run()
     assert subjects(alice) == ["Welcome to your free trial!"]
 
-    clock.advance(seconds=2)
+    clock.jump(seconds=2)
     AutomationModel.run()
     assert subjects(alice)[-1] == "Have you seen our plans?"
 
-    clock.advance(seconds=TrialJourney.TRIAL_SECONDS)
+    clock.jump(seconds=TrialJourney.TRIAL_SECONDS)
     AutomationModel.run()
     assert journey.finished()
     assert subjects(alice)[-1] == "Your trial has ended"
@@ -228,13 +228,13 @@ def test_report_writes_a_row_every_minute(clock, alice):
     first = ReportSnapshot.objects.get()
     assert (first.running, first.finished, first.stopped, first.open_tasks) == (2, 0, 0, 1)
 
-    clock.advance(seconds=59)
+    clock.jump(seconds=59)
     AutomationModel.run()
     assert ReportSnapshot.objects.count() == 1
 
-    clock.advance(seconds=1)
+    clock.jump(seconds=1)
     AutomationModel.run()
-    clock.advance(minutes=1)
+    clock.jump(minutes=1)
     AutomationModel.run()
     assert ReportSnapshot.objects.count() == 3
     assert not report.finished()
@@ -242,7 +242,7 @@ def test_report_writes_a_row_every_minute(clock, alice):
 
 def test_report_keeps_a_day_of_rows(clock):
     AutomationReport()
-    clock.advance(days=1, minutes=1)
+    clock.jump(days=1, minutes=1)
     AutomationModel.run()
     assert ReportSnapshot.objects.count() == 1
 
@@ -307,7 +307,7 @@ def test_starting_needs_a_login(client):
 def test_run_due_button_advances_due_instances(client, clock, alice):
     client.force_login(alice)
     TrialJourney(customer=alice)
-    clock.advance(seconds=10)
+    clock.jump(seconds=10)
 
     response = client.post(reverse("demo_run_due"), follow=True)
 

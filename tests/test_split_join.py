@@ -71,10 +71,10 @@ def test_the_join_waits_for_a_path_that_waits_on_a_timer(clock):
     assert seen(automation) == ["quick"]
     assert sorted(open_statuses(automation)) == ["meet", "slow"]
     assert row(automation).wake_at == clock.now + timedelta(hours=1)
-    clock.advance(minutes=59)
+    clock.jump(minutes=59)
     sweep()
     assert seen(automation) == ["quick"]
-    clock.advance(minutes=1)
+    clock.jump(minutes=1)
     sweep()
     assert seen(automation) == ["quick", "slow", "after"]
     assert automation.finished()
@@ -92,11 +92,11 @@ class TwoTimers(Recorder):
 def test_the_instance_wakes_for_the_earliest_timer_and_the_join_for_the_last(clock):
     automation = TwoTimers()
     assert row(automation).wake_at == clock.now + timedelta(minutes=10)
-    clock.advance(minutes=10)
+    clock.jump(minutes=10)
     sweep()
     assert seen(automation) == ["one"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=20)
-    clock.advance(minutes=20)
+    clock.jump(minutes=20)
     sweep()
     assert seen(automation) == ["one", "two", "after"]
     assert automation.finished()
@@ -118,11 +118,11 @@ class Nested(Recorder):
 def test_nested_splits_join_inside_out(clock):
     automation = Nested()
     assert seen(automation) == ["left_a"]
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     sweep()
     assert seen(automation) == ["left_a", "left_b", "after_inner"]
     assert not automation.finished()
-    clock.advance(minutes=15)
+    clock.jump(minutes=15)
     sweep()
     assert seen(automation) == ["left_a", "left_b", "after_inner", "right", "after"]
     assert automation.finished()
@@ -145,7 +145,7 @@ def test_nested_splits_may_meet_at_the_same_join(clock):
     automation = SharedJoin()
     assert sorted(seen(automation)) == ["left_a", "left_b"]
     assert "after" not in seen(automation)
-    clock.advance(minutes=20)
+    clock.jump(minutes=20)
     sweep()
     assert seen(automation)[2:] == ["right", "after"]
     assert statuses(automation).count("after") == 1
@@ -168,7 +168,7 @@ class OnePathEnds(Recorder):
 def test_a_path_that_ends_inside_a_split_is_not_waited_for(clock):
     automation = OnePathEnds()
     assert seen(automation) == ["tail"]
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     sweep()
     assert seen(automation) == ["tail", "a", "after"]
     assert automation.finished()
