@@ -162,16 +162,13 @@ def test_journey_reminds_after_the_delay_and_ends_with_the_trial(clock, alice):
     journey = TrialJourney(customer=alice)
     assert subjects(alice) == ["Welcome to your free trial!"]
 
-    clock.jump(seconds=4)
-    AutomationModel.run()
+    clock.advance(seconds=4)
     assert subjects(alice) == ["Welcome to your free trial!"]
 
-    clock.jump(seconds=2)
-    AutomationModel.run()
+    clock.advance(seconds=2)
     assert subjects(alice)[-1] == "Have you seen our plans?"
 
-    clock.jump(seconds=TrialJourney.TRIAL_SECONDS)
-    AutomationModel.run()
+    clock.advance(seconds=TrialJourney.TRIAL_SECONDS)
     assert journey.finished()
     assert subjects(alice)[-1] == "Your trial has ended"
     assert task_messages(journey) == [
@@ -228,14 +225,10 @@ def test_report_writes_a_row_every_minute(clock, alice):
     first = ReportSnapshot.objects.get()
     assert (first.running, first.finished, first.stopped, first.open_tasks) == (2, 0, 0, 1)
 
-    clock.jump(seconds=59)
-    AutomationModel.run()
+    clock.advance(seconds=59)
     assert ReportSnapshot.objects.count() == 1
 
-    clock.jump(seconds=1)
-    AutomationModel.run()
-    clock.jump(minutes=1)
-    AutomationModel.run()
+    clock.advance(minutes=1, seconds=1)
     assert ReportSnapshot.objects.count() == 3
     assert not report.finished()
 

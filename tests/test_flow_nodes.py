@@ -103,11 +103,9 @@ def test_after_waiting_for_a_timedelta(clock):
     assert automation.data["worked"] == ["start"]
     assert open_statuses(automation) == ["later"]
     assert row(automation).wake_at == start + timedelta(hours=2)
-    clock.jump(hours=1, minutes=59)
-    sweep()
+    clock.advance(hours=1, minutes=59)
     assert row(automation).data["worked"] == ["start"]
-    clock.jump(minutes=1)
-    sweep()
+    clock.advance(minutes=1)
     assert row(automation).data["worked"] == ["start", "later"]
     assert automation.finished()
 
@@ -145,8 +143,7 @@ def test_after_waiting_for_and_until_take_callables_with_the_task(clock):
 
     automation = Callables(minutes=30)
     assert row(automation).wake_at == clock.now + timedelta(minutes=30)
-    clock.jump(minutes=30)
-    sweep()
+    clock.advance(minutes=30)
     assert row(automation).data["done"] is True
 
 
@@ -191,11 +188,9 @@ def test_as_soon_as_waits_until_the_condition_holds(clock):
 def test_as_soon_as_is_rechecked_at_the_configured_interval(clock):
     automation = Conditional()
     assert row(automation).wake_at == clock.now + timedelta(minutes=10)
-    clock.jump(minutes=9)
-    sweep()
+    clock.advance(minutes=9)
     assert row(automation).data["checks"] == 1
-    clock.jump(minutes=1)
-    sweep()
+    clock.advance(minutes=1)
     assert row(automation).data["checks"] == 2
 
 
@@ -251,16 +246,13 @@ def test_skip_after_ends_a_wait_that_lasts_too_long(clock):
 
     automation = Deadline()
     assert row(automation).wake_at == clock.now + timedelta(minutes=1)  # the condition's re-check
-    clock.jump(minutes=29)
-    sweep()
+    clock.advance(minutes=29)
     assert open_statuses(automation) == ["wait"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=1)
-    clock.jump(minutes=1)
-    sweep()
+    clock.advance(minutes=1)
     assert open_statuses(automation) == ["late"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=30)  # the deadline, not 2 hours
-    clock.jump(minutes=30)
-    sweep()
+    clock.advance(minutes=30)
     assert automation.finished()
     assert [t.message for t in tasks(automation)] == ["skipped", "skipped", "OK"]
 
@@ -274,8 +266,7 @@ def test_skip_after_does_not_skip_a_node_that_is_ready_in_time(clock):
             self.data["worked"] = True
 
     automation = InTime()
-    clock.jump(minutes=10)
-    sweep()
+    clock.advance(minutes=10)
     assert row(automation).data == {"worked": True}
 
 

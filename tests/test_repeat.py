@@ -54,11 +54,9 @@ def test_every_n_minutes_stores_the_next_run_and_does_not_drift(clock):
     assert runs(automation) == 1
     assert scheduled(automation) == utc(2030, 1, 7, 9, 15)
     assert row(automation).wake_at == utc(2030, 1, 7, 9, 15)
-    clock.jump(minutes=14)
-    sweep()
+    clock.advance(minutes=14)
     assert runs(automation) == 1
-    clock.jump(minutes=1)
-    sweep()
+    clock.advance(minutes=1)
     assert runs(automation) == 2
     assert scheduled(automation) == utc(2030, 1, 7, 9, 30)
     clock.jump(minutes=22)  # the scheduler runs late, at 9:37
@@ -91,8 +89,7 @@ def test_every_hour(clock):
 def test_every_n_days_keeps_the_local_time_of_day(clock):
     automation = make(lambda r: r.EveryNDays(2))()
     assert scheduled(automation) == utc(2030, 1, 9, 9, 0)
-    clock.jump(days=2, hours=3)
-    sweep()
+    clock.advance(days=2, hours=3)
     assert runs(automation) == 2
     assert scheduled(automation) == utc(2030, 1, 11, 9, 0)
 
@@ -101,8 +98,7 @@ def test_every_day_follows_the_wall_clock_over_the_spring_dst_change(clock):
     clock.jump_to(utc(2030, 3, 30, 8, 0))  # 09:00 CET, the day before summer time starts
     automation = make(lambda r: r.EveryDay())()
     assert scheduled(automation) == utc(2030, 3, 31, 7, 0)  # 09:00 CEST: 23 hours later
-    clock.jump_to(utc(2030, 3, 31, 7, 0))
-    sweep()
+    clock.advance_to(utc(2030, 3, 31, 7, 0))
     assert runs(automation) == 2
     assert scheduled(automation) == utc(2030, 4, 1, 7, 0)
 
@@ -124,8 +120,7 @@ def test_at_runs_at_the_given_local_time(clock):
     assert scheduled(later_today) == utc(2030, 1, 7, 10, 0)
     tomorrow = make(lambda r: r.At(7, 30))()
     assert scheduled(tomorrow) == utc(2030, 1, 8, 6, 30)
-    clock.jump_to(utc(2030, 1, 8, 6, 30))
-    sweep()
+    clock.advance_to(utc(2030, 1, 8, 6, 30))
     assert runs(tomorrow) == 2
     assert scheduled(tomorrow) == utc(2030, 1, 9, 6, 30)
 
@@ -152,18 +147,15 @@ def test_repeat_resumes_at_its_start_node(clock):
             self.data[key] = self.data.get(key, 0) + 1
 
     automation = FromSecond()
-    clock.jump(minutes=10)
-    sweep()
-    clock.jump(minutes=10)
-    sweep()
+    clock.advance(minutes=10)
+    clock.advance(minutes=10)
     assert row(automation).data == {"setup": 1, "work": 3}
     assert not automation.finished()
 
 
 def test_the_schedule_is_kept_on_the_task_rows(clock):
     automation = make(lambda r: r.EveryNMinutes(30))()
-    clock.jump(minutes=30)
-    sweep()
+    clock.advance(minutes=30)
     repeat_tasks = [t for t in tasks(automation) if t.status == "again"]
     assert [t.result for t in repeat_tasks] == [
         {"anchor": "2030-01-07T09:00:00+00:00", "next": "2030-01-07T09:30:00+00:00"},

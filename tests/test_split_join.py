@@ -6,14 +6,9 @@ import pytest
 
 from automations import flow
 from automations.flow import this
-from automations.models import AutomationModel
 from tests.helpers import open_statuses, row, statuses, tasks
 
 pytestmark = pytest.mark.django_db
-
-
-def sweep():
-    AutomationModel.run()
 
 
 class Recorder(flow.Automation):
@@ -71,11 +66,9 @@ def test_the_join_waits_for_a_path_that_waits_on_a_timer(clock):
     assert seen(automation) == ["quick"]
     assert sorted(open_statuses(automation)) == ["meet", "slow"]
     assert row(automation).wake_at == clock.now + timedelta(hours=1)
-    clock.jump(minutes=59)
-    sweep()
+    clock.advance(minutes=59)
     assert seen(automation) == ["quick"]
-    clock.jump(minutes=1)
-    sweep()
+    clock.advance(minutes=1)
     assert seen(automation) == ["quick", "slow", "after"]
     assert automation.finished()
     assert [t.message for t in tasks(automation) if t.status == "meet"] == ["OK", "OK"]
@@ -92,12 +85,10 @@ class TwoTimers(Recorder):
 def test_the_instance_wakes_for_the_earliest_timer_and_the_join_for_the_last(clock):
     automation = TwoTimers()
     assert row(automation).wake_at == clock.now + timedelta(minutes=10)
-    clock.jump(minutes=10)
-    sweep()
+    clock.advance(minutes=10)
     assert seen(automation) == ["one"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=20)
-    clock.jump(minutes=20)
-    sweep()
+    clock.advance(minutes=20)
     assert seen(automation) == ["one", "two", "after"]
     assert automation.finished()
 
@@ -118,12 +109,10 @@ class Nested(Recorder):
 def test_nested_splits_join_inside_out(clock):
     automation = Nested()
     assert seen(automation) == ["left_a"]
-    clock.jump(minutes=5)
-    sweep()
+    clock.advance(minutes=5)
     assert seen(automation) == ["left_a", "left_b", "after_inner"]
     assert not automation.finished()
-    clock.jump(minutes=15)
-    sweep()
+    clock.advance(minutes=15)
     assert seen(automation) == ["left_a", "left_b", "after_inner", "right", "after"]
     assert automation.finished()
 
@@ -145,8 +134,7 @@ def test_nested_splits_may_meet_at_the_same_join(clock):
     automation = SharedJoin()
     assert sorted(seen(automation)) == ["left_a", "left_b"]
     assert "after" not in seen(automation)
-    clock.jump(minutes=20)
-    sweep()
+    clock.advance(minutes=20)
     assert seen(automation)[2:] == ["right", "after"]
     assert statuses(automation).count("after") == 1
     assert automation.finished()
@@ -168,8 +156,7 @@ class OnePathEnds(Recorder):
 def test_a_path_that_ends_inside_a_split_is_not_waited_for(clock):
     automation = OnePathEnds()
     assert seen(automation) == ["tail"]
-    clock.jump(minutes=5)
-    sweep()
+    clock.advance(minutes=5)
     assert seen(automation) == ["tail", "a", "after"]
     assert automation.finished()
 
