@@ -79,7 +79,7 @@ def test_every_hour(clock):
     assert scheduled(automation) == utc(2030, 1, 7, 10, 0)
     two_hourly = make(lambda r: r.EveryHour(2))()
     assert scheduled(two_hourly) == utc(2030, 1, 7, 11, 0)
-    clock.jump(hours=2, minutes=5)
+    clock.jump(hours=2, minutes=5)  # one late sweep, at 11:05
     sweep()
     assert (runs(automation), runs(two_hourly)) == (2, 2)
     assert scheduled(automation) == utc(2030, 1, 7, 12, 0)
