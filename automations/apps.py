@@ -12,7 +12,13 @@ class AutomationsConfig(AppConfig):
         from django.core import checks
 
         from automations import checks as automation_checks
-        from automations import form_checks, hooks, live, permissions, worker_checks
+        from automations import (
+            engine,  # noqa: F401  (gives AutomationModel.run() its sweep)
+            page_views,
+            permissions,
+            task_list_updates,
+        )
+        from automations.diagram import live as diagram_live
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -20,9 +26,10 @@ class AutomationsConfig(AppConfig):
         permissions.uses_custom_permissions()
 
         checks.register(automation_checks.check_automations)
-        checks.register(form_checks.check_permission_settings)
-        checks.register(form_checks.check_unassigned_forms)
-        checks.register(worker_checks.check_worker_reachable)
-        hooks.connect_receivers()
-        live.connect_receivers()
+        checks.register(automation_checks.check_permission_settings)
+        checks.register(automation_checks.check_unassigned_forms)
+        checks.register(automation_checks.check_worker_reachable)
+        page_views.connect_receivers()
+        task_list_updates.connect_receivers()
+        diagram_live.connect_receivers()
         autodiscover_modules("automations")

@@ -1,11 +1,26 @@
-"""System checks: declared automations and Django Automations' settings."""
+"""System checks of Django Automations: declared automations, forms, settings and the worker setup."""
 
+from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from automations import registry
+from automations import settings as atm_settings
 from automations.flow.automation import _BASE_ATTRIBUTES
 from automations.flow.declaration import find_problems
 from automations.flow.execute import SendMessage
+from automations.permissions import (
+    CUSTOM_SETTINGS,
+    custom_method,
+    custom_settings_problem,
+    form_nodes,
+    group_model,
+)
+
+IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
+
+
+# -- declared automations -----------------------------------------------------------------------
 
 
 def check_automations(app_configs=None, **kwargs):
@@ -42,3 +57,74 @@ def _message_target_errors(cls):
 
 def _is_class_path(target) -> bool:
     return isinstance(target, str) and "." in target and not target.startswith("self.")
+
+
+# -- forms and the settings for non-standard groups ----------------------------------------------
+
+
+def check_permission_settings(app_configs=None, **kwargs):
+    """Report group settings set only in part (``automations.E010``) or not resolving (``E011``)."""
+    problem = custom_settings_problem()
+    if problem:
+        return [
+            checks.Error(
+                problem,
+                hint=f"Set all of {', '.join(CUSTOM_SETTINGS)} (see 'Non-standard Group and Permissions'), "
+                "or remove them to use auth.Group and Django's permissions.",
+                id="automations.E010",
+            )
+        ]
+    errors = []
+    lookups = (
+        lambda: group_model(),
+        lambda: custom_method("ATM_USER_WITH_PERMISSIONS_FORM_METHOD"),
+        lambda: custom_method("ATM_USER_WITH_PERMISSIONS_MODEL_METHOD"),
+    )
+    for lookup in lookups:
+        try:
+            lookup()
+        except ImproperlyConfigured as exc:
+            hint = "Fix the setting's dotted path."
+            errors.append(checks.Error(str(exc), hint=hint, id="automations.E011"))
+    return errors
+
+
+def check_unassigned_forms(app_configs=None, **kwargs):
+    """Warn about ``Form`` nodes any logged-in user may process (``automations.W010``)."""
+    warnings = []
+    for cls in registry.all_automations().values():
+        for name, node in form_nodes(cls).items():
+            if not node.is_assigned():
+                warnings.append(
+                    checks.Warning(
+                        f"{cls.__name__}.{name}: Form() has no .User(), .Group() or .Permission(), "
+                        "so any logged-in user may process it.",
+                        hint="Assign the form, or add 'automations.W010' to SILENCED_SYSTEM_CHECKS if "
+                        "every logged-in user is meant to process it.",
+                        obj=cls,
+                        id="automations.W010",
+                    )
+                )
+    return warnings
+
+
+# -- the worker setup ------------------------------------------------------------------------------
+
+def check_worker_reachable(app_configs=None, **kwargs):
+    """Warn when ``ATM_WORKER`` is on but the channel layer cannot carry events to another process."""
+    if not atm_settings.get("ATM_WORKER"):
+        return []
+    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    if backend is not None and backend != IN_MEMORY_LAYER:
+        return []
+    problem = "no channel layer" if backend is None else "the in-memory channel layer"
+    return [
+        checks.Warning(
+            f"ATM_WORKER is on, but with {problem} the events of this process reach no worker in "
+            f"another process: woken instances wait for the next sweep.",
+            hint="Use channels-redis (REDIS_URL) for separate automation_worker processes, or set "
+            "ATM_WORKER = False and run manage.py automation_server, which runs its worker in its "
+            "own process.",
+            id="automations.W020",
+        )
+    ]

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from automations import events, wakeups
+from automations.engine import lock_rows
 from automations.logsafe import shown
 from automations.models import InboxEvent
 
@@ -115,7 +116,7 @@ def apply(event_id: str) -> str | None:
         try:
             event = events.validate(row.event)
             with transaction.atomic():  # the event's effects, undone if it fails; the row's outcome stays
-                deliver(event)
+                perform(event)
         except events.InvalidEventError as exc:
             logger.warning("Event rejected (%s): %s", describe(row.event), exc)
             _conclude(row, InboxEvent.REJECTED, str(exc))
@@ -139,9 +140,7 @@ def apply(event_id: str) -> str | None:
 
 def _lock_pending(event_id):
     pending = InboxEvent.objects.filter(pk=event_id, handled__isnull=True)
-    if connection.features.has_select_for_update:
-        pending = pending.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
-    return pending.first()
+    return lock_rows(pending, skip_locked=True).first()
 
 
 def _conclude(row, outcome, error):
@@ -149,7 +148,7 @@ def _conclude(row, outcome, error):
     row.save(update_fields=["handled", "outcome", "error", "attempts"])
 
 
-def deliver(event: events.Event):
+def perform(event: events.Event):
     """Do what the effectful ``event`` asks, through the automation's own API; return its result."""
     automation_class, model, data = events.resolve(event)
     if event.type == events.MESSAGE:

@@ -11,9 +11,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
+from automations import settings as atm_settings
 from automations.logsafe import shown
 
 MAX_ID = 2**63 - 1  # the largest primary key the databases store
+
+
+# The models sit below the engine: the engine hands its sweep over when it loads (see use_sweep).
+_engine_sweep = None
+
+
+def use_sweep(sweep) -> None:
+    """Make ``AutomationModel.run()`` call ``sweep`` (called by :mod:`automations.engine` on import)."""
+    global _engine_sweep
+    _engine_sweep = sweep
 
 
 def new_key() -> str:
@@ -115,9 +126,9 @@ class AutomationModel(models.Model):
     @classmethod
     def run(cls):
         """Advance every due instance once (what ``manage.py automation_step`` calls); return counts."""
-        from automations import engine
-
-        return engine.sweep()
+        if _engine_sweep is None:
+            raise RuntimeError("The engine is not loaded: is 'automations' in INSTALLED_APPS?")
+        return _engine_sweep()
 
     @classmethod
     def delete_history(cls, days=30):
@@ -149,7 +160,7 @@ class AutomationTaskModel(models.Model):
         verbose_name=_("assigned user"),
     )
     interaction_group = models.ForeignKey(
-        getattr(settings, "ATM_GROUP_MODEL", "auth.Group"),
+        atm_settings.get("ATM_GROUP_MODEL"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

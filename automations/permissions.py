@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model, load_backend
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from automations import registry
 from automations import settings as atm_settings
 
 CUSTOM_SETTINGS = (
@@ -25,7 +26,24 @@ CUSTOM_SETTINGS = (
     "ATM_USER_WITH_PERMISSIONS_FORM_METHOD",
     "ATM_USER_WITH_PERMISSIONS_MODEL_METHOD",
 )
-DEFAULT_GROUP_MODEL = "auth.Group"
+
+
+# -- form nodes ----------------------------------------------------------------------------------
+
+
+def form_nodes(automation_class) -> dict:
+    """Return the ``Form`` nodes of ``automation_class`` by name."""
+    return {name: node for name, node in automation_class._nodes.items() if node.opens_form_tasks}
+
+
+def form_node_for(task):
+    """Return the declared ``Form`` node that opened ``task``, or ``None`` if it is not a form task."""
+    try:
+        automation_class = registry.get(task.automation.automation_class)
+    except registry.UnknownAutomationError:
+        return None
+    node = automation_class._nodes.get(task.status)
+    return node if getattr(node, "opens_form_tasks", False) else None
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -56,7 +74,8 @@ def uses_custom_permissions() -> bool:
 
 def group_model():
     """Return the model of ``.Group()`` assignments (``ATM_GROUP_MODEL``, default ``auth.Group``)."""
-    label = atm_settings.get("ATM_GROUP_MODEL") if uses_custom_permissions() else DEFAULT_GROUP_MODEL
+    custom = uses_custom_permissions()
+    label = atm_settings.get("ATM_GROUP_MODEL") if custom else atm_settings.DEFAULTS["ATM_GROUP_MODEL"]
     try:
         return apps.get_model(label, require_ready=False)
     except (LookupError, ValueError) as exc:
@@ -101,8 +120,6 @@ def task_users_with_permission(task, include_superusers=True, backend=None):
     method = custom_method("ATM_USER_WITH_PERMISSIONS_MODEL_METHOD")
     if method is not None:
         return method(task, include_superusers=include_superusers, backend=backend)
-    from automations.tasks import form_node_for
-
     user_model = get_user_model()
     manager = user_model._default_manager
     backend = _permission_backend(backend)
@@ -162,8 +179,6 @@ def may_process(user, task, *, node=None, group_ids=None) -> bool:
     ``node`` is the task's declared ``Form`` node (looked up if not given); ``group_ids`` are the
     ids of the user's groups, to save a query per task when checking many tasks.
     """
-    from automations.tasks import form_node_for
-
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if task.pk is None or task.finished is not None:

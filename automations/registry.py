@@ -41,3 +41,17 @@ def get(path: str) -> type:
 def all_automations() -> dict[str, type]:
     """Return a copy of the registry, path -> class, in registration order."""
     return dict(_automations)
+
+
+_base: type | None = None
+
+
+def register_base(cls: type) -> None:
+    """Remember the base class of all automations (``flow.Automation``), for :func:`is_automation_class`."""
+    global _base
+    _base = cls
+
+
+def is_automation_class(value) -> bool:
+    """Return whether ``value`` is a subclass of the automations' base class (abstract ones included)."""
+    return isinstance(value, type) and _base is not None and issubclass(value, _base)

@@ -7,3 +7,7 @@ automation_finished = Signal()
 
 #: A node raised an exception. Arguments: ``task``, ``exception``.
 task_failed = Signal()
+
+#: A step moved an instance: at least one node was visited (sent once the step has committed).
+#: Arguments: ``automation``.
+automation_advanced = Signal()

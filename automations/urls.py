@@ -9,6 +9,8 @@ name                   path (below the include)                   view
 ``errors``             ``errors/``                                :class:`AutomationErrorsView`
 ``history``            ``<automation_id>/history/``               :class:`AutomationHistoryView`
 ``traceback``          ``<automation_id>/traceback/<task_id>/``   :class:`AutomationTracebackView`
+``diagram``            ``diagram/<class_path>/``                  :class:`AutomationDiagramView`
+``instance_diagram``   ``<automation_id>/diagram/``               :class:`InstanceDiagramView`
 =====================  =========================================  ===============================
 """
 
@@ -29,4 +31,6 @@ urlpatterns = [
         views.AutomationTracebackView.as_view(),
         name="traceback",
     ),
+    path("diagram/<str:class_path>/", views.AutomationDiagramView.as_view(), name="diagram"),
+    path("<int:automation_id>/diagram/", views.InstanceDiagramView.as_view(), name="instance_diagram"),
 ]

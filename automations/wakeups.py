@@ -1,4 +1,4 @@
-"""How an instance that should move is woken: in place, or by the scheduler worker.
+"""Telling the scheduler worker that an instance is due (waking in place: :func:`automations.instances.wake`).
 
 Without a worker (``ATM_WORKER = False`` and no scheduler running in this process) a woken instance
 runs in place at once, or right after the current step commits if the wake-up comes from inside a
@@ -15,9 +15,12 @@ import threading
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from automations import events
 from automations import settings as atm_settings
+from automations.models import AutomationModel
 
 _state = threading.local()
 _local_scheduler = None  # callable(automation_id, at); thread-safe; set by a scheduler in this process
@@ -54,20 +57,6 @@ def runs_threaded_here() -> bool:
     return handling_event() or not worker_available()
 
 
-def wake(automation) -> None:
-    """Let ``automation`` (an ``Automation`` object) continue as soon as possible."""
-    from automations import engine
-
-    if worker_available() and not handling_event():
-        automation_id = automation.id
-        _mark_due(automation_id)
-        transaction.on_commit(lambda: notify(automation_id))
-    elif engine.in_step():
-        transaction.on_commit(lambda: engine.advance(automation))
-    else:
-        engine.advance(automation)
-
-
 def due_now(model) -> None:
     """Make the running instance of the row ``model`` due now, e.g. after its data was changed.
 
@@ -76,35 +65,29 @@ def due_now(model) -> None:
     """
     if model.finished or model.error:
         return
-    _mark_due(model.pk)
+    mark_due(model.pk)
     now = timezone.now()
     if model.wake_at is None or model.wake_at > now:
         model.wake_at = now
-    hint(model.pk, now)
+    wake_at(model.pk, now)
 
 
-def hint(automation_id: int, wake_at) -> None:
-    """Tell the scheduler worker, once committed, that ``automation_id`` is next due at ``wake_at``."""
+def wake_at(automation_id: int, at) -> None:
+    """Tell the scheduler worker, once committed, to wake ``automation_id`` at ``at``."""
     if worker_available():
-        transaction.on_commit(lambda: notify(automation_id, wake_at))
+        transaction.on_commit(lambda: wake_now(automation_id, at))
 
 
-def notify(automation_id: int, at=None) -> None:
+def wake_now(automation_id: int, at=None) -> None:
     """Tell the scheduler worker now that ``automation_id`` is due at ``at`` (default: now)."""
     if _local_scheduler is not None:
         _local_scheduler(automation_id, at)
     else:
-        from automations import events
-
         events.publish_wake(automation_id, at)
 
 
-def _mark_due(automation_id) -> None:
+def mark_due(automation_id) -> None:
     """Make a running instance due now, so that a sweep runs it even if the wake-up is lost."""
-    from django.db.models import Q
-
-    from automations.models import AutomationModel
-
     now = timezone.now()
     AutomationModel.objects.running().filter(pk=automation_id).filter(
         Q(wake_at__isnull=True) | Q(wake_at__gt=now)

@@ -1,15 +1,17 @@
 """Channels consumers of Django Automations, with the routes another project mounts in its ``asgi.py``.
 
-- :data:`websocket_urlpatterns`: the live task-list sockets (behind ``AuthMiddlewareStack``).
+- :data:`websocket_urlpatterns`: the live task-list and instance-diagram sockets (behind
+  ``AuthMiddlewareStack``).
 - :data:`unknown_path_route`: the last websocket route, which refuses sockets on unknown paths.
 - :func:`channel_routes`: ``{ATM_CHANNEL_NAME: SchedulerConsumer}`` for a ``ChannelNameRouter``, so
   that ``manage.py runworker automations`` runs the scheduler worker.
 """
 
-from .tasks import websocket_urlpatterns as task_websocket_urlpatterns
+from .diagram import websocket_urlpatterns as diagram_websocket_urlpatterns
+from .task_list import websocket_urlpatterns as task_websocket_urlpatterns
 from .unknown import unknown_path_route
 
-websocket_urlpatterns = [*task_websocket_urlpatterns]
+websocket_urlpatterns = [*task_websocket_urlpatterns, *diagram_websocket_urlpatterns]
 
 
 def channel_routes() -> dict:

@@ -66,8 +66,17 @@ class SchedulerFailedError(RuntimeError):
 class Scheduler:
     """One scheduler worker: a listener on the channel, the inbox, a timer, a heartbeat and sweeps."""
 
-    def __init__(self, *, channel_layer=None, channel: str | None = None, sweep_interval=None):
+    def __init__(
+        self, *, channel_layer=None, channel: str | None = None, sweep_interval=None, now=None,
+        call_later=None,
+    ):  # fmt: skip
+        """``now()`` returns the current time (default ``timezone.now()``); ``call_later(delay,
+        callback)`` calls ``callback()`` after ``delay`` seconds and returns a handle with ``cancel()``
+        (default: the event loop's). Tests pass their own pair to move the time instead of waiting.
+        """
         self.channel_layer = channel_layer
+        self.now = now or _now
+        self.call_later = call_later
         self.channel = channel or events.channel_name()
         if sweep_interval is None:
             sweep_interval = atm_settings.get("ATM_SWEEP_INTERVAL")
@@ -98,14 +107,21 @@ class Scheduler:
 
         Raise :class:`SchedulerFailedError` if the worker's tasks kept failing.
         """
-        self.start()
-        await self.launch(listen=listen)
+        await self.begin(listen=listen)
         await self._stopping.wait()
         await self.aclose()
         if self.failure is not None:
             raise SchedulerFailedError(f"The scheduler worker {self.name} stopped: {self.failure!r}") from (
                 self.failure
             )
+
+    def begin(self, *, listen: bool = True) -> asyncio.Task:
+        """Start in the running event loop; return the task that beats, sweeps once and starts the rest.
+
+        The scheduler takes this process's wake-ups at once; :meth:`stop` and :meth:`aclose` end it.
+        """
+        self.start()
+        return self._spawn(self.launch(listen=listen))
 
     def start(self) -> None:
         """Bind to the running event loop and take this process's wake-ups."""
@@ -291,7 +307,7 @@ class Scheduler:
     async def _handle(self, event) -> bool:
         """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
         if event.type == events.WAKE:
-            if event.at is not None and event.at > timezone.now():
+            if event.at is not None and event.at > self.now():
                 self.schedule(event.automation, event.at)
                 return True
             try:
@@ -365,7 +381,7 @@ class Scheduler:
 
     def schedule(self, automation_id: int, at: datetime | None = None) -> None:
         """Advance ``automation_id`` at ``at`` (default: now) if it is still due then."""
-        at = at or timezone.now()
+        at = at or self.now()
         known = self._due.get(automation_id)
         if known is not None and known <= at:
             return
@@ -396,8 +412,11 @@ class Scheduler:
         at = self.next_wake()
         if at is None:
             return
-        delay = max(0.0, (at - timezone.now()).total_seconds())
-        self._timer = self.loop.call_later(delay, self._fire, context=_fresh_context())
+        delay = max(0.0, (at - self.now()).total_seconds())
+        if self.call_later is not None:
+            self._timer = self.call_later(delay, self._fire)
+        else:
+            self._timer = self.loop.call_later(delay, self._fire, context=_fresh_context())
 
     def _fire(self):
         self._timer = None
@@ -407,7 +426,7 @@ class Scheduler:
     async def _run_due(self):
         while True:
             self._drop_stale()
-            now = timezone.now()
+            now = self.now()
             if not self._heap or self._heap[0][0] > now:
                 return
             _, automation_id = heapq.heappop(self._heap)
@@ -418,7 +437,7 @@ class Scheduler:
             except Exception:
                 logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
                 continue
-            if result.skipped and result.wake_at is not None and result.wake_at > timezone.now():
+            if result.skipped and result.wake_at is not None and result.wake_at > self.now():
                 self.schedule(automation_id, result.wake_at)
 
     # -- sweeps ---------------------------------------------------------------------------------
@@ -500,6 +519,10 @@ async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000
         for intake in await database_sync_to_async(inbox.accept)(received):
             await send_receipt(layer, intake)
     return len(received)
+
+
+def _now() -> datetime:
+    return timezone.now()  # looked up at each call, so that a test's frozen clock counts
 
 
 def _fresh_context() -> contextvars.Context:
@@ -586,8 +609,7 @@ def process_scheduler() -> Scheduler:
     global _process_scheduler
     if _process_scheduler is None or _process_scheduler.loop is not asyncio.get_running_loop():
         _process_scheduler = Scheduler()
-        _process_scheduler.start()
-        _process_scheduler._spawn(_process_scheduler.launch(listen=False))
+        _process_scheduler.begin(listen=False)
     return _process_scheduler
 
 

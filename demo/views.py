@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from automations import settings as atm_settings
-from automations.hooks import instance_for_key
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.page_views import instance_for_key
 
 from .automations import AutomationReport, ExpenseApproval, TrialJourney
 from .forms import ExpenseClaimForm

@@ -198,7 +198,7 @@ def test_the_declared_automations_pass_manage_py_check(capsys):
 
 
 def test_a_worker_the_in_memory_layer_cannot_reach_is_w020(settings):
-    from automations.worker_checks import check_worker_reachable
+    from automations.checks import check_worker_reachable
 
     assert check_worker_reachable() == []  # no worker configured
     settings.ATM_WORKER = True

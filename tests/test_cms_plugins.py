@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser, User  # noqa: E402
 from django.core import checks  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
-from automations import flow  # noqa: E402
+from automations import flow, page_views  # noqa: E402
 from automations.cms_automations import choices, cms_plugins, delivery  # noqa: E402
 from automations.cms_automations.checks import check_task_list_templates  # noqa: E402
 from automations.cms_automations.forms import (  # noqa: E402
@@ -240,7 +240,7 @@ def test_request_payload_is_json_and_keeps_repeated_parameters(db):
     request = RequestFactory().get("/page/", {"tag": ["a", "b"], "key": "k"})
     request.user = User.objects.create_user("u")
 
-    assert delivery.request_payload(request) == {
+    assert page_views.request_payload(request) == {
         "GET": {"tag": ["a", "b"], "key": ["k"]},
         "path": "/page/",
         "method": "GET",
@@ -331,7 +331,5 @@ def test_the_plugin_migrations_match_the_models(db):
 
 
 def test_the_hook_plugin_and_the_template_tag_send_through_one_function():
-    from automations import hooks
-
-    assert delivery.page_viewed is hooks.page_viewed
-    assert delivery.instance_for_key is hooks.instance_for_key
+    assert delivery.page_viewed is page_views.page_viewed
+    assert delivery.instance_for_key is page_views.instance_for_key

@@ -19,6 +19,7 @@ PAGES = [
     "reference.md",
     "forms.md",
     "views.md",
+    "diagram.md",
     "events.md",
     "deployment.md",
     "testing.md",

@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from automations import engine, flow
+from automations.engine import steps
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.helpers import open_statuses, row, statuses, tasks
@@ -116,14 +117,14 @@ def test_an_engine_failure_outside_nodes_stops_that_instance_only(monkeypatch):
         Divider(divisor=1, password="pw", autorun=False),
     )
     make_due(broken, fine)
-    original = engine._save_instance
+    original = steps._save_instance
 
     def failing_save(instance, result, now):
         if instance.id == broken.id:
             raise ValueError("disk full")
         original(instance, result, now)
 
-    monkeypatch.setattr(engine, "_save_instance", failing_save)
+    monkeypatch.setattr(steps, "_save_instance", failing_save)
     counts = sweep()
     assert counts["errors"] == 1 and fine.finished()
     assert row(broken).error == "The engine could not advance this instance: ValueError('disk full')"
@@ -134,7 +135,7 @@ def test_an_engine_failure_outside_nodes_stops_that_instance_only(monkeypatch):
 def test_operational_errors_are_retried_by_the_next_sweep(monkeypatch):
     automation = Divider(divisor=1, password="pw", autorun=False)
     make_due(automation)
-    original = engine._save_instance
+    original = steps._save_instance
     calls = []
 
     def locked_once(instance, result, now):
@@ -143,7 +144,7 @@ def test_operational_errors_are_retried_by_the_next_sweep(monkeypatch):
             raise OperationalError("database is locked")
         original(instance, result, now)
 
-    monkeypatch.setattr(engine, "_save_instance", locked_once)
+    monkeypatch.setattr(steps, "_save_instance", locked_once)
     assert sweep()["errors"] == 1
     assert row(automation).error == "" and row(automation).wake_at is not None
     sweep()

@@ -10,7 +10,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
-from automations import hooks
+from automations import page_views
 from automations.models import AutomationModel
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,6 @@ def test_an_unknown_stored_class_path_is_logged_on_one_line(caplog):
 def test_a_page_view_key_is_logged_on_one_line(caplog):
     request = RequestFactory().get("/", {"key": FORGED})
     with caplog.at_level(logging.INFO, logger="automations"):
-        assert hooks.page_viewed(request, request.GET["key"], "viewed") is False
-        assert hooks.page_viewed(request, {"key": FORGED * 100}, "viewed") is False
+        assert page_views.page_viewed(request, request.GET["key"], "viewed") is False
+        assert page_views.page_viewed(request, {"key": FORGED * 100}, "viewed") is False
     assert_one_bounded_line_each(caplog.records)

@@ -186,7 +186,7 @@ def created(count):
 
 
 def mark_due(ids):
-    """Make the instances due now, as ``wakeups.wake`` does, so that sweeps find them if events are lost."""
+    """Make the instances due now, as ``instances.wake`` does, so that sweeps find them if events are lost."""
     AutomationModel.objects.filter(pk__in=ids).update(wake_at=timezone.now())
 
 

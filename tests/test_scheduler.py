@@ -14,7 +14,7 @@ from django.utils import timezone
 import consumers.scheduler as scheduler_module
 from automations import events
 from automations.models import AutomationModel
-from automations.testing import scheduler_running
+from automations.testing import frozen_clock, scheduler_running
 from consumers.scheduler import Scheduler, SchedulerConsumer
 from tests.testapp.automations import EffectChain, Napper
 from tests.testapp.models import NodeEffect
@@ -35,6 +35,11 @@ async def scheduler():
     await layer.flush()
     async with running(Scheduler(channel_layer=layer, sweep_interval=3600)) as worker:
         yield worker
+
+
+def quiet_worker():
+    """A scheduler worker on the in-memory layer that sweeps only at its start."""
+    return Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
 
 
 async def until(predicate, timeout=5.0):
@@ -88,13 +93,15 @@ async def test_broadcast_event_reaches_every_running_instance(scheduler):
 
 
 async def test_create_event_creates_an_instance_for_the_message(scheduler):
+    # An event's data goes to the receiver, not into the new instance's data: the instance naps
+    # its default two seconds, so the test looks for the message's effect, not for the end.
     await events.apublish(
         {"type": "automation.create", "automation_class": NAPPER, "message": "wake_up", "token": "t",
          "data": {"seconds": 0}}
     )  # fmt: skip
-    await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
+    await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER).exists())
     instance = await db(AutomationModel.objects.get)(automation_class=NAPPER)
-    assert instance.data["awake"] is True
+    assert instance.data == {"awake": True}
 
 
 async def test_wake_event_advances_an_instance_now(scheduler):
@@ -104,18 +111,23 @@ async def test_wake_event_advances_an_instance_now(scheduler):
     assert await db(NodeEffect.objects.filter(automation_id=chain.id).count)() == 5
 
 
-async def test_wake_event_with_a_future_time_arms_the_timer(scheduler):
-    chain = await db(EffectChain)(autorun=False)
-    at = timezone.now() + timedelta(seconds=2)
-    await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
-    await events.apublish(events.wake_event(chain.id, at))
-    for _ in range(150):  # the event's way through the layer: immediate in memory, longer on Redis
-        if scheduler.next_wake() == at:
-            break
-        await asyncio.sleep(0.01)
-    assert scheduler.next_wake() == at
-    assert not await db(chain.finished)()
-    await until(finished(chain.id), timeout=5)
+async def test_wake_event_with_a_future_time_arms_the_timer():
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            chain = await db(EffectChain)(autorun=False)
+            at = clock.now + timedelta(seconds=2)
+            await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
+            await events.apublish(events.wake_event(chain.id, at))
+            for _ in range(150):  # the event's way through the layer: immediate in memory, longer on Redis
+                if worker.next_wake() == at:
+                    break
+                await asyncio.sleep(0.01)
+            assert worker.next_wake() == at
+            await clock.aadvance(seconds=1.9)
+            assert worker.stats["timers"] == 0
+            assert not await db(chain.finished)()
+            await clock.aadvance(seconds=0.1)
+            await until(finished(chain.id))
 
 
 async def test_page_view_request_is_rebuilt_for_the_receiver(scheduler):
@@ -239,33 +251,45 @@ async def test_a_timer_hint_for_an_instance_no_longer_due_does_nothing(scheduler
 # -- timers -----------------------------------------------------------------------------------------
 
 
-async def test_a_timer_fires_at_its_time_without_any_sweep(scheduler):
-    napper = await db(Napper)(seconds=1)
-    created = timezone.now()
-    await until(finished(napper.id), timeout=5)
-    woke = (await db(model)(napper.id)).data["woke_at"]
-    late = (timezone.datetime.fromisoformat(woke) - created).total_seconds() - 1
-    assert -0.05 < late < 0.5
-    assert scheduler.stats["sweeps"] == 1  # only the one at start, before the instance existed
-    assert scheduler.stats["timers"] >= 1
+async def test_a_timer_fires_at_its_time_without_any_sweep():
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            napper = await db(Napper)(seconds=1)
+            created = clock.now
+            assert worker.next_wake() == created + timedelta(seconds=1)
+            await clock.aadvance(seconds=0.999)
+            assert worker.stats["timers"] == 0
+            await clock.aadvance(seconds=0.001)
+            await until(finished(napper.id))
+            woke = (await db(model)(napper.id)).data["woke_at"]
+            assert timezone.datetime.fromisoformat(woke) == created + timedelta(seconds=1)
+            assert worker.stats["sweeps"] == 1  # only the one at start, before the instance existed
+            assert worker.stats["timers"] >= 1
 
 
 async def test_a_wake_time_reported_by_a_step_run_for_an_event_fires_the_timer():
     # The step runs in the database thread and reports its wake time from there; the timer it arms
     # must not inherit that thread's context (asgiref would refuse the next call: "would deadlock").
-    napper = await db(Napper)(seconds=0.3, autorun=False)
-    async with running(Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)) as worker:
-        assert await worker.dispatch(events.wake_event(napper.id))
-        await until(finished(napper.id), timeout=5)
-        assert worker.stats["timers"] >= 1  # the nap's; the sweep at start may arm one more
+    with frozen_clock() as clock:
+        napper = await db(Napper)(seconds=0.3, autorun=False)
+        async with running(quiet_worker(), clock=clock) as worker:
+            assert await worker.dispatch(events.wake_event(napper.id))
+            await until(lambda: worker.next_wake() == clock.now + timedelta(seconds=0.3))
+            await clock.aadvance(seconds=0.3)
+            await until(finished(napper.id))
+            assert worker.stats["timers"] >= 1  # the nap's; the sweep at start may arm one more
 
 
-async def test_an_earlier_wake_time_re_arms_the_timer(scheduler):
-    late = await db(Napper)(seconds=30)
-    early = await db(Napper)(seconds=0.3)
-    await until(finished(early.id), timeout=3)
-    assert not await db(late.finished)()
-    assert abs((scheduler.next_wake() - (await db(model)(late.id)).wake_at).total_seconds()) < 0.001
+async def test_an_earlier_wake_time_re_arms_the_timer():
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            late = await db(Napper)(seconds=30)
+            early = await db(Napper)(seconds=0.3)
+            assert worker.next_wake() == clock.now + timedelta(seconds=0.3)
+            await clock.aadvance(seconds=0.3)
+            await until(finished(early.id))
+            assert not await db(late.finished)()
+            assert worker.next_wake() == (await db(model)(late.id)).wake_at
 
 
 async def test_start_sweep_runs_what_became_due_while_no_worker_ran():
@@ -318,14 +342,18 @@ async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
 
 
 async def test_schedule_before_start_is_kept_for_the_timer():
-    chain = await db(EffectChain)(autorun=False)
-    at = timezone.now()
-    await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
-    worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
-    assert await worker.dispatch(events.wake_event(chain.id, at + timedelta(seconds=0.2)))
-    assert worker.next_wake() == at + timedelta(seconds=0.2)
-    async with running(worker):
-        await until(finished(chain.id))
+    with frozen_clock() as clock:
+        chain = await db(EffectChain)(autorun=False)
+        at = clock.now
+        await db(AutomationModel.objects.filter(pk=chain.id).update)(wake_at=at)
+        worker = Scheduler(
+            channel_layer=get_channel_layer(), sweep_interval=3600, now=clock, call_later=clock.call_later
+        )
+        assert await worker.dispatch(events.wake_event(chain.id, at + timedelta(seconds=0.2)))
+        assert worker.next_wake() == at + timedelta(seconds=0.2)
+        async with running(worker):
+            await clock.aadvance(seconds=0.2)
+            await until(finished(chain.id))
 
 
 async def test_an_event_with_an_id_is_handled_once_however_often_it_arrives(scheduler):

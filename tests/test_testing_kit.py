@@ -162,13 +162,13 @@ async def test_the_clock_decorates_async_tests():
 
 @pytest.mark.django_db(transaction=True)
 @testing.frozen_clock(START)
-async def test_aadvance_runs_what_falls_due_from_an_async_test():
+async def test_advance_runs_what_falls_due_from_an_async_test():
     from asgiref.sync import sync_to_async
 
     clock = timezone.now
     survey = await sync_to_async(Survey)()
     await sync_to_async(testing.send)(survey, "answer")
-    moved = await clock.aadvance(days=1)
+    moved = await sync_to_async(clock.advance)(days=1)
     assert [m.finished for m in moved] == [True]
     assert await sync_to_async(survey.finished)()
 
@@ -364,3 +364,22 @@ def test_the_plugin_loads_before_django_is_set_up():
     code = "import sys, automations.testing.pytest_plugin; assert 'automations.models' not in sys.modules"
     env = {"PATH": "", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+
+
+async def test_the_frozen_clock_fires_its_timers_in_time_order_as_it_passes_them():
+    fired = []
+    with testing.frozen_clock() as clock:
+        start = clock.now
+        clock.call_later(2, lambda: fired.append(("late", clock.now - start)))
+        clock.call_later(1, lambda: fired.append(("early", clock.now - start)))
+        clock.call_later(1.5, lambda: fired.append(("cancelled", None))).cancel()
+        await clock.aadvance(seconds=0.5)
+        assert fired == []
+        await clock.aadvance(seconds=2)
+        assert fired == [("early", timedelta(seconds=1)), ("late", timedelta(seconds=2))]
+        assert clock.now - start == timedelta(seconds=2.5)
+        clock.call_later(0, lambda: fired.append(("now", clock.now - start)))
+        await asyncio.sleep(0)
+        assert fired[-1] == ("now", timedelta(seconds=2.5))
+        with pytest.raises(ValueError):
+            await clock.aadvance(seconds=-1)

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from automations import engine, events, flow, hooks, inbox
+from automations import engine, events, flow, inbox, page_views
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.people.flows import ForAda, make_user, open_task
@@ -70,7 +70,7 @@ def test_a_page_view_with_a_worker_publishes_a_message_event(published, django_c
     request = RequestFactory().get("/rooms/", {"room": "4"})
     request.user = make_user("ada")
     with django_capture_on_commit_callbacks(execute=True):
-        assert hooks.page_viewed(request, napper.id, "visit", "hall")
+        assert page_views.page_viewed(request, napper.id, "visit", "hall")
     assert published == [
         {"type": "automation.message", "automation": napper.id, "message": "visit", "token": "hall",
          "data": None, "request": {"GET": {"room": ["4"]}, "path": "/rooms/", "method": "GET",
@@ -117,5 +117,5 @@ def test_a_page_view_the_channel_refuses_is_delivered_in_place(
     request = RequestFactory().get("/rooms/", {"room": "5"})
     request.user = make_user("ada")
     with django_capture_on_commit_callbacks(execute=True):
-        assert hooks.page_viewed(request, napper.id, "visit", "hall")
+        assert page_views.page_viewed(request, napper.id, "visit", "hall")
     assert AutomationModel.objects.get(pk=napper.id).data["visits"][0]["room"] == "5"

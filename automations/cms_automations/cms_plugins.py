@@ -10,10 +10,10 @@ from cms.plugin_base import CMSPluginBase
 from cms.plugin_pool import plugin_pool
 from django.utils.translation import gettext_lazy as _
 
-from automations import registry
+from automations import registry, worklist
 from automations.logsafe import shown
 
-from . import choices, conf, delivery, open_tasks
+from . import choices, conf, delivery
 from .forms import AutomationHookForm, AutomationStatusForm, AutomationTaskListForm
 from .models import AutomationHookPluginModel, AutomationStatusPluginModel, AutomationTaskListPluginModel
 
@@ -55,7 +55,7 @@ class AutomationTaskList(_AutomationPlugin):
         user = _user(context)
         if user is None or not user.is_authenticated:
             return context
-        context["tasks"] = open_tasks.open_tasks_for(user)
+        context["tasks"] = worklist.open_tasks_for(user)
         context[TEMPLATE_KEY] = self.template_for(instance)
         return context
 

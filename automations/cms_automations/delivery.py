@@ -2,7 +2,7 @@
 
 The plugin decides *who* receives the message: the instance of the ``key`` GET parameter (an
 instance of the chosen automation, selected by its key only), every running instance, or a new
-instance. :func:`automations.hooks.page_viewed`, the function the ``automation_hook`` template tag
+instance. :func:`automations.page_views.page_viewed`, the function the ``automation_hook`` template tag
 calls too, then sends it: without a scheduler worker after the response, with the request as data;
 with a worker as an ``automation.message`` / ``automation.broadcast`` / ``automation.create``
 channel event once the current transaction commits.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 
 from automations import registry
-from automations.hooks import instance_for_key, page_viewed, request_payload
 from automations.logsafe import shown
+from automations.page_views import instance_for_key, page_viewed
 
 logger = logging.getLogger("automations.cms")
 
@@ -27,7 +27,7 @@ TARGET_KEY = "key"
 TARGET_BROADCAST = "broadcast"
 TARGET_CREATE = "create"
 
-__all__ = ["instance_for_key", "request_payload", "send_page_view_message"]
+__all__ = ["instance_for_key", "send_page_view_message"]
 
 
 def send_page_view_message(

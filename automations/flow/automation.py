@@ -1,16 +1,11 @@
-"""The ``Automation`` base class: declaration, instances, and messages."""
+"""The ``Automation`` base class: declaration here, run time in :mod:`automations.instances`."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
+from django.db import models
 
-from django.db import IntegrityError, models, transaction
-from django.utils import timezone
-
-from automations import registry, wakeups
-from automations.logsafe import shown
+from automations import engine, instances, registry
+from automations.instances import ModelReference
 
 from .declaration import (
     AutomationDeclarationError,
@@ -19,29 +14,11 @@ from .declaration import (
     link_joins,
     link_successors,
 )
-from .messages import coerce_data, data_source, receiver_for, required_parameters
-from .shared_rows import forget, shared_row
-
-logger = logging.getLogger("automations")
+from .messages import coerce_data, receiver_for
 
 
 class AutomationFinishedError(RuntimeError):
     """``run()`` was called on an automation instance that has already finished."""
-
-
-class ModelReference:
-    """A class attribute naming a model: the data key of that name holds the id of an instance."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, instance, owner=None):
-        if instance is None:
-            return self.model
-        return instance.get_model_instance(self.name)
 
 
 class Automation:
@@ -128,69 +105,7 @@ class Automation:
     # -- instances --------------------------------------------------------------------------
 
     def __init__(self, *, automation=None, automation_id=None, autorun: bool = True, **kwargs):
-        from automations.models import AutomationModel
-
-        if automation is not None or automation_id is not None:
-            model = automation if automation is not None else AutomationModel.objects.get(pk=automation_id)
-            self._bind(model)
-            return
-        data, model_refs = _split_parameters(kwargs)
-        existing = self._create(data, model_refs, autorun)
-        if existing is None and autorun:
-            self.run()
-
-    def _bind(self, model):
-        if model.automation_class != self.get_automation_class_name():
-            if not issubclass(model.get_automation_class(), type(self)):
-                raise TypeError(
-                    f"Automation instance {model.pk} is a {model.automation_class}, "
-                    f"not a {self.get_automation_class_name()}."
-                )
-        self._model = shared_row(model)
-
-    def _create(self, data, model_refs, autorun):
-        """Create the database row (or bind to the running unique instance); return the existing row.
-
-        The new instance has no task yet: its first step starts it at the first node. It is due
-        at once, also without ``autorun``: the next step or sweep starts it unless :meth:`run`
-        gets there first, and it runs even if this process stops before.
-        """
-        from automations.models import AutomationModel
-
-        unique_key = self._unique_key(data)
-        model = AutomationModel(
-            automation_class=self.get_automation_class_name(),
-            data=data,
-            model_refs=model_refs,
-            unique_key=unique_key,
-            wake_at=timezone.now(),
-        )
-        self._model = model
-        if unique_key is None:
-            model.save()
-            self._model = shared_row(model)
-            return None
-        running = AutomationModel.objects.running().filter(unique_key=unique_key)
-        with transaction.atomic():
-            existing = running.first()
-            if existing is None:
-                try:
-                    with transaction.atomic():
-                        model.save()
-                    self._model = shared_row(model)
-                    return None
-                except IntegrityError:
-                    existing = running.get()  # another process created it just now
-        self._model = shared_row(existing)
-        return existing
-
-    def _unique_key(self, data) -> str | None:
-        unique = self.unique
-        if not unique:
-            return None
-        values = [] if unique is True else [data.get(key) for key in unique]
-        text = json.dumps([self.get_automation_class_name(), values], sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        instances.start(self, model=automation, automation_id=automation_id, autorun=autorun, params=kwargs)
 
     @property
     def id(self) -> int:
@@ -214,35 +129,11 @@ class Automation:
         instance's own step the step saves the data anyway. Raise ``TypeError`` (nothing is
         written) if ``data`` is not JSON serializable.
         """
-        from automations import engine
-
-        _check_json(self._model.data, f"The data of {self!r}")
-        model = self._model
-        type(model).objects.filter(pk=model.pk).update(data=model.data)
-        if not engine.in_step(model.pk):
-            wakeups.due_now(model)
+        instances.save(self)
 
     def get_model_instance(self, name: str):
         """Return the model instance whose id is stored under ``name`` in ``data``."""
-        cache = self.__dict__.setdefault("_model_instances", {})
-        pk = self.data.get(name)
-        if pk is None:
-            return None
-        if (name, pk) not in cache:
-            cache[(name, pk)] = self._model_for(name)._default_manager.get(pk=pk)
-        return cache[(name, pk)]
-
-    def _model_for(self, name):
-        from django.apps import apps
-
-        declared = getattr(type(self), name, None)
-        if isinstance(declared, type) and issubclass(declared, models.Model):
-            return declared
-        label = self._model.model_refs.get(name)
-        if label is None:
-            path = self.get_automation_class_name()
-            raise AttributeError(f"'{name}' does not hold a model instance in {path}.")
-        return apps.get_model(label)
+        return instances.model_instance(self, name)
 
     def __getattr__(self, name):
         model = self.__dict__.get("_model")
@@ -258,8 +149,6 @@ class Automation:
         (another process holds the instance). Raise :class:`AutomationFinishedError` if the
         instance had already finished.
         """
-        from automations import engine
-
         result = engine.advance(self)
         if result.already_finished:
             raise AutomationFinishedError(f"Automation instance {self.id} has already finished.")
@@ -274,7 +163,7 @@ class Automation:
         transaction commits. Without one there is nobody to hand it to: the instance runs in place,
         like :meth:`run` (after the current step if called from a node).
         """
-        wakeups.wake(self)
+        instances.wake(self)
 
     def finished(self) -> bool:
         """Return whether the instance has finished."""
@@ -285,8 +174,7 @@ class Automation:
 
     def kill(self) -> None:
         """Delete the instance and its history (for instances created in error)."""
-        forget(self._model)
-        self._model.delete()
+        instances.kill(self)
 
     def get_key(self) -> str:
         """Return the instance's random, unguessable key, e.g. for ``?key={{ atm.get_key }}``."""
@@ -305,40 +193,12 @@ class Automation:
         or one stopped by an error, receives nothing. Raise :class:`UnknownMessageError` if the
         class has no ``receive_<message>`` method.
         """
-        from automations import engine
-
-        receiver = receiver_for(type(self), message)
-        ok, data = coerce_data(receiver, data)
-        if not ok:
-            logger.info("Message %s to %r not delivered: data lacks parameters.", shown(message), self)
-            return None
-        # Inside the instance's own step, the object the engine is running receives the message.
-        target = engine.stepping_automation(self.id) or self
-        with transaction.atomic():
-            if not engine.lock_for_message(target):
-                return None
-            result = getattr(target, receiver.__name__)(token, data)
-            engine.save_after_message(target)
-        wakeups.wake(target)
-        return result
+        return instances.send_message(self, message, token, data)
 
     @classmethod
     def dispatch_message(cls, automation, message: str, token: str | None = None, data=None):
         """Send ``message`` to ``automation``: an instance, an instance id, or an instance key."""
-        from automations.models import AutomationModel
-
-        if not isinstance(automation, Automation):
-            model = AutomationModel.objects.get_by_reference(automation)
-            automation_class = model.get_automation_class()
-            if not issubclass(automation_class, cls):
-                raise TypeError(
-                    f"Automation instance {model.pk} is a {model.automation_class}, "
-                    f"not a {cls.get_automation_class_name()}."
-                )
-            automation = automation_class(automation=model)
-        elif not isinstance(automation, cls):
-            raise TypeError(f"{automation!r} is not a {cls.get_automation_class_name()}.")
-        return automation.send_message(message, token, data)
+        return instances.dispatch_message(cls, automation, message, token, data)
 
     @classmethod
     def create_on_message(cls, message: str, token: str | None = None, data=None):
@@ -349,24 +209,7 @@ class Automation:
         them is running, it receives the message instead. Return the instance, or ``None`` (and
         create nothing) if ``data`` does not satisfy the receiver's data requirements.
         """
-        receiver = receiver_for(cls, message)
-        converted = required_parameters(receiver, data)
-        if converted is None:
-            logger.info("No %s created on message %s: data misses parameters.", cls.__name__, shown(message))
-            return None
-        source = data_source(data)
-        keys = cls.unique if isinstance(cls.unique, list | tuple) else ()
-        missing = [key for key in keys if key not in converted and key not in source]
-        if missing:
-            raise ValueError(
-                f"{cls.__name__}.create_on_message('{message}') needs the unique parameter(s) "
-                f"{', '.join(repr(key) for key in missing)} in its data."
-            )
-        params = {key: converted[key] if key in converted else source[key] for key in keys}
-        with transaction.atomic():  # a receiver that raises leaves no unstarted instance behind
-            instance = cls(autorun=False, **params)
-            instance.send_message(message, token, data)
-        return instance
+        return instances.create_on_message(cls, message, token, data)
 
     @classmethod
     def broadcast_message(cls, message: str, token: str | None = None, data=None) -> list:
@@ -375,18 +218,11 @@ class Automation:
         Return the list of the receivers' return values (empty if ``data`` does not satisfy the
         receiver's data requirements). Instances of subclasses do not receive it.
         """
-        from automations.models import AutomationModel
+        return instances.broadcast_message(cls, message, token, data)
 
-        if not cls.satisfies_data_requirements(message, data):
-            return []
-        results = []
-        running = AutomationModel.objects.running().filter(automation_class=cls.get_automation_class_name())
-        for model in list(running.order_by("pk")):
-            result = cls(automation=model).send_message(message, token, data)
-            results.append(result)
-            if result == "received":
-                break
-        return results
+    def _deliver_message(self, target, message: str, token=None, data=None) -> list:
+        """Send ``message`` to ``target`` for a ``SendMessage`` node of this instance; return the results."""
+        return instances.send_to(target, message, token, data)
 
     @classmethod
     def satisfies_data_requirements(cls, message: str, data) -> bool:
@@ -413,31 +249,9 @@ class Automation:
 
 
 _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))
+registry.register_base(Automation)
 
 
 def _own_meta(cls, name):
     meta = vars(cls).get("Meta")
     return getattr(meta, name, None) if meta is not None else None
-
-
-def _check_json(value, what: str) -> None:
-    """Raise ``TypeError`` naming ``what`` if ``value`` is not strict JSON (NaN included)."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} must be JSON serializable: {exc}") from None
-
-
-def _split_parameters(params: dict) -> tuple[dict, dict]:
-    """Return ``(data, model_refs)``: model instances are stored by id, their model label kept."""
-    data, model_refs = {}, {}
-    for key, value in params.items():
-        if isinstance(value, models.Model):
-            if value.pk is None:
-                raise ValueError(f"Parameter '{key}': the {type(value).__name__} instance is not saved yet.")
-            data[key] = value.pk
-            model_refs[key] = value._meta.label_lower
-        else:
-            _check_json(value, f"Parameter '{key}'")
-            data[key] = value
-    return data, model_refs

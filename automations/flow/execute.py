@@ -112,13 +112,11 @@ class SendMessage(Node):
         self._target, self._message, self._token, self._data = target, message, token, data
 
     def enter(self, visit):
-        from .messages import deliver
-
         target = self.resolve(self._target)
         if callable(target) and not isinstance(target, type):
             target = target(visit.task)
         token, data = self._value(self._token, visit.task), self._value(self._data, visit.task)
-        return Proceed(result=deliver(target, self._message, token, data))
+        return Proceed(result=visit.automation._deliver_message(target, self._message, token, data))
 
     def _value(self, value, task):
         """Return ``value``, resolved if it is a reference and called with ``task`` if callable."""

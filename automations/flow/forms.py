@@ -16,6 +16,7 @@ from django.db import transaction
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.outcomes import Proceed, Wait
+from automations.permissions import form_users_with_permission, group_model, may_process
 
 from .nodes import Node
 from .references import Reference
@@ -44,6 +45,8 @@ class Form(Node):
         approve = flow.Form(ApprovalForm, description="Approve the expense").Group(name="Managers")
         decide = flow.If(lambda task: task.data["approve"]["approved"]).Then(this.pay).Else(this.reject)
     """
+
+    opens_form_tasks = True
 
     def __init__(
         self,
@@ -121,8 +124,6 @@ class Form(Node):
 
     def get_users_with_permission(self):
         """Return the users who may process this form (see ``ATM_USER_WITH_PERMISSIONS_FORM_METHOD``)."""
-        from automations.permissions import form_users_with_permission
-
         return form_users_with_permission(self)
 
     def resolve_selector(self, selector: dict, task) -> dict:
@@ -149,8 +150,6 @@ class Form(Node):
     # -- running ----------------------------------------------------------------------------
 
     def enter(self, visit):
-        from automations.permissions import may_process
-
         submission = visit.submission
         if submission is not None and not submission.consumed:
             if may_process(submission.user, visit.task, node=self):
@@ -189,8 +188,6 @@ class Form(Node):
 
     def _resolve_assignment(self, task):
         from django.contrib.auth import get_user_model
-
-        from automations.permissions import group_model
 
         user_id = group_id = None
         if self._user is not None:

@@ -1,4 +1,7 @@
-"""Messages between automations: receivers, data requirements and delivery."""
+"""Messages between automations as declared: receivers and their data requirements.
+
+Sending them is run time: :mod:`automations.instances`.
+"""
 
 from __future__ import annotations
 
@@ -79,22 +82,3 @@ def coerce_data(receiver, data):
         return True, {**data, **converted}
     return True, data
 
-
-def deliver(target, message: str, token=None, data=None) -> list:
-    """Send ``message`` to ``target`` (id, key, instance, class or dotted class path).
-
-    Return the list of the receivers' return values.
-    """
-    from automations import registry
-    from automations.models import AutomationModel
-
-    from .automation import Automation
-
-    if isinstance(target, Automation):
-        return [target.send_message(message, token, data)]
-    if isinstance(target, str) and not target.isdigit() and "." in target:
-        target = registry.get(target)
-    if isinstance(target, type) and issubclass(target, Automation):
-        return target.broadcast_message(message, token, data)
-    model = AutomationModel.objects.get_by_reference(target)
-    return [model.instance.send_message(message, token, data)]

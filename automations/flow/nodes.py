@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -26,6 +26,8 @@ class Node:
 
     Only the ``description`` keyword is used by ``Node`` itself.
     """
+
+    opens_form_tasks = False  # True for Form nodes: their open tasks are in task lists
 
     def __init__(self, *args, description: str = "", **kwargs):
         self.description = description
@@ -227,7 +229,3 @@ def _earliest(*moments):
     moments = [m for m in moments if m is not None]
     return min(moments) if moments else None
 
-
-def as_timedelta(value) -> timedelta:
-    """Accept a timedelta or a number of seconds."""
-    return value if isinstance(value, timedelta) else timedelta(seconds=value)

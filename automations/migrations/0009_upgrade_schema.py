@@ -4,7 +4,9 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-GROUP_MODEL = getattr(settings, "ATM_GROUP_MODEL", "auth.Group")
+from automations import settings as atm_settings
+
+GROUP_MODEL = atm_settings.get("ATM_GROUP_MODEL")
 
 
 class Migration(migrations.Migration):

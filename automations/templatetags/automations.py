@@ -3,7 +3,7 @@
 ``{% automation_hook target "message" token=None create=False %}``
     Send ``message`` to ``target`` because this page is rendered; renders nothing. ``target`` is an
     automation instance, an instance id, an instance key, an automation class, or a class's dotted
-    path written in the template itself. See :func:`automations.hooks.page_viewed`.
+    path written in the template itself. See :func:`automations.page_views.page_viewed`.
 ``{% automation_task_list %}`` / ``{% automation_task_list user %}``
     Render the open tasks of the current (or given) user with
     ``automations/includes/task_list.html``; the list updates itself over a websocket.
@@ -14,8 +14,9 @@
 from django import template
 from django.template.base import Variable, token_kwargs
 
-from automations import hooks, registry
-from automations.tasks import form_node_for, open_tasks_for
+from automations import page_views, registry
+from automations.permissions import form_node_for
+from automations.worklist import open_tasks_for
 
 register = template.Library()
 
@@ -72,7 +73,7 @@ class AutomationHookNode(template.Node):
         target = values["target"]
         if isinstance(target, str) and _written_in_template(self.arguments["target"]):
             target = registry.all_automations().get(target, target)  # a class path, else a key
-        hooks.page_viewed(
+        page_views.page_viewed(
             request, target, values["message"], values.get("token"), create=bool(values.get("create"))
         )
         return ""

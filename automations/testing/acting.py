@@ -7,7 +7,7 @@ from django.test import RequestFactory
 
 from automations import events, inbox
 from automations.models import AutomationModel, AutomationTaskModel
-from automations.tasks import form_node_for
+from automations.permissions import form_node_for
 
 from .looking import _automation_id, where
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import inspect
 import unittest
@@ -14,7 +16,7 @@ from automations.models import AutomationModel
 
 from .running import run_until_idle
 
-__all__ = ["FrozenClock", "frozen_clock"]
+__all__ = ["FrozenClock", "Timer", "frozen_clock"]
 
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday, far from any daylight saving change
 
@@ -41,6 +43,7 @@ class FrozenClock:
         self.recheck = recheck
         self.now: datetime | None = start
         self._saved = []
+        self._timers: list[Timer] = []
 
     def __call__(self, func=None):
         if func is None:  # timezone.now() while frozen
@@ -119,11 +122,37 @@ class FrozenClock:
         self.now = target
         return moved + run_until_idle(max_steps=self.max_steps)
 
-    async def aadvance(self, delta: timedelta | None = None, **kwargs) -> list:
-        """:meth:`advance` for async tests: run on the database thread and awaited."""
-        from asgiref.sync import sync_to_async
+    def call_later(self, delay: float, callback) -> Timer:
+        """Call ``callback()`` once the clock has moved on by ``delay`` seconds; return a handle to cancel.
 
-        return await sync_to_async(self.advance)(delta, **kwargs)
+        A scheduler worker takes this as its timer (``Scheduler(now=clock, call_later=clock.call_later)``,
+        or ``scheduler_running(worker, clock=clock)``): its timers then fire when
+        :meth:`aadvance` moves the time past them, not after real seconds.
+        """
+        if delay <= 0:  # due already: at once, as the event loop would
+            return asyncio.get_running_loop().call_soon(callback, context=contextvars.Context())
+        timer = Timer(self.now + timedelta(seconds=delay), callback)
+        self._timers.append(timer)
+        return timer
+
+    async def aadvance(self, delta: timedelta | None = None, **kwargs) -> None:
+        """Move the time on by ``delta`` (or ``timedelta(**kwargs)``) in an async test.
+
+        The clock stops at every timer of :meth:`call_later` on the way, earliest first, and fires
+        it, letting the event loop run what it started. Nothing else is swept: a scheduler worker
+        started with this clock does the work, as it would in production.
+        """
+        target = self._moment(self._target(delta, kwargs))
+        while True:
+            due = sorted((t for t in self._timers if not t.cancelled and t.at <= target), key=lambda t: t.at)
+            if not due:
+                break
+            timer = due[0]
+            self._timers.remove(timer)
+            self.now = max(self.now, timer.at)
+            contextvars.Context().run(timer.callback)
+            await asyncio.sleep(0)
+        self.now = target
 
     def jump(self, delta: timedelta | None = None, **kwargs) -> None:
         """Move the time on by ``delta`` (or ``timedelta(**kwargs)``) without running anything.
@@ -159,6 +188,17 @@ class FrozenClock:
             earlier = f"{moment.isoformat()} is before {self.now.isoformat()}"
             raise ValueError(f"The clock only moves forward: {earlier}.")
         return moment
+
+
+class Timer:
+    """A callback waiting for the frozen clock to reach ``at`` (see :meth:`FrozenClock.call_later`)."""
+
+    def __init__(self, at: datetime, callback):
+        self.at, self.callback, self.cancelled = at, callback, False
+
+    def cancel(self) -> None:
+        """Do not call the callback."""
+        self.cancelled = True
 
 
 def frozen_clock(start: datetime | None = None, *, max_steps: int = 100, recheck=None) -> FrozenClock:

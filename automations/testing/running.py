@@ -99,8 +99,14 @@ def _not_idle_account(due, max_steps) -> str:
 
 
 @contextlib.asynccontextmanager
-async def scheduler_running(worker, *, timeout: float = 10):
-    """Run the scheduler ``worker`` while inside, from its first sweep on; stop it on the way out."""
+async def scheduler_running(worker, *, timeout: float = 10, clock=None):
+    """Run the scheduler ``worker`` while inside, from its first sweep on; stop it on the way out.
+
+    With ``clock`` (a :class:`~automations.testing.FrozenClock` that is frozen), the worker reads
+    the time from it and its timers fire when ``await clock.aadvance(...)`` moves the time past them.
+    """
+    if clock is not None:
+        worker.now, worker.call_later = clock, clock.call_later
     task = asyncio.create_task(worker.arun())
     try:
         await asyncio.wait_for(worker.ready.wait(), timeout)

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.generic import ListView, TemplateView
 
 from automations import registry
+from automations.engine import frames
 from automations.flow import get_automations
 from automations.models import AutomationModel, AutomationTaskModel
 
@@ -120,14 +121,13 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         names = {str(task.pk): task.status for task in tasks}
         rows = []
         for task in tasks:
-            # A path is the stack of splits it is inside: frames "<split task id>[@<join name>]".
-            stack = task.path.split("/") if task.path else []
+            splits = frames(task.path)
             rows.append(
                 {
                     "task": task,
-                    "depth": len(stack),
-                    "indent": len(stack) * 2,
-                    "split": names.get(stack[-1].split("@", 1)[0], "") if stack else "",
+                    "depth": len(splits),
+                    "indent": len(splits) * 2,
+                    "split": names.get(splits[-1].split_task, "") if splits else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
                 }
             )

@@ -1,4 +1,4 @@
-"""The live task list websocket (``consumers.tasks``) with Channels' test communicator."""
+"""The live task list websocket (``consumers.task_list``) with Channels' test communicator."""
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,9 +10,9 @@ from django.test import Client
 
 import consumers
 from automations import engine
-from automations.live import notify_users
 from automations.models import AutomationTaskModel
-from consumers.tasks import CLOSE_UNAUTHENTICATED, TASKS_PATH
+from automations.task_list_updates import notify_users
+from consumers.task_list import CLOSE_UNAUTHENTICATED, TASKS_PATH
 from tests.people.flows import ForAda, ForReviewers, Unassigned, make_user, open_task
 
 pytestmark = pytest.mark.django_db(transaction=True)

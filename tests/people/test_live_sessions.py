@@ -11,8 +11,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from automations.live import notify_users
-from consumers.tasks import CLOSE_UNAUTHENTICATED, TASKS_PATH
+from automations.task_list_updates import notify_users
+from consumers.task_list import CLOSE_UNAUTHENTICATED, TASKS_PATH
 from consumers.unknown import CLOSE_UNKNOWN_PATH
 from routing import build_application
 from tests.people.flows import ForAda, make_user, open_task

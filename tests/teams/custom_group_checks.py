@@ -9,11 +9,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from automations import flow
-from automations.form_checks import check_permission_settings
-from automations.live import recipients
+from automations.checks import check_permission_settings
 from automations.models import AutomationTaskModel
 from automations.permissions import group_model, may_process
-from automations.tasks import open_tasks_for
+from automations.task_list_updates import recipients
+from automations.worklist import open_tasks_for
 from tests.approvals.forms import ApprovalForm
 from tests.teams.models import Team
 

@@ -1,12 +1,9 @@
-"""The engine: the one place where automation instances advance.
+"""The step walker: one step of one instance, the one place where automation instances advance.
 
 ``advance()`` runs one *step* of one instance: inside one transaction it locks the instance row,
 loads the open tasks (one per waiting path), and moves every path as far as it can go. Each node
 visit writes one task row; a node's own database work runs in a savepoint and commits with its row.
 If the process dies mid-step, the transaction rolls back and the instance is where it was.
-
-Everything else calls this module: ``Automation.run()``, ``AutomationModel.run()`` (the sweep of
-``manage.py automation_step``), the form views and the scheduler worker.
 """
 
 from __future__ import annotations
@@ -14,14 +11,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 import traceback
-from collections import defaultdict, deque
-from contextlib import contextmanager
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import OperationalError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from automations import registry, signals, wakeups
@@ -29,10 +24,13 @@ from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
+from automations.stepping import current_steps, in_step, stepping
+
+from .locking import lock_instance
+from .paths import frame, frame_join, split_stack, within
 
 logger = logging.getLogger("automations.engine")
 
-_state = threading.local()
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
@@ -63,52 +61,6 @@ class Submission:
     consumed: bool = False  # set by the node that took the input; False after the step: not taken
 
 
-# -- being inside a step ----------------------------------------------------------------------
-
-
-def _steps() -> dict:
-    """Return ``{automation id: step or None}`` for the instances this thread is advancing."""
-    if not hasattr(_state, "steps"):
-        _state.steps = {}
-    return _state.steps
-
-
-def stepping_ids() -> set:
-    """Return the ids of the instances this thread is currently advancing."""
-    return set(_steps())
-
-
-def in_step(automation_id=None) -> bool:
-    """Return whether this thread is inside a step (of ``automation_id``, if given)."""
-    steps = _steps()
-    return bool(steps) if automation_id is None else automation_id in steps
-
-
-def stepping_automation(automation_id):
-    """Return the ``Automation`` object this thread is advancing as ``automation_id``, or ``None``."""
-    step = _steps().get(automation_id)
-    return step.automation if step is not None else None
-
-
-@contextmanager
-def _stepping(automation_id):
-    steps = _steps()
-    steps[automation_id] = None
-    try:
-        yield
-    finally:
-        steps.pop(automation_id, None)
-
-
-def _lock(automation_id, *, skip_locked=False):
-    queryset = AutomationModel.objects.filter(pk=automation_id)
-    if connection.features.has_select_for_update:
-        queryset = queryset.select_for_update(
-            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
-        )
-    return queryset.first()
-
-
 def _refresh(model, row):
     for name in ("data", "finished", "wake_at", "error", "model_refs", "automation_class"):
         setattr(model, name, getattr(row, name))
@@ -132,9 +84,9 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
         return StepResult(automation_id, skipped=True)
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
-    with _stepping(automation_id):
+    with stepping(automation_id):
         with transaction.atomic():
-            row = _lock(automation_id, skip_locked=skip_locked)
+            row = lock_instance(automation_id, skip_locked=skip_locked)
             if row is None:
                 return StepResult(automation_id, skipped=True)
             now = timezone.now()
@@ -149,7 +101,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
             if instance is None:
                 return StepResult(automation_id, error=row.error)
             step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
-            _steps()[automation_id] = step
+            current_steps()[automation_id] = step
             result = step.run()
             _save_instance(instance, result, now)
     _after_commit(instance, result)  # outside the step: receivers may advance this instance again
@@ -166,14 +118,14 @@ def _instance_for(automation, row):
     try:
         cls = registry.get(row.automation_class)
     except registry.UnknownAutomationError as exc:
-        _mark_error(row, str(exc))
+        mark_error(row, str(exc))
         return None
     instance = cls(automation=model)
     _refresh(instance._model, row)  # the thread's shared row object may be older than the locked row
     return instance
 
 
-def _mark_error(row, message):
+def mark_error(row, message):
     logger.error("Automation instance %s stopped: %s", row.pk, shown(message, LOGGED_ERROR_LENGTH))
     row.error, row.wake_at = message, None
     AutomationModel.objects.filter(pk=row.pk).update(error=message, wake_at=None, updated=timezone.now())
@@ -186,7 +138,7 @@ def lock_for_message(automation) -> bool:
     """
     if in_step(automation.id):
         return not (automation._model.finished or automation._model.error)
-    row = _lock(automation.id)
+    row = lock_instance(automation.id)
     if row is None:
         return False
     _refresh(automation._model, row)
@@ -199,7 +151,7 @@ def save_after_message(automation) -> None:
     Inside the instance's own step the step saves the data and makes the instance due again.
     """
     model = automation._model
-    step = _steps().get(model.pk)
+    step = current_steps().get(model.pk)
     if step is not None:
         step.woken = True
         return
@@ -207,121 +159,6 @@ def save_after_message(automation) -> None:
     now = timezone.now()
     AutomationModel.objects.filter(pk=model.pk).update(data=model.data, wake_at=now, updated=now)
     model.wake_at = now
-
-
-def sweep(*, limit=None, batch_size=200) -> dict:
-    """Advance every instance that is due now once; skip those another worker holds.
-
-    Due instances are read in batches through the ``wake_at`` index, earliest first, so the cost
-    follows the number of due instances, not of all instances. An instance whose step fails
-    outside its nodes (e.g. a database error) is stopped with the error, except for operational
-    errors (locks, lost connections), which the next sweep retries. Instances whose every path is
-    still held back by a modifier (typically an unmet ``AsSoonAs``) are only re-checked and
-    postponed, a batch at a time (see :func:`_postpone_held`). Return counts:
-    ``{"advanced": n, "finished": n, "errors": n, "skipped": n, "postponed": n}``.
-    """
-    counts = {"advanced": 0, "finished": 0, "errors": 0, "skipped": 0, "postponed": 0}
-    due = AutomationModel.objects.filter(wake_at__lte=timezone.now()).order_by("wake_at", "pk")
-    batch = list(due.values_list("wake_at", "pk")[:batch_size])
-    while batch:
-        postponed = _postpone_held([pk for _, pk in batch])
-        counts["postponed"] += len(postponed)
-        for _, pk in batch:
-            if pk in postponed:
-                continue
-            try:
-                result = advance(pk, skip_locked=True, due_only=True, run_threaded=True)
-            except OperationalError:
-                logger.exception("Automation instance %s could not be advanced; the next sweep retries.", pk)
-                counts["errors"] += 1
-                continue
-            except Exception as exc:
-                logger.exception("Automation instance %s could not be advanced.", pk)
-                message = f"The engine could not advance this instance: {exc!r}"[:2000]
-                _mark_error(AutomationModel(pk=pk), message)
-                counts["errors"] += 1
-                continue
-            if result.skipped:
-                counts["skipped"] += 1
-            else:
-                counts["advanced"] += 1
-                counts["finished"] += result.finished
-                counts["errors"] += bool(result.error)
-            if limit is not None and counts["advanced"] >= limit:
-                return counts
-        # The next batch starts after the last instance in (wake_at, pk) order. Ordered by pk
-        # alone, SQLite walked the whole table in rowid order instead of searching the index.
-        last_wake_at, last_pk = batch[-1]
-        later = due.filter(wake_at__gte=last_wake_at).exclude(wake_at=last_wake_at, pk__lte=last_pk)
-        batch = list(later.values_list("wake_at", "pk")[:batch_size])
-    return counts
-
-
-def _postpone_held(pks) -> set:
-    """Re-check the due instances ``pks`` without stepping them; return the ids that stay held.
-
-    An instance whose every open path is held back by its node's modifiers (``AsSoonAs`` still
-    unmet, a time not yet reached) needs no step: its ``wake_at`` moves on, in one ``UPDATE`` per new
-    wake time for the whole batch; data a condition changed is saved as a step would. Only
-    conditions and times are evaluated, never a node's work;
-    anything else (a path that could move, an error, an unknown class or node) is left to a full
-    step, which decides under the instance's own lock as always.
-    """
-    now = timezone.now()
-    postponed = defaultdict(list)
-    with transaction.atomic():
-        rows = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
-        rows = rows.only("automation_class", "data", "model_refs", "finished", "error", "key")
-        if connection.features.has_select_for_update:
-            rows = rows.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
-        rows = {row.pk: row for row in rows}
-        open_tasks = defaultdict(list)
-        tasks = AutomationTaskModel.objects.filter(automation_id__in=list(rows), finished=None)
-        for task in tasks.only("automation_id", "status", "created", "path"):
-            open_tasks[task.automation_id].append(task)
-        for pk, row in rows.items():
-            before = json.dumps(row.data, sort_keys=True)
-            until = _held_until(row, open_tasks[pk], now)
-            if until is None:
-                continue
-            postponed[until].append(pk)
-            if json.dumps(row.data, sort_keys=True) != before:  # a condition noted something in data
-                AutomationModel.objects.filter(pk=pk).update(data=row.data)
-        for until, ids in postponed.items():
-            AutomationModel.objects.filter(pk__in=ids).update(wake_at=until)
-    return {pk for ids in postponed.values() for pk in ids}
-
-
-class _HoldVisit:
-    """The little a node's modifiers see when a waiting path is re-checked."""
-
-    run_threaded, submission = True, None
-
-    def __init__(self, automation, task, now):
-        self.automation, self.task, self.now = automation, task, now
-
-
-def _held_until(row, tasks, now):
-    """Return when to look again if every path in ``tasks`` is still held back, else ``None``."""
-    if not tasks:
-        return None
-    try:
-        automation = registry.get(row.automation_class)(automation=row)
-    except (registry.UnknownAutomationError, TypeError):
-        return None
-    moments = []
-    for task in tasks:
-        if task.status not in type(automation)._nodes:
-            return None
-        task.automation = row
-        try:
-            outcome = getattr(automation, task.status).hold(_HoldVisit(automation, task, now))
-        except Exception:  # the full step records the error on the task
-            return None
-        if not isinstance(outcome, Wait) or outcome.until is None or outcome.until <= now:
-            return None
-        moments.append(outcome.until)
-    return min(moments)
 
 
 # -- one step -------------------------------------------------------------------------------------
@@ -383,7 +220,7 @@ class _Step:
         )
         for task in open_tasks:
             task.automation = self.model
-            self.queue.append(_Cursor(task.status, task, _split_stack(task.path)))
+            self.queue.append(_Cursor(task.status, task, split_stack(task.path)))
         if not open_tasks and self.cls._node_names:
             self._continue(self.cls._node_names[0], ())  # a new instance starts at its first node
         limit = atm_settings.get("ATM_STEP_NODE_LIMIT")
@@ -419,7 +256,7 @@ class _Step:
             self._finish_task(cursor.task, outcome.message, outcome.result)
             stack = cursor.stack
             if outcome.split:
-                stack = (*stack, _frame(cursor.task.pk, getattr(declared, "matching_join", None)))
+                stack = (*stack, frame(cursor.task.pk, getattr(declared, "matching_join", None)))
             for target in outcome.targets:
                 self._continue(target or declared._successor, stack)
         elif isinstance(outcome, Wait):
@@ -492,13 +329,13 @@ class _Step:
             prefix = "/".join(stack)
             merging = {id(cursor) for cursor in arrived}
             others = [c for c, _ in self.waiting] + [c for c in self.at_joins if id(c) not in merging]
-            if any(_within(c.stack, prefix) for c in [*others, *self.queue]):
+            if any(within(c.stack, prefix) for c in [*others, *self.queue]):
                 continue
             self.at_joins = [c for c in self.at_joins if id(c) not in merging]
             for cursor in arrived:
                 self._finish_task(cursor.task, "OK", None)
             outer = stack[:-1]
-            if outer and _frame_join(outer[-1]) == node:
+            if outer and frame_join(outer[-1]) == node:
                 self._continue(node, outer)  # the enclosing split's paths meet at this Join too
             else:
                 self._continue(self.cls._nodes[node]._successor, outer)
@@ -571,10 +408,12 @@ def _save_instance(instance, result, now):
 
 def _after_commit(instance, result):
     cls = type(instance)
+    if result.visits:
+        transaction.on_commit(lambda: _send_robust(signals.automation_advanced, cls, automation=instance))
     if result.finished:
         transaction.on_commit(lambda: _send_robust(signals.automation_finished, cls, automation=instance))
     if result.wake_at is not None:
-        wakeups.hint(instance.id, result.wake_at)
+        wakeups.wake_at(instance.id, result.wake_at)
 
 
 def _send_robust(signal, sender, **kwargs):
@@ -582,23 +421,6 @@ def _send_robust(signal, sender, **kwargs):
     for receiver, response in signal.send_robust(sender=sender, **kwargs):
         if isinstance(response, Exception):
             logger.error("Receiver %r of %s failed.", receiver, sender.__name__, exc_info=response)
-
-
-def _frame(split_task_pk, join_name) -> str:
-    return f"{split_task_pk}@{join_name}" if join_name else str(split_task_pk)
-
-
-def _frame_join(frame: str) -> str | None:
-    return frame.partition("@")[2] or None
-
-
-def _within(stack, prefix) -> bool:
-    joined = "/".join(stack)
-    return joined == prefix or joined.startswith(prefix + "/")
-
-
-def _split_stack(path: str) -> tuple[str, ...]:
-    return tuple(path.split("/")) if path else ()
 
 
 def _qualified_name(cls) -> str:

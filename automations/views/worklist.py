@@ -18,8 +18,8 @@ from django.views.generic import FormView, TemplateView
 from automations import engine
 from automations.flow.forms import ModelForm
 from automations.models import AutomationTaskModel
-from automations.permissions import may_process
-from automations.tasks import form_node_for, open_tasks_for
+from automations.permissions import form_node_for, may_process
+from automations.worklist import open_tasks_for
 
 FAILED_MESSAGE = _(
     "An error stopped this automation while it took your input, so your input was not saved. "

@@ -1,0 +1,24 @@
+"""Locking instance rows: the one place that asks the database for ``SELECT ... FOR UPDATE``."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from automations.models import AutomationModel
+
+
+def lock_rows(queryset, *, skip_locked=False):
+    """Return ``queryset`` locking its rows until the transaction ends, where the database can.
+
+    ``skip_locked`` leaves out rows another transaction holds (where the database supports it).
+    """
+    if connection.features.has_select_for_update:
+        queryset = queryset.select_for_update(
+            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
+        )
+    return queryset
+
+
+def lock_instance(automation_id, *, skip_locked=False):
+    """Lock the row of instance ``automation_id`` and return it (``None`` if gone or skipped)."""
+    return lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked).first()

@@ -1,0 +1,53 @@
+"""Open form tasks: which task rows wait for a person, and which of them a user may process.
+
+A task row does not know what kind of node opened it; the declarations do. Which ``(automation
+class, node name)`` pairs are forms is read from the registry of declared automations, so finding
+a user's open tasks costs a couple of queries however many other tasks wait.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from automations import registry
+from automations.models import AutomationTaskModel
+from automations.permissions import form_nodes, may_process, user_group_ids, uses_custom_permissions
+
+
+def open_form_tasks():
+    """Return every open task of a running instance that waits at a ``Form`` node."""
+    condition = Q()
+    for path, automation_class in registry.all_automations().items():
+        names = list(form_nodes(automation_class))
+        if names:
+            condition |= Q(automation__automation_class=path, status__in=names)
+    if not condition:
+        return AutomationTaskModel.objects.none()
+    return AutomationTaskModel.objects.filter(
+        condition, finished=None, automation__finished=False, automation__error=""
+    )
+
+
+def open_tasks_for(user):
+    """Return the open form tasks ``user`` may process, oldest first (none for anonymous users)."""
+    allowed = [task.pk for task in open_task_list_for(user)]
+    if not allowed:
+        return AutomationTaskModel.objects.none()
+    tasks = AutomationTaskModel.objects.filter(pk__in=allowed).select_related("automation")
+    return tasks.order_by("created", "pk")
+
+
+def open_task_list_for(user) -> list:
+    """Return the open form tasks ``user`` may process as a list, oldest first (a query less)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    candidates = open_form_tasks().select_related("automation").order_by("created", "pk")
+    group_ids = None
+    if not user.is_superuser:
+        candidates = candidates.filter(Q(interaction_user__isnull=True) | Q(interaction_user=user.pk))
+        if not uses_custom_permissions():
+            group_ids = user_group_ids(user)
+            candidates = candidates.filter(
+                Q(interaction_group__isnull=True) | Q(interaction_group__in=group_ids)
+            )
+    return [task for task in candidates if may_process(user, task, group_ids=group_ids)]

@@ -1,0 +1,113 @@
+"""The live instance diagram: a websocket that tells a page where one instance stands.
+
+Mounted at ``ws/automations/diagram/<automation_id>/`` behind Channels' ``AuthMiddlewareStack``.
+Only active users with the ``automations.view_automationmodel`` permission may connect; others are
+refused (4401 without a user or session, 4403 without the permission, 4404 for an unknown
+instance). The session and the permission are checked again before every message, so a socket
+whose user logged out or lost the permission closes. On connect, and whenever
+:mod:`automations.diagram.live` reports that the instance moved, the socket sends::
+
+    {"type": "diagram", "automation": 7, "current": ["approve"], "visited": ["enter"],
+     "failed": [], "taken": [["enter", "approve"]], "finished": false, "status": "Waiting at approve."}
+
+and ``{"type": "gone", "automation": 7}`` (then closes with 4404) when the instance was deleted.
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
+from django.urls import path
+from django.utils import translation
+
+from automations import registry
+from automations.diagram import build_graph, instance_state
+from automations.diagram.live import instance_group
+from automations.diagram.state import instance_message
+from automations.models import AutomationModel
+
+from .task_list import CLOSE_UNAUTHENTICATED, _language, session_user_id
+
+DIAGRAM_PATH = "ws/automations/diagram/<int:automation_id>/"
+CLOSE_FORBIDDEN = 4403
+CLOSE_GONE = 4404
+VIEW_PERMISSION = "automations.view_automationmodel"
+
+
+class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
+    """Send where one instance stands, now and after every step."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None) if session is not None else None
+        if session is not None and self.session_key is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = user.pk
+        self.automation_id = self.scope["url_route"]["kwargs"]["automation_id"]
+        self.language = _language(self.scope)
+        message, code = await database_sync_to_async(self.diagram_message)()
+        if message is None:
+            await self.close(code=code)
+            return
+        self.group = instance_group(self.automation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(message)
+
+    async def disconnect(self, code):
+        group = getattr(self, "group", None)
+        if group is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "refresh":
+            await self.send_state()
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None
+
+    async def diagram_moved(self, event):
+        await self.send_state()
+
+    async def send_state(self):
+        message, code = await database_sync_to_async(self.diagram_message)()
+        if message is None:
+            if code == CLOSE_GONE:
+                await self.send_json({"type": "gone", "automation": self.automation_id})
+            await self.close(code=code)
+            return
+        await self.send_json(message)
+
+    def diagram_message(self) -> tuple[dict | None, int]:
+        """Return ``(message, 0)``, or ``(None, close code)`` if the socket must close."""
+        if self.session_key is not None and session_user_id(self.session_key) != self.user_id:
+            return None, CLOSE_UNAUTHENTICATED
+        user = get_user_model()._default_manager.filter(pk=self.user_id, is_active=True).first()
+        if user is None:
+            return None, CLOSE_UNAUTHENTICATED
+        if not user.has_perm(VIEW_PERMISSION):
+            return None, CLOSE_FORBIDDEN
+        automation = AutomationModel.objects.filter(pk=self.automation_id).first()
+        if automation is None:
+            return None, CLOSE_GONE
+        try:
+            graph = build_graph(automation.get_automation_class())
+        except registry.UnknownAutomationError:
+            return None, CLOSE_GONE
+        with translation.override(self.language):
+            return instance_message(automation, instance_state(graph, automation)), 0
+
+
+websocket_urlpatterns = [path(DIAGRAM_PATH, InstanceDiagramConsumer.as_asgi(), name="automations-diagram")]

@@ -1,0 +1,159 @@
+"""The live task list: a websocket that keeps a user's open tasks up to date.
+
+Mounted at ``ws/automations/tasks/`` (see :data:`websocket_urlpatterns`) behind Channels'
+``AuthMiddlewareStack``: the user is the one of the session cookie. Anonymous sockets are refused.
+A socket opened with a session lives as long as that session is the user's: before every list it
+sends (a push or a ``refresh``), the session is read again, and a session that has ended (logged
+out, expired, flushed because the password changed) or belongs to another user now closes the
+socket with code 4401, as does a user who may not log in any more. On connect, and whenever
+:mod:`automations.task_list_updates` reports that the user's tasks may have changed, the socket sends::
+
+    {"type": "tasks", "count": 2, "tasks": [{"id": 7, "url": "/automations/tasks/7/", ...}],
+     "html": "<div class=\"atm-task-list\" ...>...</div>"}
+
+``html`` is ``automations/includes/task_list.html`` rendered for the user; the list is always
+computed for the socket's own user, so it never holds a task they may not process.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import import_module
+from types import SimpleNamespace
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import translation
+
+from automations.task_list_updates import EVERYONE_GROUP, user_group
+from automations.worklist import open_task_list_for
+
+TASKS_PATH = "ws/automations/tasks/"
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class TaskListConsumer(AsyncJsonWebsocketConsumer):
+    """Send the socket's user their open tasks, now and after every change."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = user.pk
+        session = self.scope.get("session")
+        # Without a session (a project's own authentication) the socket is bound to the user only.
+        self.session_key = getattr(session, "session_key", None) if session is not None else None
+        if session is not None and self.session_key is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.language = _language(self.scope)
+        self.joined = [user_group(user.pk), EVERYONE_GROUP]
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_tasks()
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None  # not JSON: ignored like any other message the socket does not know
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "refresh":
+            await self.send_tasks()
+
+    async def tasks_changed(self, event):
+        await self.send_tasks()
+
+    async def send_tasks(self):
+        payload = await database_sync_to_async(self.task_payload)()
+        if payload is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.send_json(payload)
+
+    def task_payload(self) -> dict | None:
+        """Return the message for the socket's user, or ``None`` if the socket must close.
+
+        It must close when the user may not log in any more, or when its session ended or changed
+        user.
+        """
+        if self.session_key is not None and session_user_id(self.session_key) != self.user_id:
+            return None
+        user = get_user_model()._default_manager.filter(pk=self.user_id, is_active=True).first()
+        if user is None:
+            return None
+        with translation.override(self.language):
+            tasks = open_task_list_for(user)
+            html = render_to_string("automations/includes/task_list.html", {"tasks": tasks, "user": user})
+            return {
+                "type": "tasks",
+                "count": len(tasks),
+                "tasks": [_describe(task) for task in tasks],
+                "html": html,
+            }
+
+
+def session_user_id(session_key: str):
+    """Return the id of the user the session ``session_key`` is logged in as now, or ``None``.
+
+    The session is read again from the session engine and checked as Django checks it for a
+    request (the user's backend, the session's password hash, the user being active).
+    """
+    engine = import_module(settings.SESSION_ENGINE)
+    user = auth.get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+    return user.pk if user.is_authenticated else None
+
+
+def _describe(task) -> dict:
+    from automations.templatetags.automations import task_automation_name, task_description
+
+    return {
+        "id": task.pk,
+        "url": _task_url(task),
+        "node": task.status,
+        "description": str(task_description(task)),
+        "automation": str(task_automation_name(task)),
+        "created": task.created.isoformat(),
+    }
+
+
+def _task_url(task) -> str | None:
+    try:
+        return reverse("automations:task", args=[task.pk])
+    except NoReverseMatch:  # the project did not include automations.urls
+        return None
+
+
+def _language(scope) -> str:
+    """Return the language of the socket's page: the language cookie, else the Accept-Language header."""
+    supported = {code for code, _ in settings.LANGUAGES}
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    candidates = [cookie] if cookie else []
+    for name, value in scope.get("headers") or ():
+        if name == b"accept-language":
+            for code, _ in translation.trans_real.parse_accept_lang_header(value.decode("latin-1")):
+                candidates.append(code)
+    for code in candidates:
+        try:
+            variant = translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+        if variant in supported:
+            return variant
+    return settings.LANGUAGE_CODE
+
+
+websocket_urlpatterns = [path(TASKS_PATH, TaskListConsumer.as_asgi(), name="automations-tasks")]

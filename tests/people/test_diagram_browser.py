@@ -1,0 +1,69 @@
+"""A real browser: an instance's flow diagram marks where it stands, and follows it when it moves.
+
+Uses the browser and server fixtures of :mod:`tests.people.test_browser` (Debian's chromium through
+Playwright, daphne in another process). The screenshots land in ``var/screenshots/``.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from automations.models import AutomationModel
+from tests.approvals.automations import ExpenseApproval
+from tests.people.flows import make_user
+from tests.people.live_server import logged_in_page
+from tests.people.test_browser import TIMEOUT_MS, browser, server  # noqa: F401 - fixtures
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def current_node(page) -> str:
+    return page.get_attribute("[data-atm-diagram]", "data-atm-current") or ""
+
+
+def test_the_instance_diagram_moves_its_highlight_when_the_instance_moves(browser, server):  # noqa: F811
+    make_user("ada")
+    bob = make_user("bob")
+    watcher = make_user("vic", permissions=["automations.view_automationmodel"])
+    automation = ExpenseApproval(requester="bob", approver="ada")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = logged_in_page(browser, server, watcher, TIMEOUT_MS)
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.goto(f"{server}/automations/{automation.id}/diagram/")
+    page.wait_for_selector('[data-atm-diagram][data-atm-live="connected"]')
+    assert current_node(page) == "enter"
+    assert "atm-current" in page.get_attribute(f"#atm-{automation.id}-node-enter", "class")
+    assert "Waiting at enter." in page.inner_text("[data-atm-diagram-status]")
+    page.evaluate("window.notReloaded = true")
+    page.screenshot(path=str(SCREENSHOTS / "instance-diagram-before.png"), full_page=True)
+
+    bob_page = logged_in_page(browser, server, bob, TIMEOUT_MS)
+    bob_page.goto(server + "/automations/tasks/")
+    bob_page.click("text=Enter your expense")
+    bob_page.fill("input[name=title]", "Train to Hamburg")
+    bob_page.fill("input[name=amount]", "89.90")
+    bob_page.click("button[type=submit]")
+    bob_page.wait_for_url(server + "/automations/tasks/")
+
+    page.wait_for_function(
+        "document.querySelector('[data-atm-diagram]').getAttribute('data-atm-current') === 'approve'"
+    )
+    node = f"#atm-{automation.id}-node-"
+    assert "atm-current" in page.get_attribute(node + "approve", "class")
+    enter_classes = page.get_attribute(node + "enter", "class").split()
+    assert "atm-visited" in enter_classes and "atm-current" not in enter_classes
+    taken = page.get_attribute('[data-source="enter"][data-target="approve"]', "class").split()
+    assert "atm-taken" in taken
+    assert "Waiting at approve." in page.inner_text("[data-atm-diagram-status]")
+    assert page.evaluate("window.notReloaded") is True
+    page.screenshot(path=str(SCREENSHOTS / "instance-diagram-after.png"), full_page=True)
+
+    class_page = logged_in_page(browser, server, watcher, TIMEOUT_MS)
+    class_page.set_viewport_size({"width": 900, "height": 900})
+    class_page.goto(f"{server}/automations/diagram/tests.approvals.automations.ExpenseApproval/")
+    assert class_page.get_attribute("#atm-node-approve [data-count]", "data-count") == "1"
+    class_page.screenshot(path=str(SCREENSHOTS / "class-diagram.png"), full_page=True)
+    assert not AutomationModel.objects.get(pk=automation.id).finished
