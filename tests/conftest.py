@@ -1,5 +1,4 @@
 import os
-from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 
 import pytest
@@ -12,28 +11,14 @@ if not entry_points(group="pytest11", name="automations"):
     pytest_plugins = ["automations.testing.pytest_plugin"]
 
 
-class Clock:
-    """A controllable ``django.utils.timezone.now``."""
-
-    def __init__(self, start):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    """Freeze ``timezone.now()`` at 2030-01-07 09:00 UTC; ``clock.advance(minutes=5)`` moves it."""
-    from django.utils import timezone
+def clock(automation_clock):
+    """The test kit's frozen clock at 2030-01-07 09:00 UTC (``automation_clock``), by a short name.
 
-    fake = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(timezone, "now", fake)
-    return fake
+    ``clock.advance(minutes=5)`` runs what falls due on the way; ``clock.jump(minutes=5)`` only
+    moves the time, for tests of the stepping itself and of late runs.
+    """
+    return automation_clock
 
 
 @pytest.fixture(autouse=True)

@@ -31,12 +31,12 @@ def run_command(*args):
 
 def test_automation_step_advances_due_instances_and_says_what_it_did(clock):
     Short(), Short(), Short(fail=True), Short()
-    clock.advance(minutes=1)
+    clock.jump(minutes=1)
     assert run_command("automation_step") == (
         "Advanced 0 automation instance(s): 0 finished, 0 stopped with an error, "
         "0 skipped (held by another worker or no longer due); 0 still waiting for a condition.\n"
     )
-    clock.advance(minutes=4)
+    clock.jump(minutes=4)
     assert run_command("automation_step") == (
         "Advanced 4 automation instance(s): 3 finished, 1 stopped with an error, "
         "0 skipped (held by another worker or no longer due); 0 still waiting for a condition.\n"
@@ -45,16 +45,16 @@ def test_automation_step_advances_due_instances_and_says_what_it_did(clock):
 
 def finished_instance(clock, days_ago):
     automation = Short()
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     AutomationModel.run()
-    clock.advance(days=days_ago)
+    clock.jump(days=days_ago)
     assert row(automation).finished
     return automation
 
 
 def test_delete_history_deletes_instances_finished_long_ago_with_their_tasks(clock):
     old = finished_instance(clock, days_ago=0)
-    clock.advance(days=40)
+    clock.jump(days=40)
     recent = finished_instance(clock, days_ago=10)
     running = Short()
     total, per_model = AutomationModel.delete_history()
@@ -71,9 +71,9 @@ def test_delete_history_deletes_instances_finished_long_ago_with_their_tasks(clo
 
 def test_delete_history_keeps_instances_stopped_by_an_error(clock):
     failed = Short(fail=True)
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     AutomationModel.run()
-    clock.advance(days=100)
+    clock.jump(days=100)
     assert AutomationModel.delete_history()[0] == 0
     assert AutomationModel.objects.filter(pk=failed.id).exists()
 

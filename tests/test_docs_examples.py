@@ -2,7 +2,8 @@
 
 A code block whose fence reads ```` ```python runnable ```` is executed; other blocks are only shown.
 The runnable blocks of one page run in order, in one namespace, in a fresh database, with the
-``clock`` fixture available as ``clock`` (``clock.advance(days=3)`` stands for time passing).
+test kit's frozen clock available as ``clock`` (``clock.jump(days=3)`` stands for time passing while
+nothing runs, ``clock.advance(days=3)`` for time passing with the scheduler at work).
 Tracebacks point at the Markdown file and line.
 """
 

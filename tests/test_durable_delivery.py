@@ -42,7 +42,8 @@ def test_events_stored_by_a_killed_worker_are_applied_by_another(settings, tmp_p
     try:
         receiving.start(0)
         elsewhere.start(0)
-        time.sleep(3)  # both are up and beating
+        receiving.wait_until_listening()
+        elsewhere.wait_until_listening()  # up and beating
         for n in range(300):
             events.publish(start_event(n))
         deadline = time.monotonic() + 30
@@ -120,7 +121,7 @@ def test_confirmed_publishing_through_worker_kills_and_a_redis_restart_delivers_
         try:
             for index in range(3):
                 workers.start(index)
-            time.sleep(3)
+            workers.wait_until_listening()
 
             def publish_all():
                 for n in range(total):

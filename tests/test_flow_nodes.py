@@ -104,10 +104,8 @@ def test_after_waiting_for_a_timedelta(clock):
     assert open_statuses(automation) == ["later"]
     assert row(automation).wake_at == start + timedelta(hours=2)
     clock.advance(hours=1, minutes=59)
-    sweep()
     assert row(automation).data["worked"] == ["start"]
     clock.advance(minutes=1)
-    sweep()
     assert row(automation).data["worked"] == ["start", "later"]
     assert automation.finished()
 
@@ -122,7 +120,7 @@ def test_after_waiting_for_counts_from_when_the_node_was_reached(clock):
             self.data.setdefault("at", []).append(timezone.now().isoformat())
 
     automation = Chain()
-    clock.advance(hours=3)  # the scheduler comes late
+    clock.jump(hours=3)  # the scheduler comes late
     sweep()
     assert row(automation).data["at"] == ["2030-01-07T12:00:00+00:00"]
     assert row(automation).wake_at == clock.now + timedelta(hours=1)
@@ -146,7 +144,6 @@ def test_after_waiting_for_and_until_take_callables_with_the_task(clock):
     automation = Callables(minutes=30)
     assert row(automation).wake_at == clock.now + timedelta(minutes=30)
     clock.advance(minutes=30)
-    sweep()
     assert row(automation).data["done"] is True
 
 
@@ -192,10 +189,8 @@ def test_as_soon_as_is_rechecked_at_the_configured_interval(clock):
     automation = Conditional()
     assert row(automation).wake_at == clock.now + timedelta(minutes=10)
     clock.advance(minutes=9)
-    sweep()
     assert row(automation).data["checks"] == 1
     clock.advance(minutes=1)
-    sweep()
     assert row(automation).data["checks"] == 2
 
 
@@ -252,15 +247,12 @@ def test_skip_after_ends_a_wait_that_lasts_too_long(clock):
     automation = Deadline()
     assert row(automation).wake_at == clock.now + timedelta(minutes=1)  # the condition's re-check
     clock.advance(minutes=29)
-    sweep()
     assert open_statuses(automation) == ["wait"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=1)
     clock.advance(minutes=1)
-    sweep()
     assert open_statuses(automation) == ["late"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=30)  # the deadline, not 2 hours
     clock.advance(minutes=30)
-    sweep()
     assert automation.finished()
     assert [t.message for t in tasks(automation)] == ["skipped", "skipped", "OK"]
 
@@ -275,7 +267,6 @@ def test_skip_after_does_not_skip_a_node_that_is_ready_in_time(clock):
 
     automation = InTime()
     clock.advance(minutes=10)
-    sweep()
     assert row(automation).data == {"worked": True}
 
 

@@ -73,6 +73,7 @@ class Workers:
     def __init__(self, channel, directory):
         self.channel, self.directory = channel, directory
         self.processes: dict[int, subprocess.Popen] = {}
+        self.log_paths: dict[int, Path] = {}
         self.started = 0
 
     def start(self, index):
@@ -87,7 +88,8 @@ class Workers:
             "--channel", self.channel, "--sweep-interval", SWEEP_INTERVAL,
         ]  # fmt: skip
         self.started += 1
-        log = open(self.directory / f"worker-{index}-{self.started}.log", "w")  # noqa: SIM115
+        self.log_paths[index] = self.directory / f"worker-{index}-{self.started}.log"
+        log = open(self.log_paths[index], "w")  # noqa: SIM115
         with log:
             self.processes[index] = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -97,6 +99,15 @@ class Workers:
         process = self.processes.pop(index)
         process.send_signal(signal.SIGKILL)
         process.wait()
+
+    def wait_until_listening(self, timeout=60):
+        """Wait until every running worker has beaten, swept once and listens (it says so)."""
+        deadline = time.monotonic() + timeout
+        logs = [self.log_paths[index] for index in self.processes]
+        while not all("listening on channel" in log.read_text() for log in logs):
+            self.assert_running()
+            assert time.monotonic() < deadline, f"not listening after {timeout} s\n{self.logs()}"
+            time.sleep(0.05)
 
     def assert_running(self):
         stopped = {index: p.returncode for index, p in self.processes.items() if p.poll() is not None}

@@ -29,14 +29,14 @@ class Journey(flow.Automation):
 
 def test_a_sweep_through_another_object_shows_in_the_first(clock):
     journey = Journey()
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     AutomationModel.run()
     assert journey.data["notes"] == ["greeted", "reminded"]
 
 
 def test_a_broadcast_shows_in_the_object_kept_by_the_caller(clock):
     journey = Journey()
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     Journey.broadcast_message("buy", None, {})
     assert journey.data["notes"] == ["greeted", "reminded", "converted"]
     assert journey.finished()
@@ -64,7 +64,7 @@ def test_advancing_by_id_starts_from_the_locked_row_not_an_older_object(clock):
 
     journey = Journey()  # kept alive: this thread's shared row object for the instance
     AutomationModel.objects.filter(pk=journey.id).update(data={**journey.data, "converted": True})
-    clock.advance(minutes=6)
+    clock.jump(minutes=6)
     engine.advance(journey.id)  # e.g. the worker after another process's message
     row = AutomationModel.objects.get(pk=journey.id)
     assert row.data["converted"] is True and row.finished

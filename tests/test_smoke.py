@@ -44,10 +44,10 @@ def test_waiting(clock):
     a = Waiting()
     assert not a.finished()
     assert a.data == {"n": 1}
-    clock.advance(minutes=4)
+    clock.jump(minutes=4)
     AutomationModel.run()
     assert not a.finished()
-    clock.advance(minutes=2)
+    clock.jump(minutes=2)
     counts = AutomationModel.run()
     assert counts["advanced"] == 1
     assert a.finished()

@@ -6,14 +6,9 @@ import pytest
 
 from automations import flow
 from automations.flow import this
-from automations.models import AutomationModel
 from tests.helpers import open_statuses, row, statuses, tasks
 
 pytestmark = pytest.mark.django_db
-
-
-def sweep():
-    AutomationModel.run()
 
 
 class Recorder(flow.Automation):
@@ -72,10 +67,8 @@ def test_the_join_waits_for_a_path_that_waits_on_a_timer(clock):
     assert sorted(open_statuses(automation)) == ["meet", "slow"]
     assert row(automation).wake_at == clock.now + timedelta(hours=1)
     clock.advance(minutes=59)
-    sweep()
     assert seen(automation) == ["quick"]
     clock.advance(minutes=1)
-    sweep()
     assert seen(automation) == ["quick", "slow", "after"]
     assert automation.finished()
     assert [t.message for t in tasks(automation) if t.status == "meet"] == ["OK", "OK"]
@@ -93,11 +86,9 @@ def test_the_instance_wakes_for_the_earliest_timer_and_the_join_for_the_last(clo
     automation = TwoTimers()
     assert row(automation).wake_at == clock.now + timedelta(minutes=10)
     clock.advance(minutes=10)
-    sweep()
     assert seen(automation) == ["one"]
     assert row(automation).wake_at == clock.now + timedelta(minutes=20)
     clock.advance(minutes=20)
-    sweep()
     assert seen(automation) == ["one", "two", "after"]
     assert automation.finished()
 
@@ -119,11 +110,9 @@ def test_nested_splits_join_inside_out(clock):
     automation = Nested()
     assert seen(automation) == ["left_a"]
     clock.advance(minutes=5)
-    sweep()
     assert seen(automation) == ["left_a", "left_b", "after_inner"]
     assert not automation.finished()
     clock.advance(minutes=15)
-    sweep()
     assert seen(automation) == ["left_a", "left_b", "after_inner", "right", "after"]
     assert automation.finished()
 
@@ -146,7 +135,6 @@ def test_nested_splits_may_meet_at_the_same_join(clock):
     assert sorted(seen(automation)) == ["left_a", "left_b"]
     assert "after" not in seen(automation)
     clock.advance(minutes=20)
-    sweep()
     assert seen(automation)[2:] == ["right", "after"]
     assert statuses(automation).count("after") == 1
     assert automation.finished()
@@ -169,7 +157,6 @@ def test_a_path_that_ends_inside_a_split_is_not_waited_for(clock):
     automation = OnePathEnds()
     assert seen(automation) == ["tail"]
     clock.advance(minutes=5)
-    sweep()
     assert seen(automation) == ["tail", "a", "after"]
     assert automation.finished()
 

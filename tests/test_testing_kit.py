@@ -120,6 +120,69 @@ def test_the_clock_is_a_decorator_too():
     assert timezone.now() == START
 
 
+def test_the_clock_moves_by_a_timedelta_or_its_arguments_and_nothing_else():
+    with testing.frozen_clock(START) as clock:
+        clock.advance(timedelta(hours=1))
+        clock.advance(timedelta(hours=1), minutes=30)
+        assert clock.now == START + timedelta(hours=2, minutes=30)
+        with pytest.raises(TypeError, match="by a timedelta or by timedelta's arguments; got 3"):
+            clock.advance(3)
+        with pytest.raises(ValueError, match="only moves forward: 2030-01-07T09:00:00"):
+            clock.advance_to(START)
+        with pytest.raises(TypeError, match="moves to a datetime"):
+            clock.jump_to("2030-01-08")
+    with pytest.raises(RuntimeError, match="not frozen"):
+        clock.advance(days=1)
+
+
+def test_jump_moves_the_time_without_running_anything():
+    with testing.frozen_clock(START) as clock:
+        survey = Survey()
+        clock.jump(days=5)  # the scheduler was down: SkipAfter has not fired yet
+        testing.assert_at(survey, "survey")
+        assert AutomationModel.objects.get(pk=survey.id).wake_at < clock.now
+        clock.jump_to(START + timedelta(days=7))
+        moved = testing.run_until_idle()
+        assert [m.at for m in moved] == [("settle",)]
+        assert visits(survey, "survey") == []  # skipped, late: two days after its five
+        clock.advance(days=1)  # the day's wait counts from then
+    assert visits(survey, "settle") == [START + timedelta(days=8)]
+    assert survey.finished()
+
+
+sync_clock = testing.frozen_clock(START)
+
+
+@sync_clock
+async def test_the_clock_decorates_async_tests():
+    assert timezone.now() == START
+    await sync_clock.aadvance(hours=2)
+    assert timezone.now() == START + timedelta(hours=2)
+
+
+@pytest.mark.django_db(transaction=True)
+@testing.frozen_clock(START)
+async def test_advance_runs_what_falls_due_from_an_async_test():
+    from asgiref.sync import sync_to_async
+
+    clock = timezone.now
+    survey = await sync_to_async(Survey)()
+    await sync_to_async(testing.send)(survey, "answer")
+    moved = await sync_to_async(clock.advance)(days=1)
+    assert [m.finished for m in moved] == [True]
+    assert await sync_to_async(survey.finished)()
+
+
+@testing.frozen_clock(START + timedelta(days=1))
+class TestAPlainClassOfTests:
+    def test_each_test_method_is_frozen(self):
+        assert timezone.now() == START + timedelta(days=1)
+        timezone.now.advance(hours=1)
+
+    async def test_and_so_is_an_async_one(self):
+        assert timezone.now() == START + timedelta(days=1)  # each test starts again at the start
+
+
 def test_conditions_are_rechecked_and_skip_after_fires_on_the_way():
     with testing.frozen_clock(START, recheck=timedelta(hours=6)) as clock:
         survey = Survey()
@@ -241,6 +304,43 @@ async def test_the_worker_fixture_handles_published_events(automation_worker):
 def test_the_plugin_is_registered_by_its_entry_point():
     text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert '[project.entry-points.pytest11]\nautomations = "automations.testing.pytest_plugin"' in text
+
+
+@testing.frozen_clock(START)
+class DecoratedTestCase(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.ada = User.objects.create_user("ada")
+
+    def setUp(self):
+        self.approval = Approval()  # set up at the frozen time
+
+    def test_the_time_is_frozen_from_set_up_on(self):
+        self.assertEqual(timezone.now(), START)
+        task = testing.open_tasks(self.ada)[0]
+        self.assertEqual(task.created, START)
+        timezone.now.advance(days=1)
+
+    async def test_and_in_async_tests(self):
+        self.assertEqual(timezone.now(), START)  # each test starts again at the start
+
+
+class DecoratedTestMethod(TestCase):
+    @testing.frozen_clock(START)
+    def test_the_method_is_frozen(self):
+        self.assertEqual(timezone.now(), START)
+
+    def test_the_others_are_not(self):
+        self.assertGreater(abs(timezone.now() - START), timedelta(days=1))
+
+
+def test_submit_refuses_a_user_who_is_not_logged_in(ada):
+    from django.contrib.auth.models import AnonymousUser
+
+    approval = Approval()
+    with pytest.raises(AssertionError, match=r"sent AnonymousUser to /accounts/login/.* without taking"):
+        testing.submit(approval, {"amount": 200}, user=AnonymousUser())
+    testing.assert_at(approval, "approve")
 
 
 class MixinTests(testing.AutomationTestMixin, TestCase):

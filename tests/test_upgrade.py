@@ -1,6 +1,6 @@
 """Upgrading a django-automations 0.9.4.1 database: its sample instances go on as they would have."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,7 +13,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 from django.urls import reverse
 
-from automations import engine
+from automations import engine, testing
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.upgrade.legacy import LEGACY_MIGRATIONS
 from tests import legacy_db
@@ -39,20 +39,23 @@ def migrate_to_the_end():
 
 
 @pytest.fixture
-def legacy_site(clock):
-    """A database as django-automations 0.9.4.1 left it, with the sample rows; migrated back at the end."""
-    MigrationExecutor(connection).migrate([("automations", None)])
-    legacy_db.create_legacy_tables(connection)
-    legacy_db.record_legacy_migrations(connection)
-    user_model = get_user_model()
-    user_model.objects.create_user(id=1, username="manager", password="manager")
-    with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(no_style(), [user_model]):
-            cursor.execute(statement)
-    legacy_db.load_sample_rows(connection)
-    clock.now = UPGRADED_AT
-    yield clock
-    migrate_to_the_end()
+def legacy_site():
+    """A database as django-automations 0.9.4.1 left it, with the sample rows; migrated back at the end.
+
+    The time is frozen at the upgrade, conditions re-checked hourly; the fixture's value is the clock.
+    """
+    with testing.frozen_clock(UPGRADED_AT, recheck=timedelta(hours=1)) as clock:
+        MigrationExecutor(connection).migrate([("automations", None)])
+        legacy_db.create_legacy_tables(connection)
+        legacy_db.record_legacy_migrations(connection)
+        user_model = get_user_model()
+        user_model.objects.create_user(id=1, username="manager", password="manager")
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), [user_model]):
+                cursor.execute(statement)
+        legacy_db.load_sample_rows(connection)
+        yield clock
+        migrate_to_the_end()
 
 
 @pytest.fixture
@@ -92,11 +95,9 @@ def test_the_sleeping_one_wakes_at_its_time(upgraded):
     clock = upgraded
     sleeper = AutomationModel.objects.get(pk=1)
     assert sleeper.wake_at == at("2026-12-02 19:27:19.767439")
-    clock.now = at("2026-12-02 19:27:19")
-    engine.sweep()
+    clock.advance_to(at("2026-12-02 19:27:19"))
     assert not AutomationModel.objects.get(pk=1).finished
-    clock.now = at("2026-12-02 19:27:20")
-    engine.sweep()
+    clock.advance_to(at("2026-12-02 19:27:20"))
     sleeper.refresh_from_db()
     assert sleeper.finished and sleeper.data == {"email": "a@example.com", "said": 1, "reminded": True}
     assert list(AutomationTaskModel.objects.filter(automation=sleeper).values_list("status", flat=True)) == [
@@ -122,21 +123,18 @@ def test_the_parallel_one_joins(upgraded):
     open_tasks = AutomationTaskModel.objects.filter(automation=parallel, finished=None)
     paths = dict(open_tasks.values_list("status", "path"))
     assert paths == {"right": "5@join", "join": "5@join"}
-    clock.now = at("2026-12-01 21:27:20")
-    engine.sweep()
+    clock.advance_to(at("2026-12-01 21:27:20"))
     parallel.refresh_from_db()
     assert parallel.finished and parallel.data == {"visited": ["right", "after"]}
 
 
 def test_the_daily_one_ticks_again(upgraded):
     clock = upgraded
-    clock.now = at("2026-12-02 19:27:20")
-    engine.sweep()
+    clock.advance_to(at("2026-12-02 19:27:20"))
     daily = AutomationModel.objects.get(pk=4)
     assert daily.data == {"ticks": 1} and not daily.finished
     assert daily.wake_at == at("2026-12-03 19:27:19.925159")  # a day after the first repeat
-    clock.now = at("2026-12-03 19:27:20")
-    engine.sweep()
+    clock.advance_to(at("2026-12-03 19:27:20"))
     daily.refresh_from_db()
     assert daily.data == {"ticks": 2}
 

@@ -73,4 +73,9 @@ def submit(task_or_instance, data: dict, *, user, files: dict | None = None) -> 
         errors = form.errors.get_json_data() if form is not None else response.status_code
         raise AssertionError(f"The form of task #{task.pk} ({task.status!r}) was refused: {errors}")
     task.refresh_from_db()
+    if task.finished is None:  # a redirect that took nothing: to the login page, for one
+        raise AssertionError(
+            f"The task view sent {user} to {response.url} without taking the form of task #{task.pk} "
+            f"({task.status!r}); {where(task.automation_id)}."
+        )
     return task

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
+import functools
+import inspect
+import unittest
 from datetime import UTC, datetime, timedelta
 
 from django.test import override_settings
@@ -19,15 +21,18 @@ __all__ = ["FrozenClock", "Timer", "frozen_clock"]
 START = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)  # a Monday, far from any daylight saving change
 
 
-class FrozenClock(contextlib.ContextDecorator):
+class FrozenClock:
     """Freeze ``django.utils.timezone.now`` while inside; move it with :meth:`advance`.
 
     Use it as a context manager (``with frozen_clock() as clock:``) or as a decorator
-    (``@frozen_clock()``). Every module of Django Automations reads the time through
-    ``timezone.now()``, so waits, ``SkipAfter``, ``Repeat`` schedules and the scheduler's timers
-    all see the frozen time. ``recheck`` (a timedelta) replaces ``ATM_CONDITION_RECHECK_INTERVAL``
-    while inside: the clock stops at every re-check of an unmet ``AsSoonAs``, so a long journey
-    that waits on a condition runs faster with a longer interval.
+    (``@frozen_clock()``) of a test function, sync or async, of a test method or of a test class
+    (every test of a ``unittest.TestCase``, from its ``setUp`` to its cleanups; every ``test*``
+    method of another class). Each entry starts again at ``start``. Every module of Django
+    Automations reads the time through ``timezone.now()``, so waits, ``SkipAfter``, ``Repeat``
+    schedules and the scheduler's timers all see the frozen time. ``recheck`` (a timedelta)
+    replaces ``ATM_CONDITION_RECHECK_INTERVAL`` while inside: the clock stops at every re-check of
+    an unmet ``AsSoonAs``, so a long journey that waits on a condition runs faster with a longer
+    interval.
     """
 
     def __init__(self, start: datetime | None = None, *, max_steps: int = 100, recheck=None):
@@ -43,13 +48,43 @@ class FrozenClock(contextlib.ContextDecorator):
     def __call__(self, func=None):
         if func is None:  # timezone.now() while frozen
             return self.now
-        return super().__call__(func)
+        if inspect.isclass(func):
+            return self._decorate_class(func)
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def frozen_coroutine(*args, **kwargs):
+                with self:
+                    return await func(*args, **kwargs)
+
+            return frozen_coroutine
+
+        @functools.wraps(func)
+        def frozen(*args, **kwargs):
+            with self:
+                return func(*args, **kwargs)
+
+        return frozen
+
+    def _decorate_class(self, cls):
+        if issubclass(cls, unittest.TestCase):
+            set_up = cls.setUp
+
+            def setUp(test):  # noqa: N802 -- unittest's name
+                self.__enter__()
+                test.addCleanup(self.__exit__, None, None, None)
+                set_up(test)
+
+            cls.setUp = functools.wraps(set_up)(setUp)
+            return cls
+        for name, attribute in list(vars(cls).items()):
+            if name.startswith("test") and callable(attribute):
+                setattr(cls, name, self(attribute))
+        return cls
 
     def __enter__(self) -> FrozenClock:
-        if self._start is None:
-            self.now = datetime.now(UTC).replace(microsecond=0)
-        elif not self._saved:
-            self.now = self._start
+        if not self._saved:
+            self.now = self._start or datetime.now(UTC).replace(microsecond=0)
         settings = None
         if self.recheck is not None:
             settings = override_settings(ATM_CONDITION_RECHECK_INTERVAL=self.recheck.total_seconds())
@@ -71,10 +106,11 @@ class FrozenClock(contextlib.ContextDecorator):
         runs everything due then through the engine's own sweep until nothing more can move
         (see :func:`~automations.testing.run_until_idle`). Return what moved, in order.
         """
-        delta = (delta or timedelta()) + timedelta(**kwargs)
-        if delta < timedelta(0):
-            raise ValueError(f"The clock only moves forward; got {delta}.")
-        target = self.now + delta
+        return self.advance_to(self._target(delta, kwargs))
+
+    def advance_to(self, moment: datetime) -> list:
+        """Move the time on to ``moment``, running what falls due on the way (see :meth:`advance`)."""
+        target = self._moment(moment)
         moved = run_until_idle(max_steps=self.max_steps)
         while True:
             due = AutomationModel.objects.filter(wake_at__isnull=False, wake_at__lte=target)
@@ -106,10 +142,7 @@ class FrozenClock(contextlib.ContextDecorator):
         it, letting the event loop run what it started. Nothing else is swept: a scheduler worker
         started with this clock does the work, as it would in production.
         """
-        delta = (delta or timedelta()) + timedelta(**kwargs)
-        if delta < timedelta(0):
-            raise ValueError(f"The clock only moves forward; got {delta}.")
-        target = self.now + delta
+        target = self._moment(self._target(delta, kwargs))
         while True:
             due = sorted((t for t in self._timers if not t.cancelled and t.at <= target), key=lambda t: t.at)
             if not due:
@@ -121,9 +154,40 @@ class FrozenClock(contextlib.ContextDecorator):
             await asyncio.sleep(0)
         self.now = target
 
-    def set(self, moment: datetime) -> list:
-        """Move the time on to ``moment``, running what falls due on the way (see :meth:`advance`)."""
-        return self.advance(moment - self.now)
+    def jump(self, delta: timedelta | None = None, **kwargs) -> None:
+        """Move the time on by ``delta`` (or ``timedelta(**kwargs)``) without running anything.
+
+        As if no scheduler ran meanwhile (one that was down, or ``automation_step`` from cron):
+        what fell due on the way stays due until the test runs it, with
+        :func:`~automations.testing.run_until_idle`, :meth:`advance`, ``automation_step`` or
+        ``AutomationModel.run()``. For tests of late and missed runs, and of the stepping itself.
+        """
+        self.jump_to(self._target(delta, kwargs))
+
+    def jump_to(self, moment: datetime) -> None:
+        """Move the time on to ``moment`` without running anything (see :meth:`jump`)."""
+        self.now = self._moment(moment)
+
+    def _target(self, delta, kwargs) -> datetime:
+        self._check_frozen()
+        if delta is not None and not isinstance(delta, timedelta):
+            raise TypeError(f"The clock moves by a timedelta or by timedelta's arguments; got {delta!r}.")
+        return self.now + (delta or timedelta()) + timedelta(**kwargs)
+
+    def _check_frozen(self):
+        if not self._saved:
+            raise RuntimeError("The clock is not frozen: move it inside its with block or decorated test.")
+
+    def _moment(self, moment) -> datetime:
+        self._check_frozen()
+        if not isinstance(moment, datetime):
+            raise TypeError(f"The clock moves to a datetime; got {moment!r}.")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if moment < self.now:
+            earlier = f"{moment.isoformat()} is before {self.now.isoformat()}"
+            raise ValueError(f"The clock only moves forward: {earlier}.")
+        return moment
 
 
 class Timer:

@@ -162,7 +162,7 @@ def test_a_submission_arriving_after_skip_after_is_not_taken(ada, clock):
 
     automation = Deadline()
     task = open_task(automation)
-    clock.advance(hours=2)
+    clock.jump(hours=2)
     submission = submit(task, ada, {"approved": True})
     assert not submission.consumed
     task.refresh_from_db()

@@ -103,7 +103,7 @@ def test_open_tasks_for_costs_a_fixed_number_of_queries(ada, django_assert_max_n
 
 def test_open_tasks_are_oldest_first(ada, clock):
     first = ForAda()
-    clock.advance(minutes=5)
+    clock.jump(minutes=5)
     second = Unassigned()
     assert [task.automation_id for task in open_tasks_for(ada)] == [first.id, second.id]
 

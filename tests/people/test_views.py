@@ -51,7 +51,7 @@ def test_task_list_sends_anonymous_users_to_log_in():
 
 def test_task_list_shows_the_users_open_tasks_only(ada, bob, clock):
     mine = open_task(ForAda())
-    clock.advance(hours=30)
+    clock.jump(hours=30)
     response = client_for(ada).get(reverse("automations:task_list"))
     assert response.status_code == 200
     assert [task.pk for task in response.context["tasks"]] == [mine.pk]
