@@ -91,11 +91,13 @@ def accept(raws, *, worker: str = "") -> list[Intake]:
     """
     intakes = [read(raw) for raw in raws]
     rows = {}
+    received = timezone.now()  # read at call time, so that a test's frozen clock reaches it
     for intake in intakes:
         if intake.stored:
             event = intake.event
             stored = {key: value for key, value in event.raw.items() if key != "reply_channel"}
-            rows.setdefault(event.id, InboxEvent(id=event.id, type=event.type, event=stored, worker=worker))
+            row = InboxEvent(id=event.id, type=event.type, event=stored, worker=worker, received=received)
+            rows.setdefault(event.id, row)
     if rows:
         InboxEvent.objects.bulk_create(rows.values(), ignore_conflicts=True)
     return intakes
