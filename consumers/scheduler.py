@@ -243,12 +243,13 @@ class Scheduler:
             batch.append(self._received.get_nowait())
         self.stats["events"] += len(batch)
         intakes = await self._store(batch)
-        for intake in intakes:
-            await self._reply(intake)
+        for intake in intakes:  # stored: the engine's thread may apply them while the receipts go out
             if intake.event is None:
                 self.stats["invalid"] += 1
-                continue
-            self._ready.put_nowait(intake.event)
+            else:
+                self._ready.put_nowait(intake.event)
+        for intake in intakes:
+            await self._reply(intake)
 
     async def _store(self, batch):
         """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
