@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from automations import engine, events, inbox, wakeups
@@ -49,6 +49,8 @@ logger = logging.getLogger("automations.scheduler")
 
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
+WAKE_BATCH = 50  # due instances advanced per transaction when their timers fire together
+WAKE_BATCH_SECONDS = 0.02  # a batch stops after this long, so that requests get the database thread
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
@@ -406,21 +408,41 @@ class Scheduler:
         self._firing.add_done_callback(lambda task: self._arm())
 
     async def _run_due(self):
+        """Advance the instances whose timers are due, a batch per transaction (see :func:`_advance_due`)."""
         while True:
-            self._drop_stale()
             now = timezone.now()
-            if not self._heap or self._heap[0][0] > now:
+            due = []
+            while len(due) < WAKE_BATCH:
+                self._drop_stale()
+                if not self._heap or self._heap[0][0] > now:
+                    break
+                at, automation_id = heapq.heappop(self._heap)
+                self._due.pop(automation_id, None)
+                due.append((automation_id, at))
+            if not due:
                 return
-            _, automation_id = heapq.heappop(self._heap)
-            self._due.pop(automation_id, None)
-            self.stats["timers"] += 1
             try:
-                result = await database_sync_to_async(_advance)(automation_id)
+                results, left = await database_sync_to_async(_advance_due)([pk for pk, _ in due])
+            except Exception:
+                logger.exception("Instances %s could not be advanced together; advancing them one by one.",
+                                 [pk for pk, _ in due])  # fmt: skip
+                results, left = await self._advance_one_by_one([pk for pk, _ in due]), []
+            for automation_id, at in due:
+                if automation_id in left:
+                    self.schedule(automation_id, at)  # not reached within the batch's time: the next one
+            self.stats["timers"] += len(results)
+            for automation_id, result in results.items():
+                if result.skipped and result.wake_at is not None and result.wake_at > timezone.now():
+                    self.schedule(automation_id, result.wake_at)
+
+    async def _advance_one_by_one(self, automation_ids) -> dict:
+        results = {}
+        for automation_id in automation_ids:
+            try:
+                results[automation_id] = await database_sync_to_async(_advance)(automation_id)
             except Exception:
                 logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
-                continue
-            if result.skipped and result.wake_at is not None and result.wake_at > timezone.now():
-                self.schedule(automation_id, result.wake_at)
+        return results
 
     # -- sweeps ---------------------------------------------------------------------------------
 
@@ -516,6 +538,29 @@ def _fresh_context() -> contextvars.Context:
 def _advance(automation_id, due_only=True):
     with wakeups.event_scope():
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
+
+
+def _advance_due(automation_ids) -> tuple[dict, set]:
+    """Advance the due instances ``automation_ids`` in one transaction, each step in a savepoint.
+
+    One commit (and one hop to this thread) for the batch instead of one per instance. The batch
+    stops after ``WAKE_BATCH_SECONDS`` so that requests waiting for the database thread get their
+    turn. A step that raises is rolled back to its savepoint, logged and left to the sweep, as
+    alone; a database failure that spoils the transaction raises, and the caller advances the
+    instances one by one. Return ``({id: StepResult}, ids not reached)``.
+    """
+    results, began = {}, time.monotonic()
+    with wakeups.event_scope(), transaction.atomic():
+        for position, automation_id in enumerate(automation_ids):
+            if position and time.monotonic() - began > WAKE_BATCH_SECONDS:
+                return results, set(automation_ids[position:])
+            try:
+                results[automation_id] = engine.advance(automation_id, skip_locked=True, due_only=True)
+            except Exception:
+                if connection.needs_rollback or not connection.is_usable():
+                    raise
+                logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+    return results, set()
 
 
 def _sweep_batch(limit):
