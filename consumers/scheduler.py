@@ -31,6 +31,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -51,6 +52,7 @@ LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
 WAKE_BATCH = 50  # due instances advanced per transaction when their timers fire together
 WAKE_BATCH_SECONDS = 0.02  # a batch stops after this long, so that requests get the database thread
+WAKE_THREADS = 4  # database threads advancing due timers at once, except on SQLite (one writer)
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
@@ -88,6 +90,7 @@ class Scheduler:
         self._received: asyncio.Queue | None = None  # raw events, not yet stored
         self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
         self._side_executor: ThreadPoolExecutor | None = None
+        self._wake_executor: ThreadPoolExecutor | None = None  # where the database allows, see _run_due
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
@@ -158,6 +161,9 @@ class Scheduler:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._wake_executor is not None:
+            await self.loop.run_in_executor(None, _close_pool_connections, self._wake_executor, WAKE_THREADS)
+            self._wake_executor = None
         if self._side_executor is not None:
             try:
                 await self._side(_sign_off)(self.name)
@@ -421,12 +427,15 @@ class Scheduler:
                 due.append((automation_id, at))
             if not due:
                 return
-            try:
-                results, left = await database_sync_to_async(_advance_due)([pk for pk, _ in due])
-            except Exception:
-                logger.exception("Instances %s could not be advanced together; advancing them one by one.",
-                                 [pk for pk, _ in due])  # fmt: skip
-                results, left = await self._advance_one_by_one([pk for pk, _ in due]), []
+            ids = [pk for pk, _ in due]
+            threads = WAKE_THREADS if len(ids) > 1 and connections["default"].vendor != "sqlite" else 1
+            chunks = [ids[start::threads] for start in range(threads)]
+            results, left = {}, set()
+            for chunk_results, chunk_left in await asyncio.gather(
+                *(self._advance_chunk(chunk, parallel=threads > 1) for chunk in chunks if chunk)
+            ):
+                results.update(chunk_results)
+                left |= chunk_left
             for automation_id, at in due:
                 if automation_id in left:
                     self.schedule(automation_id, at)  # not reached within the batch's time: the next one
@@ -434,6 +443,23 @@ class Scheduler:
             for automation_id, result in results.items():
                 if result.skipped and result.wake_at is not None and result.wake_at > timezone.now():
                     self.schedule(automation_id, result.wake_at)
+
+    async def _advance_chunk(self, automation_ids, *, parallel) -> tuple[dict, set]:
+        """Advance a batch of due instances, on a thread of the wake pool if ``parallel``."""
+        if parallel:
+            if self._wake_executor is None:
+                self._wake_executor = ThreadPoolExecutor(
+                    max_workers=WAKE_THREADS, thread_name_prefix="automations-wake"
+                )
+            run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
+        else:
+            run = database_sync_to_async(_advance_due)
+        try:
+            return await run(automation_ids)
+        except Exception:
+            logger.exception("Instances %s could not be advanced together; advancing them one by one.",
+                             automation_ids)  # fmt: skip
+            return await self._advance_one_by_one(automation_ids), set()
 
     async def _advance_one_by_one(self, automation_ids) -> dict:
         results = {}
@@ -561,6 +587,22 @@ def _advance_due(automation_ids) -> tuple[dict, set]:
                     raise
                 logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
     return results, set()
+
+
+def _close_pool_connections(executor, threads) -> None:
+    """Close the database connections of every thread of ``executor``, then shut it down."""
+    barrier = threading.Barrier(threads)
+
+    def close():
+        try:
+            barrier.wait(timeout=5)  # one call per thread: each waits until all threads have one
+        except threading.BrokenBarrierError:
+            pass
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        future.result()
+    executor.shutdown(wait=True)
 
 
 def _sweep_batch(limit):
