@@ -135,7 +135,7 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
     with _stepping(automation_id):
-        with transaction.atomic():
+        with _step_transaction():
             row = _lock(automation_id, skip_locked=skip_locked)
             if row is None:
                 return StepResult(automation_id, skipped=True)
@@ -156,6 +156,42 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
             _save_instance(instance, result, now)
     _after_commit(instance, result)  # outside the step: receivers may advance this instance again
     return result
+
+
+@contextmanager
+def _step_transaction():
+    """``transaction.atomic()`` for one step, but inside a transaction its savepoint is not released.
+
+    The step's effects then commit with the enclosing transaction (a message's, a batch of timers')
+    one statement cheaper; a step that raises is rolled back to the savepoint with the ``on_commit``
+    callbacks it registered, as ``atomic()`` does.
+    """
+    if not connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    sid = connection.savepoint()
+    callbacks = len(connection.run_on_commit)
+    try:
+        yield
+    except BaseException:
+        _roll_back_step(sid, callbacks)
+        raise
+    if connection.needs_rollback:  # set_rollback(True) inside the step, as atomic() undoes it
+        _roll_back_step(sid, callbacks)
+
+
+def _roll_back_step(sid, callbacks):
+    connection.needs_rollback = False
+    if connection.closed_in_transaction:
+        connection.needs_rollback = True
+        return
+    try:
+        connection.savepoint_rollback(sid)
+    except Exception:
+        connection.needs_rollback = True  # the enclosing transaction rolls back instead
+        raise
+    del connection.run_on_commit[callbacks:]
 
 
 def _instance_for(automation, row):

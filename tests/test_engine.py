@@ -318,9 +318,9 @@ def test_queries_per_execute_node():
         automation.run()
     savepoints = [q for q in queries if "SAVEPOINT" in q["sql"]]
     others = [q["sql"].split()[0] for q in queries if "SAVEPOINT" not in q["sql"]]
-    # Nodes that send no statement need no savepoint; the step's own transaction is a savepoint
-    # and its release inside the test's transaction.
-    assert len(savepoints) == 2
+    # Nodes that send no statement need no savepoint; inside the test's transaction the step is
+    # a savepoint of its own, not released: it commits with that transaction.
+    assert len(savepoints) == 1 and not any(q["sql"].startswith("RELEASE") for q in queries)
     # Per step: lock the instance, read its open tasks, the 11 task rows in one, update the instance.
     assert others == ["SELECT", "SELECT", "INSERT", "UPDATE"]
     assert automation.finished() and row(automation).data == {"n": 10}
@@ -343,7 +343,8 @@ def test_queries_per_execute_node_that_writes():
     kinds = [q["sql"].split()[0] for q in queries]
     # Per node: its savepoint (kept until the step commits, no release) and its own statement; a
     # statement that does not touch task rows does not need the earlier nodes' rows written first.
-    step = kinds[1:-1]  # inside the step's own savepoint
+    assert kinds[0] == "SAVEPOINT"  # the step's own, inside the test's transaction; never released
+    step = kinds[1:]
     assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
     assert step[2:-2] == ["SAVEPOINT", "UPDATE"] * 10
     assert automation.finished() and len(row(automation).data) == 10
@@ -457,3 +458,28 @@ def test_sweep_reads_due_instances_in_batches():
     make_due(*instances)
     counts = engine.sweep(batch_size=2)
     assert counts == {"advanced": 5, "finished": 5, "errors": 0, "skipped": 0, "postponed": 0}
+
+
+def test_a_step_inside_a_transaction_that_raises_is_rolled_back_alone(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    called = []
+    automation = Divider(divisor=1, password="pw", autorun=False)
+
+    def fail(instance, result, now):
+        transaction.on_commit(lambda: called.append("step"))
+        raise RuntimeError("the step failed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            NodeEffect.objects.create(automation_id=automation.id, node="before")
+            with monkeypatch.context() as patched:
+                patched.setattr(engine, "_save_instance", fail)
+                with pytest.raises(RuntimeError):
+                    engine.advance(automation.id)
+            transaction.on_commit(lambda: called.append("outer"))
+    assert called == ["outer"] and statuses(automation) == []
+    assert list(NodeEffect.objects.values_list("node", flat=True)) == ["before"]
+    assert engine.advance(automation.id).finished
