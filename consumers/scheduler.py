@@ -31,6 +31,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from datetime import datetime, timedelta
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from automations import engine, events, inbox, wakeups
@@ -49,6 +50,9 @@ logger = logging.getLogger("automations.scheduler")
 
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
+WAKE_BATCH = 50  # due instances advanced per transaction when their timers fire together
+WAKE_BATCH_SECONDS = 0.02  # a batch stops after this long, so that requests get the database thread
+WAKE_THREADS = 4  # database threads advancing due timers at once, except on SQLite (one writer)
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
@@ -95,6 +99,7 @@ class Scheduler:
         self._received: asyncio.Queue | None = None  # raw events, not yet stored
         self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
         self._side_executor: ThreadPoolExecutor | None = None
+        self._wake_executor: ThreadPoolExecutor | None = None  # where the database allows, see _run_due
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
@@ -172,6 +177,9 @@ class Scheduler:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._wake_executor is not None:
+            await self.loop.run_in_executor(None, _close_pool_connections, self._wake_executor, WAKE_THREADS)
+            self._wake_executor = None
         if self._side_executor is not None:
             try:
                 await self._side(_sign_off)(self.name)
@@ -259,12 +267,13 @@ class Scheduler:
             batch.append(self._received.get_nowait())
         self.stats["events"] += len(batch)
         intakes = await self._store(batch)
-        for intake in intakes:
-            await self._reply(intake)
+        for intake in intakes:  # stored: the engine's thread may apply them while the receipts go out
             if intake.event is None:
                 self.stats["invalid"] += 1
-                continue
-            self._ready.put_nowait(intake.event)
+            else:
+                self._ready.put_nowait(intake.event)
+        for intake in intakes:
+            await self._reply(intake)
 
     async def _store(self, batch):
         """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
@@ -424,21 +433,61 @@ class Scheduler:
         self._firing.add_done_callback(lambda task: self._arm())
 
     async def _run_due(self):
+        """Advance the instances whose timers are due, a batch per transaction (see :func:`_advance_due`)."""
         while True:
-            self._drop_stale()
             now = self.now()
-            if not self._heap or self._heap[0][0] > now:
+            due = []
+            while len(due) < WAKE_BATCH:
+                self._drop_stale()
+                if not self._heap or self._heap[0][0] > now:
+                    break
+                at, automation_id = heapq.heappop(self._heap)
+                self._due.pop(automation_id, None)
+                due.append((automation_id, at))
+            if not due:
                 return
-            _, automation_id = heapq.heappop(self._heap)
-            self._due.pop(automation_id, None)
-            self.stats["timers"] += 1
+            ids = [pk for pk, _ in due]
+            threads = WAKE_THREADS if len(ids) > 1 and connections["default"].vendor != "sqlite" else 1
+            chunks = [ids[start::threads] for start in range(threads)]
+            results, left = {}, set()
+            for chunk_results, chunk_left in await asyncio.gather(
+                *(self._advance_chunk(chunk, parallel=threads > 1) for chunk in chunks if chunk)
+            ):
+                results.update(chunk_results)
+                left |= chunk_left
+            for automation_id, at in due:
+                if automation_id in left:
+                    self.schedule(automation_id, at)  # not reached within the batch's time: the next one
+            self.stats["timers"] += len(results)
+            for automation_id, result in results.items():
+                if result.skipped and result.wake_at is not None and result.wake_at > self.now():
+                    self.schedule(automation_id, result.wake_at)
+
+    async def _advance_chunk(self, automation_ids, *, parallel) -> tuple[dict, set]:
+        """Advance a batch of due instances, on a thread of the wake pool if ``parallel``."""
+        if parallel:
+            if self._wake_executor is None:
+                self._wake_executor = ThreadPoolExecutor(
+                    max_workers=WAKE_THREADS, thread_name_prefix="automations-wake"
+                )
+            run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
+        else:
+            run = database_sync_to_async(_advance_due)
+        try:
+            return await run(automation_ids)
+        except Exception:
+            logger.exception("Instances %s could not be advanced together; advancing them one by one.",
+                             automation_ids)  # fmt: skip
+            return await self._advance_one_by_one(automation_ids), set()
+
+    async def _advance_one_by_one(self, automation_ids) -> dict:
+        results = {}
+        for automation_id in automation_ids:
             try:
-                result = await database_sync_to_async(_advance)(automation_id)
+                results[automation_id] = await database_sync_to_async(_advance)(automation_id)
             except Exception:
                 logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
-                continue
-            if result.skipped and result.wake_at is not None and result.wake_at > self.now():
-                self.schedule(automation_id, result.wake_at)
+        return results
 
     # -- sweeps ---------------------------------------------------------------------------------
 
@@ -538,6 +587,45 @@ def _fresh_context() -> contextvars.Context:
 def _advance(automation_id, due_only=True):
     with wakeups.event_scope():
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
+
+
+def _advance_due(automation_ids) -> tuple[dict, set]:
+    """Advance the due instances ``automation_ids`` in one transaction, each step in a savepoint.
+
+    One commit (and one hop to this thread) for the batch instead of one per instance. The batch
+    stops after ``WAKE_BATCH_SECONDS`` so that requests waiting for the database thread get their
+    turn. A step that raises is rolled back to its savepoint, logged and left to the sweep, as
+    alone; a database failure that spoils the transaction raises, and the caller advances the
+    instances one by one. Return ``({id: StepResult}, ids not reached)``.
+    """
+    results, began = {}, time.monotonic()
+    with wakeups.event_scope(), transaction.atomic():
+        for position, automation_id in enumerate(automation_ids):
+            if position and time.monotonic() - began > WAKE_BATCH_SECONDS:
+                return results, set(automation_ids[position:])
+            try:
+                results[automation_id] = engine.advance(automation_id, skip_locked=True, due_only=True)
+            except Exception:
+                if connection.needs_rollback or not connection.is_usable():
+                    raise
+                logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+    return results, set()
+
+
+def _close_pool_connections(executor, threads) -> None:
+    """Close the database connections of every thread of ``executor``, then shut it down."""
+    barrier = threading.Barrier(threads)
+
+    def close():
+        try:
+            barrier.wait(timeout=5)  # one call per thread: each waits until all threads have one
+        except threading.BrokenBarrierError:
+            pass
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        future.result()
+    executor.shutdown(wait=True)
 
 
 def _sweep_batch(limit):

@@ -319,12 +319,110 @@ def test_queries_per_execute_node():
         automation.run()
     savepoints = [q for q in queries if "SAVEPOINT" in q["sql"]]
     others = [q["sql"].split()[0] for q in queries if "SAVEPOINT" not in q["sql"]]
-    # Per Execute node: a savepoint and its release around the node, and its task row. The step's
-    # own transaction is a savepoint too inside the test's transaction.
-    assert len(savepoints) == 2 * 10 + 2
-    # Per step: lock the instance, read its open tasks, the 11 task rows, update the instance.
-    assert others == ["SELECT", "SELECT"] + ["INSERT"] * 11 + ["UPDATE"]
+    # Nodes that send no statement need no savepoint; inside the test's transaction the step is
+    # a savepoint of its own, not released: it commits with that transaction.
+    assert len(savepoints) == 1 and not any(q["sql"].startswith("RELEASE") for q in queries)
+    # Per step: lock the instance, read its open tasks, the 11 task rows in one, update the instance.
+    assert others == ["SELECT", "SELECT", "INSERT", "UPDATE"]
     assert automation.finished() and row(automation).data == {"n": 10}
+    assert statuses(automation) == [f"n{i}" for i in range(1, 11)] + ["end"]
+
+
+def test_queries_per_execute_node_that_writes():
+    class TenWrites(flow.Automation):
+        n1, n2, n3, n4, n5 = (flow.Execute(this.work) for _ in range(5))
+        n6, n7, n8, n9, n10 = (flow.Execute(this.work) for _ in range(5))
+        end = flow.End()
+
+        def work(self, task):
+            NodeEffect.objects.filter(automation_id=self.id).update(worker=len(self.data))
+            self.data[task.status] = 1
+
+    automation = TenWrites(autorun=False)
+    with CaptureQueriesContext(connection) as queries:
+        automation.run()
+    kinds = [q["sql"].split()[0] for q in queries]
+    # Per node: its savepoint (kept until the step commits, no release) and its own statement; a
+    # statement that does not touch task rows does not need the earlier nodes' rows written first.
+    assert kinds[0] == "SAVEPOINT"  # the step's own, inside the test's transaction; never released
+    step = kinds[1:]
+    assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
+    assert step[2:-2] == ["SAVEPOINT", "UPDATE"] * 10
+    assert automation.finished() and len(row(automation).data) == 10
+
+
+class ReadsItsTasks(flow.Automation):
+    first = flow.Execute(this.note)
+    second = flow.Execute(this.note)
+    third = flow.Execute(this.look).OnError(this.after)
+    after = flow.Execute(this.note)
+    end = flow.End()
+
+    def note(self, task):
+        self.data.setdefault("seen", []).append(self.history())
+
+    def look(self, task):
+        self.data.setdefault("seen", []).append(self.history())
+        NodeEffect.objects.create(automation_id=self.id, node="look")
+        if self.data.get("fail"):
+            raise ValueError("fail")
+
+    def history(self):
+        rows = AutomationTaskModel.objects.filter(automation_id=self.id).order_by("pk")
+        return [task.status for task in rows]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_node_code_sees_the_task_rows_of_earlier_nodes_of_its_step(fail, django_capture_on_commit_callbacks):
+    automation = ReadsItsTasks(fail=fail)
+    data = row(automation).data
+    seen = [[], ["first"]] + ([] if fail else [["first", "second"]]) + [["first", "second", "third"]]
+    assert data["seen"] == seen
+    assert statuses(automation) == ["first", "second", "third", "after", "end"]
+    ids = list(AutomationTaskModel.objects.filter(automation_id=automation.id).values_list("pk", flat=True))
+    assert ids == sorted(ids)
+    assert NodeEffect.objects.filter(node="look").count() == (0 if fail else 1)
+    failed = AutomationTaskModel.objects.get(automation_id=automation.id, status="third")
+    assert failed.message == ("ValueError('fail')" if fail else "OK")
+
+
+def test_a_failing_node_loses_its_on_commit_callbacks_and_a_rollback_it_asked_for(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    called = []
+
+    class Callbacks(flow.Automation):
+        quiet = flow.Execute(this.register_and_fail).OnError(this.writes)
+        writes = flow.Execute(this.write_and_fail).OnError(this.rolls_back)
+        rolls_back = flow.Execute(this.write_and_roll_back)
+        kept = flow.Execute(this.register)
+        end = flow.End()
+
+        def register_and_fail(self, task):
+            transaction.on_commit(lambda: called.append("quiet"))
+            raise ValueError("no statement sent")
+
+        def write_and_fail(self, task):
+            NodeEffect.objects.create(automation_id=self.id, node="writes")
+            transaction.on_commit(lambda: called.append("writes"))
+            raise ValueError("after a statement")
+
+        def write_and_roll_back(self, task):
+            NodeEffect.objects.create(automation_id=self.id, node="rolls_back")
+            transaction.on_commit(lambda: called.append("rolls_back"))
+            transaction.set_rollback(True)
+
+        def register(self, task):
+            NodeEffect.objects.create(automation_id=self.id, node="kept")
+            transaction.on_commit(lambda: called.append("kept"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        automation = Callbacks()
+    assert automation.finished() and called == ["kept"]
+    assert list(NodeEffect.objects.values_list("node", flat=True)) == ["kept"]
+    assert statuses(automation) == ["quiet", "writes", "rolls_back", "kept", "end"]
 
 
 def test_a_stopped_instance_that_is_due_is_cleared_without_running(clock):
@@ -361,3 +459,28 @@ def test_sweep_reads_due_instances_in_batches():
     make_due(*instances)
     counts = engine.sweep(batch_size=2)
     assert counts == {"advanced": 5, "finished": 5, "errors": 0, "skipped": 0, "postponed": 0}
+
+
+def test_a_step_inside_a_transaction_that_raises_is_rolled_back_alone(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    called = []
+    automation = Divider(divisor=1, password="pw", autorun=False)
+
+    def fail(instance, result, now):
+        transaction.on_commit(lambda: called.append("step"))
+        raise RuntimeError("the step failed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            NodeEffect.objects.create(automation_id=automation.id, node="before")
+            with monkeypatch.context() as patched:
+                patched.setattr(steps, "_save_instance", fail)
+                with pytest.raises(RuntimeError):
+                    engine.advance(automation.id)
+            transaction.on_commit(lambda: called.append("outer"))
+    assert called == ["outer"] and statuses(automation) == []
+    assert list(NodeEffect.objects.values_list("node", flat=True)) == ["before"]
+    assert engine.advance(automation.id).finished

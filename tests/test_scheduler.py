@@ -9,12 +9,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import ApplicationCommunicator
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
 from django.utils import timezone
 
 import consumers.scheduler as scheduler_module
 from automations import events
 from automations.event_resolution import EventRequest
-from automations.models import AutomationModel
+from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock, scheduler_running
 from consumers.scheduler import Scheduler, SchedulerConsumer
 from tests.testapp.automations import EffectChain, Napper
@@ -266,6 +267,77 @@ async def test_a_timer_fires_at_its_time_without_any_sweep():
             assert timezone.datetime.fromisoformat(woke) == created + timedelta(seconds=1)
             assert worker.stats["sweeps"] == 1  # only the one at start, before the instance existed
             assert worker.stats["timers"] >= 1
+
+
+async def test_timers_due_together_are_advanced_a_batch_per_transaction(scheduler, monkeypatch):
+    nappers = [await db(Napper)(seconds=60) for _ in range(6)]
+    moment = timezone.now() + timedelta(seconds=0.3)
+    ids = [napper.id for napper in nappers]
+
+    def due_at_once():
+        AutomationModel.objects.filter(pk__in=ids).update(wake_at=moment)
+        tasks = AutomationTaskModel.objects.filter(automation_id__in=ids)
+        tasks.update(created=moment - timedelta(seconds=60))
+
+    await db(due_at_once)()
+    batches = []
+    advance_due = scheduler_module._advance_due
+
+    def noted(automation_ids):
+        batches.append(list(automation_ids))
+        return advance_due(automation_ids)
+
+    monkeypatch.setattr(scheduler_module, "_advance_due", noted)
+    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)  # this slow machine: no batch cut short
+    for pk in ids:
+        scheduler.schedule(pk, moment)
+    await until(lambda: all("woke_at" in model(pk).data for pk in ids), timeout=5)
+    assert sorted(pk for batch in batches for pk in batch) == sorted(ids)
+    # One batch; on PostgreSQL split over the wake threads, each with its transaction.
+    assert len(batches) <= min(len(ids) - 1, scheduler_module.WAKE_THREADS)
+
+
+def _spoiled_by(failing_id, exception):
+    from automations import engine
+
+    advance = engine.advance
+
+    def advance_or_fail(automation_id, **kwargs):
+        if automation_id == failing_id:
+            if exception is OperationalError:
+                from django.db import connection
+
+                connection.needs_rollback = True  # as a failed statement leaves the transaction
+            raise exception("boom")
+        return advance(automation_id, **kwargs)
+
+    return advance_or_fail
+
+
+@pytest.mark.parametrize("exception", [ValueError, "OperationalError"])
+def test_a_batch_of_due_instances_survives_a_failing_one(monkeypatch, exception):
+    from automations import engine
+
+    exception = OperationalError if exception == "OperationalError" else exception
+    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+    nappers = [Napper(seconds=0, autorun=False) for _ in range(3)]
+    monkeypatch.setattr(engine, "advance", _spoiled_by(nappers[1].id, exception))
+    ids = [n.id for n in nappers]
+    if exception is OperationalError:
+        with pytest.raises(OperationalError):  # the transaction is spoiled: nothing of the batch commits
+            scheduler_module._advance_due(ids)
+        assert "woke_at" not in model(ids[0]).data
+        return
+    results, left = scheduler_module._advance_due(ids)
+    assert set(results) == {ids[0], ids[2]} and not left
+    assert [bool(model(pk).data.get("woke_at")) for pk in ids] == [True, False, True]
+
+
+def test_a_batch_of_due_instances_stops_after_its_time(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 0)
+    ids = [Napper(seconds=0, autorun=False).id for _ in range(3)]
+    results, left = scheduler_module._advance_due(ids)
+    assert list(results) == ids[:1] and left == set(ids[1:])
 
 
 async def test_a_wake_time_reported_by_a_step_run_for_an_event_fires_the_timer():
