@@ -242,12 +242,18 @@ async def test_duplicate_and_late_wake_events_run_no_node_twice(scheduler):
     assert scheduler.stats["failed"] == 0
 
 
-async def test_a_timer_hint_for_an_instance_no_longer_due_does_nothing(scheduler):
-    napper = await db(Napper)(seconds=60)
-    scheduler.schedule(napper.id, timezone.now())  # e.g. a stale hint: the row says a minute from now
-    await asyncio.sleep(0.2)
-    assert "woke_at" not in (await db(model)(napper.id)).data
-    assert scheduler.next_wake() is not None  # re-armed for the row's wake time
+async def test_a_timer_hint_for_an_instance_no_longer_due_does_nothing():
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            napper = await db(Napper)(seconds=60)
+            worker.schedule(napper.id, clock.now)  # e.g. a stale hint: the row says a minute from now
+            await clock.aadvance(seconds=0)
+            for _ in range(500):  # until the hint's timer has run its step
+                if worker.stats["timers"] and worker.next_wake() == clock.now + timedelta(seconds=60):
+                    break
+                await asyncio.sleep(0.01)
+            assert "woke_at" not in (await db(model)(napper.id)).data
+            assert worker.next_wake() == clock.now + timedelta(seconds=60)  # re-armed for the row's time
 
 
 # -- timers -----------------------------------------------------------------------------------------
@@ -269,17 +275,7 @@ async def test_a_timer_fires_at_its_time_without_any_sweep():
             assert worker.stats["timers"] >= 1
 
 
-async def test_timers_due_together_are_advanced_a_batch_per_transaction(scheduler, monkeypatch):
-    nappers = [await db(Napper)(seconds=60) for _ in range(6)]
-    moment = timezone.now() + timedelta(seconds=0.3)
-    ids = [napper.id for napper in nappers]
-
-    def due_at_once():
-        AutomationModel.objects.filter(pk__in=ids).update(wake_at=moment)
-        tasks = AutomationTaskModel.objects.filter(automation_id__in=ids)
-        tasks.update(created=moment - timedelta(seconds=60))
-
-    await db(due_at_once)()
+async def test_timers_due_together_are_advanced_a_batch_per_transaction(monkeypatch):
     batches = []
     advance_due = scheduler_module._advance_due
 
@@ -289,9 +285,23 @@ async def test_timers_due_together_are_advanced_a_batch_per_transaction(schedule
 
     monkeypatch.setattr(scheduler_module, "_advance_due", noted)
     monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)  # this slow machine: no batch cut short
-    for pk in ids:
-        scheduler.schedule(pk, moment)
-    await until(lambda: all("woke_at" in model(pk).data for pk in ids), timeout=5)
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            nappers = [await db(Napper)(seconds=60) for _ in range(6)]
+            moment = clock.now + timedelta(seconds=0.3)
+            ids = [napper.id for napper in nappers]
+
+            def due_at_once():
+                AutomationModel.objects.filter(pk__in=ids).update(wake_at=moment)
+                tasks = AutomationTaskModel.objects.filter(automation_id__in=ids)
+                tasks.update(created=moment - timedelta(seconds=60))
+
+            await db(due_at_once)()
+            for pk in ids:
+                worker.schedule(pk, moment)
+            assert not batches
+            await clock.aadvance(seconds=0.3)
+            await until(lambda: all("woke_at" in model(pk).data for pk in ids))
     assert sorted(pk for batch in batches for pk in batch) == sorted(ids)
     # One batch; on PostgreSQL split over the wake threads, each with its transaction.
     assert len(batches) <= min(len(ids) - 1, scheduler_module.WAKE_THREADS)
