@@ -47,7 +47,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from automations import registry
+from automations import publisher, registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import MAX_ID
@@ -409,12 +409,25 @@ def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIME
     without a receipt, and :class:`InvalidEventError` if the worker rejects the event.
     """
     if confirm:
-        return async_to_sync(apublish)(event, confirm=True, timeout=timeout)
+        return _from_sync(apublish, event, confirm=True, timeout=timeout)
     event = _checked(event)
     from channels.layers import get_channel_layer
 
-    async_to_sync(get_channel_layer().send)(channel_name(), event)
+    _from_sync(get_channel_layer().send, channel_name(), event)
     return event.get("id")
+
+
+def _from_sync(coroutine_function, *args, **kwargs):
+    """Run a publishing coroutine from sync code on the process's one publishing loop.
+
+    The in-memory layer lives on the loop that receives its events (the embedded server's), where
+    ``async_to_sync`` runs it from the server's threads; it holds no connections to keep.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        return async_to_sync(coroutine_function)(*args, **kwargs)
+    return publisher.run(coroutine_function, *args, **kwargs)
 
 
 async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
