@@ -197,6 +197,7 @@ class Results:
     """Every round's figures, by side and scenario."""
 
     rounds: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
 
     def add(self, side: str, scenario: str, figures: dict) -> None:
         self.rounds.setdefault((side, scenario), []).append(figures)
@@ -205,11 +206,18 @@ class Results:
         return self.rounds.get((side, scenario), [])
 
 
+class WorkloadFailed(RuntimeError):
+    """A side's workload process failed (its check, or the library)."""
+
+
 def run_workload(side: Side, venvs: Path, *arguments: str) -> dict:
     command = [side.interpreter(venvs), str(WORKLOADS / side.script), *arguments]
     env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(command, cwd=WORKLOADS, env=env, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
+        checks = [line for line in result.stderr.splitlines() if line.startswith("check failed")]
+        if checks:
+            raise WorkloadFailed(f"{side.title} ({' '.join(arguments[2:])}): {checks[-1]}")
         raise SystemExit(
             f"{side.title} failed ({' '.join(arguments)}):\n{result.stdout[-2000:]}{result.stderr[-4000:]}"
         )
@@ -242,18 +250,23 @@ def peer_rounds(args, server: Server, sides: list[Side], results: Results) -> No
             for side in order:
                 url = server.url(databases[side.name])
                 for scenario in side.scenarios:
-                    figures = run_measured(
-                        server,
-                        databases[side.name],
-                        side,
-                        args.venvs,
-                        "--database-url",
-                        url,
-                        "--scenario",
-                        scenario,
-                        "--workflows",
-                        str(sizes(args)[scenario]),
-                    )
+                    try:
+                        figures = run_measured(
+                            server,
+                            databases[side.name],
+                            side,
+                            args.venvs,
+                            "--database-url",
+                            url,
+                            "--scenario",
+                            scenario,
+                            "--workflows",
+                            str(sizes(args)[scenario]),
+                        )
+                    except WorkloadFailed as failure:  # one failed run loses that run, not the benchmark
+                        print(f"    failed: {failure}", flush=True)
+                        results.failures.append(str(failure))
+                        continue
                     results.add(side.name, scenario, figures)
     finally:
         for name in databases.values():
@@ -446,8 +459,10 @@ def main(argv=None) -> int:
         print_sleeps(args, sides, results)
     if args.older:
         print_older(results, args)
+    for failure in results.failures:
+        print(f"FAILED run, left out: {failure}")
     print(f"load {load_average()} at the end")
-    return 0
+    return 1 if results.failures else 0
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def fanout(counter, workflows):
 
 def sleeps(counter, workflows):
     """All sleepers are started, then all are due at one moment, 1 s after the last could have started."""
-    due = time.time() + 0.5 + 0.03 * workflows + 1
+    due = time.time() + 1 + 0.06 * workflows + 1
     handles = [DBOS.start_workflow(sleeper, due) for _ in range(workflows)]
     check(time.time() < due - 1, f"starting {workflows} sleepers took too long")
     lateness = [handle.get_result() for handle in handles]

@@ -27,7 +27,7 @@ FAN_OUT_TOTAL = 1 + 2 + 3 + 4
 
 def sleep_lead(workflows: int) -> float:
     """Seconds from the first start to the moment all sleepers are asleep (time enough to start all)."""
-    return 0.5 + 0.03 * workflows
+    return 1 + 0.06 * workflows
 
 
 def configure(url: str, journal: str) -> None:
