@@ -503,9 +503,33 @@ def wake_event(automation_id: int, at: datetime | None = None) -> dict:
 
 
 def publish_wake(automation_id: int, at: datetime | None = None) -> None:
-    """Publish an ``automation.wake`` event; a full or unreachable channel is logged, not raised."""
+    """Publish an ``automation.wake`` event; a full or unreachable channel is logged, not raised.
+
+    Outside the in-memory layer the event is handed to the process's publishing loop and the call
+    returns without waiting for the channel layer, so that starting instances does not wait for a
+    round trip to Redis per instance.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
     try:
-        publish(wake_event(automation_id, at))
+        event = _checked(wake_event(automation_id, at))
+        layer = get_channel_layer()
+        if isinstance(layer, InMemoryChannelLayer):
+            _from_sync(layer.send, channel_name(), event)
+            return
+        sent = publisher.submit(layer.send, channel_name(), event)
     except Exception as exc:  # the instance's wake time is stored: a sweep will find it
-        logger.warning("Wake-up of automation instance %s not published (%r); the next sweep runs it.",
-                       automation_id, exc)  # fmt: skip
+        _wake_not_published(automation_id, exc)
+        return
+    sent.add_done_callback(lambda done: _check_sent(automation_id, done))
+
+
+def _check_sent(automation_id, done):
+    failure = done.exception() if not done.cancelled() else RuntimeError("the publishing loop stopped")
+    if failure is not None:
+        _wake_not_published(automation_id, failure)
+
+
+def _wake_not_published(automation_id, exc):
+    logger.warning("Wake-up of automation instance %s not published (%r); the next sweep runs it.",
+                   automation_id, exc)  # fmt: skip

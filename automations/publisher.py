@@ -10,6 +10,8 @@ process keeps its connections; a forked child starts a loop of its own on first 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import os
 import threading
 
@@ -17,9 +19,14 @@ _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 
 
+_pending: set[concurrent.futures.Future] = set()
+FLUSH_AT_EXIT = 2.0  # seconds an exiting process waits for what it submitted to be sent
+
+
 def _forget_parent_loop() -> None:  # the parent's thread does not exist in a forked child
     global _lock, _loop
     _lock, _loop = threading.Lock(), None
+    _pending.clear()
 
 
 os.register_at_fork(after_in_child=_forget_parent_loop)
@@ -49,3 +56,32 @@ def run(coroutine_function, *args, **kwargs):
         raise RuntimeError("publisher.run() was called from async code; await the coroutine instead.")
     future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), _publishing_loop())
     return future.result()
+
+
+_turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+async def _in_turn(coroutine_function, args, kwargs):
+    """Await submitted coroutines one at a time, so that a burst of them shares one connection."""
+    lock = _turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        return await coroutine_function(*args, **kwargs)
+
+
+def submit(coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
+    """Start ``coroutine_function(*args, **kwargs)`` on the publishing loop and return at once.
+
+    Submitted coroutines run one after another, in the order they were submitted.
+    Return its future (add a done callback to hear of a failure). A process that exits waits up to
+    ``FLUSH_AT_EXIT`` seconds for what it submitted.
+    """
+    future = asyncio.run_coroutine_threadsafe(_in_turn(coroutine_function, args, kwargs), _publishing_loop())
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+    return future
+
+
+@atexit.register
+def _flush() -> None:
+    if _pending:
+        concurrent.futures.wait(list(_pending), timeout=FLUSH_AT_EXIT)

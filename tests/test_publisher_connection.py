@@ -5,15 +5,18 @@ Needs ``REDIS_URL``; skips otherwise, and fails instead when ``ATM_REQUIRE_SERVI
 """
 
 import asyncio
+import logging
 import os
 import signal
 import socket
 import threading
+import time
 import uuid
 
 import pytest
 import redis
 from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 
 import settings as site
@@ -212,3 +215,40 @@ def test_async_code_awaits_instead(layer):
             publisher.run(layer.send, events.channel_name(), events.wake_event(1))
 
     async_to_sync(from_async_code)()
+
+
+def test_wake_ups_are_handed_to_the_loop_and_arrive(layer):
+    for automation_id in range(1, 51):
+        events.publish_wake(automation_id)
+    received = drain(layer, events.channel_name(), 50)
+    assert sorted(event["automation"] for event in received) == list(range(1, 51))
+
+
+def test_publish_wake_returns_before_the_layer_has_sent(layer, monkeypatch):
+    sent, release = [], threading.Event()
+
+    async def slow_send(channel, event):
+        await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
+        sent.append(event)
+
+    monkeypatch.setattr(layer, "send", slow_send)
+    events.publish_wake(7)
+    assert sent == []  # returned while the send still waits
+    release.set()
+    deadline = time.monotonic() + 10
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [events.wake_event(7)]
+
+
+def test_a_wake_up_the_layer_refuses_is_logged(layer, monkeypatch, caplog):
+    async def full(channel, event):
+        raise ChannelFull()
+
+    monkeypatch.setattr(layer, "send", full)
+    with caplog.at_level(logging.WARNING, logger="automations.events"):
+        events.publish_wake(7)
+        deadline = time.monotonic() + 10
+        while "not published" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "Wake-up of automation instance 7 not published (ChannelFull())" in caplog.text
