@@ -94,7 +94,7 @@ def test_embedded_bench_runs_on_sqlite():
         "--runs",
         "1",
         "--lead",
-        "8",
+        "15",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 instances sleeping 1 s, all due at one moment, automation_server" in result.stdout
