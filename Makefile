@@ -2,7 +2,8 @@
 #
 #   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000 (DJANGO_DEBUG=1)
 #   make test     install into $(VENV), system checks, migrations check, ruff, pytest
-#   make bench    run the benchmarks
+#   make bench    run the benchmarks (BENCH_ARGS="--peers" side by side with DBOS and Viewflow,
+#                 BENCH_ARGS="--embedded" wake-ups in embedded mode; see bench/README.md)
 #
 # Variables (override on the command line, e.g. `make test VENV=.venv-py311 PYTHON=python3.11`):
 #   VENV         virtual environment directory (created on first use)

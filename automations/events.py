@@ -46,7 +46,7 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from automations import registry
+from automations import publisher, registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import MAX_ID
@@ -341,12 +341,25 @@ def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIME
     without a receipt, and :class:`InvalidEventError` if the worker rejects the event.
     """
     if confirm:
-        return async_to_sync(apublish)(event, confirm=True, timeout=timeout)
+        return _from_sync(apublish, event, confirm=True, timeout=timeout)
     event = _checked(event)
     from channels.layers import get_channel_layer
 
-    async_to_sync(get_channel_layer().send)(channel_name(), event)
+    _from_sync(get_channel_layer().send, channel_name(), event)
     return event.get("id")
+
+
+def _from_sync(coroutine_function, *args, **kwargs):
+    """Run a publishing coroutine from sync code on the process's one publishing loop.
+
+    The in-memory layer lives on the loop that receives its events (the embedded server's), where
+    ``async_to_sync`` runs it from the server's threads; it holds no connections to keep.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        return async_to_sync(coroutine_function)(*args, **kwargs)
+    return publisher.run(coroutine_function, *args, **kwargs)
 
 
 async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
@@ -422,9 +435,33 @@ def wake_event(automation_id: int, at: datetime | None = None) -> dict:
 
 
 def publish_wake(automation_id: int, at: datetime | None = None) -> None:
-    """Publish an ``automation.wake`` event; a full or unreachable channel is logged, not raised."""
+    """Publish an ``automation.wake`` event; a full or unreachable channel is logged, not raised.
+
+    Outside the in-memory layer the event is handed to the process's publishing loop and the call
+    returns without waiting for the channel layer, so that starting instances does not wait for a
+    round trip to Redis per instance.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
     try:
-        publish(wake_event(automation_id, at))
+        event = _checked(wake_event(automation_id, at))
+        layer = get_channel_layer()
+        if isinstance(layer, InMemoryChannelLayer):
+            _from_sync(layer.send, channel_name(), event)
+            return
+        sent = publisher.submit(layer.send, channel_name(), event)
     except Exception as exc:  # the instance's wake time is stored: a sweep will find it
-        logger.warning("Wake-up of automation instance %s not published (%r); the next sweep runs it.",
-                       automation_id, exc)  # fmt: skip
+        _wake_not_published(automation_id, exc)
+        return
+    sent.add_done_callback(lambda done: _check_sent(automation_id, done))
+
+
+def _check_sent(automation_id, done):
+    failure = done.exception() if not done.cancelled() else RuntimeError("the publishing loop stopped")
+    if failure is not None:
+        _wake_not_published(automation_id, failure)
+
+
+def _wake_not_published(automation_id, exc):
+    logger.warning("Wake-up of automation instance %s not published (%r); the next sweep runs it.",
+                   automation_id, exc)  # fmt: skip

@@ -100,3 +100,38 @@ class Napper(flow.Automation):
         from django.utils import timezone
 
         return (timezone.now() - task.created - NAP).total_seconds() * 1000
+
+
+SECOND = timedelta(seconds=1)
+
+
+class SecondSleeper(flow.Automation):
+    """Sleeps one second on ``AfterWaitingFor``, then notes how late (in ms) its node ran."""
+
+    start = flow.Execute(this.begin)
+    sleep = flow.Execute(this.note_lateness).AfterWaitingFor(SECOND)
+    end = flow.End()
+
+    def begin(self, task):
+        return "begun"
+
+    def note_lateness(self, task):
+        from django.utils import timezone
+
+        return (timezone.now() - task.created - SECOND).total_seconds() * 1000
+
+
+class FanOutFour(flow.Automation):
+    """Splits into four paths of one ``Execute`` each, joins them, then ends."""
+
+    fan = flow.Split().Next(this.one).Next(this.two).Next(this.three).Next(this.four)
+    one = flow.Execute(this.add, False, 1).Next(this.meet)
+    two = flow.Execute(this.add, False, 2).Next(this.meet)
+    three = flow.Execute(this.add, False, 3).Next(this.meet)
+    four = flow.Execute(this.add, False, 4).Next(this.meet)
+    meet = flow.Join()
+    end = flow.End()
+
+    def add(self, task, number):
+        self.data["total"] = self.data.get("total", 0) + number
+        return number

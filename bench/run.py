@@ -2,6 +2,8 @@
 
     make bench                                  # SQLite file database in a temporary directory
     .venv/bin/python bench/run.py --postgres    # PostgreSQL from DATABASE_URL, database atm_bench
+    .venv/bin/python bench/run.py --peers ...   # bench/peers.py: side by side with DBOS and Viewflow
+    .venv/bin/python bench/run.py --embedded ...  # bench/embedded.py: wake-ups in embedded mode
 
 See bench/README.md for what is measured and how to read it.
 """
@@ -29,7 +31,12 @@ def _sizes(text: str) -> list[int]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Benchmark the Django Automations engine.")
+    parser = argparse.ArgumentParser(
+        description="Benchmark the Django Automations engine.",
+        epilog="As the first argument, --peers runs bench/peers.py (side by side with DBOS Transact, "
+        "Viewflow and the older implementation) and --embedded runs bench/embedded.py (wake-ups in "
+        "embedded mode), each with its own options (--peers --help).",
+    )
     parser.add_argument(
         "--postgres",
         action="store_true",
@@ -127,9 +134,17 @@ def benchmark(args) -> None:
     report.print_footer(load_average())
 
 
+COMMANDS = {"--peers": "bench.peers", "--embedded": "bench.embedded"}
+
+
 def main(argv=None) -> int:
     from bench.measure import CheckFailed, throwaway_database
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:  # another benchmark command, with its own options
+        import importlib
+
+        return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
     args = parse_args(argv)
     try:
         with throwaway_database(lambda directory: configure(args, directory)):

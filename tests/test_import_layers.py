@@ -22,6 +22,7 @@ LAYERS = [
             "automations",
             "automations.logsafe",
             "automations.outcomes",
+            "automations.publisher",
             "automations.registry",
             "automations.settings",
             "automations.signals",

@@ -1,0 +1,87 @@
+"""One event loop per process for publishing events from sync code.
+
+A channel layer such as channels-redis keeps its connections per event loop. ``async_to_sync``
+called from plain sync code (a WSGI view, a management command, ``Automation()`` in a script) runs
+each call on an event loop of its own, so every publish opened a new Redis connection. :func:`run`
+runs the layer's coroutines on one long-lived event loop in a daemon thread instead, so that the
+process keeps its connections; a forked child starts a loop of its own on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import os
+import threading
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+_pending: set[concurrent.futures.Future] = set()
+FLUSH_AT_EXIT = 2.0  # seconds an exiting process waits for what it submitted to be sent
+
+
+def _forget_parent_loop() -> None:  # the parent's thread does not exist in a forked child
+    global _lock, _loop
+    _lock, _loop = threading.Lock(), None
+    _pending.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_loop)
+
+
+def _publishing_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="automations-publisher", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def run(coroutine_function, *args, **kwargs):
+    """Run ``coroutine_function(*args, **kwargs)`` on the process's publishing loop; return its result.
+
+    Blocks the calling thread until it is done and raises what the coroutine raised. Call it from
+    sync code only: in a thread that runs an event loop, await the coroutine instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("publisher.run() was called from async code; await the coroutine instead.")
+    future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), _publishing_loop())
+    return future.result()
+
+
+_turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+async def _in_turn(coroutine_function, args, kwargs):
+    """Await submitted coroutines one at a time, so that a burst of them shares one connection."""
+    lock = _turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        return await coroutine_function(*args, **kwargs)
+
+
+def submit(coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
+    """Start ``coroutine_function(*args, **kwargs)`` on the publishing loop and return at once.
+
+    Submitted coroutines run one after another, in the order they were submitted.
+    Return its future (add a done callback to hear of a failure). A process that exits waits up to
+    ``FLUSH_AT_EXIT`` seconds for what it submitted.
+    """
+    future = asyncio.run_coroutine_threadsafe(_in_turn(coroutine_function, args, kwargs), _publishing_loop())
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+    return future
+
+
+@atexit.register
+def _flush() -> None:
+    if _pending:
+        concurrent.futures.wait(list(_pending), timeout=FLUSH_AT_EXIT)
