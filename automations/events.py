@@ -343,10 +343,21 @@ def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIME
     if confirm:
         return _from_sync(apublish, event, confirm=True, timeout=timeout)
     event = _checked(event)
+    _from_sync(_send, event)
+    return event.get("id")
+
+
+async def _send(event):
+    await _layer().send(channel_name(), event)
+
+
+def _layer():
+    """The channel layer to send with here: the publishing loop's own there, else the shared one."""
+    if publisher.on_publishing_loop():
+        return publisher.channel_layer()
     from channels.layers import get_channel_layer
 
-    _from_sync(get_channel_layer().send, channel_name(), event)
-    return event.get("id")
+    return get_channel_layer()
 
 
 def _from_sync(coroutine_function, *args, **kwargs):
@@ -368,9 +379,7 @@ async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFI
     The same as :func:`publish`, awaitable.
     """
     event = _checked(event)
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
+    layer = _layer()
     if not confirm:
         await layer.send(channel_name(), event)
     else:
@@ -449,7 +458,7 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
         if isinstance(layer, InMemoryChannelLayer):
             _from_sync(layer.send, channel_name(), event)
             return
-        sent = publisher.submit(layer.send, channel_name(), event)
+        sent = publisher.submit(_send, event)
     except Exception as exc:  # the instance's wake time is stored: a sweep will find it
         _wake_not_published(automation_id, exc)
         return

@@ -20,6 +20,7 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 
 _pending: set[concurrent.futures.Future] = set()
+_layers: dict[str, tuple[object, object]] = {}  # alias -> (the shared layer, the publishing loop's own)
 FLUSH_AT_EXIT = 2.0  # seconds an exiting process waits for what it submitted to be sent
 
 
@@ -27,6 +28,7 @@ def _forget_parent_loop() -> None:  # the parent's thread does not exist in a fo
     global _lock, _loop
     _lock, _loop = threading.Lock(), None
     _pending.clear()
+    _layers.clear()
 
 
 os.register_at_fork(after_in_child=_forget_parent_loop)
@@ -40,6 +42,34 @@ def _publishing_loop() -> asyncio.AbstractEventLoop:
             threading.Thread(target=loop.run_forever, name="automations-publisher", daemon=True).start()
             _loop = loop
         return _loop
+
+
+def on_publishing_loop() -> bool:
+    """Return whether the calling code runs on the process's publishing loop."""
+    try:
+        return asyncio.get_running_loop() is _loop
+    except RuntimeError:
+        return False
+
+
+def channel_layer():
+    """Return the channel layer that code on the publishing loop sends with.
+
+    It is a layer of its own, configured as the shared one (``get_channel_layer()``) and made again
+    when that one is (settings changed). channels-redis keeps its connections per event loop, and
+    the shared layer's ``flush()`` and ``close_pools()`` close those of every loop; with a layer of
+    its own, the publishing loop's connection is never closed from another loop (a test's, a
+    worker's), nor the other way round.
+    """
+    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
+
+    shared = get_channel_layer()
+    with _lock:
+        entry = _layers.get(DEFAULT_CHANNEL_LAYER)
+        if entry is None or entry[0] is not shared:
+            entry = (shared, channel_layers.make_backend(DEFAULT_CHANNEL_LAYER))
+            _layers[DEFAULT_CHANNEL_LAYER] = entry
+        return entry[1]
 
 
 def run(coroutine_function, *args, **kwargs):

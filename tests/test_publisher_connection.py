@@ -43,10 +43,11 @@ def redis_url():
 
 @pytest.fixture
 def layer(settings, redis_url):
-    """The Redis layer, on a channel of this test's own."""
+    """The Redis layer that the publishing loop sends with, on a channel of this test's own."""
     settings.CHANNEL_LAYERS = site.channel_layers_from_url(redis_url)
     settings.ATM_CHANNEL_NAME = f"automations.test-publisher.{uuid.uuid4().hex[:12]}"
-    layer = get_channel_layer()
+    layer = publisher.channel_layer()
+    assert layer is not get_channel_layer()  # its connections are never closed from another loop
     assert type(layer).__module__.startswith("channels_redis")
     return layer
 
@@ -252,3 +253,14 @@ def test_a_wake_up_the_layer_refuses_is_logged(layer, monkeypatch, caplog):
         while "not published" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.01)
     assert "Wake-up of automation instance 7 not published (ChannelFull())" in caplog.text
+
+
+def test_flushing_the_shared_layer_leaves_the_publishing_connection_alone(layer):
+    events.publish(events.wake_event(1))  # the publishing loop holds a connection now
+
+    async def flush_from_another_loop():
+        await get_channel_layer().flush()  # as a test or a worker does on its own loop
+
+    async_to_sync(flush_from_another_loop)()  # empties the channels too
+    events.publish(events.wake_event(2))
+    assert [event["automation"] for event in drain(layer, events.channel_name())] == [2]
