@@ -52,6 +52,9 @@ class Command(BaseCommand):
         out_dir.mkdir(parents=True, exist_ok=True)
         url = url.rstrip("/")
         pages = self.pages(scene)
+        # Sessions are made before Playwright starts: its event loop makes this thread async, where
+        # Django refuses database queries.
+        sessions = {who: self.session(who) for _, who, _, _ in pages if who}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=chromium, args=["--no-sandbox", "--headless"]
@@ -61,7 +64,7 @@ class Command(BaseCommand):
                     context = browser.new_context(viewport=viewport, locale=language)
                     if who:
                         context.add_cookies(
-                            [{"name": settings.SESSION_COOKIE_NAME, "value": self.session(who), "url": url}]
+                            [{"name": settings.SESSION_COOKIE_NAME, "value": sessions[who], "url": url}]
                         )
                     page = context.new_page()
                     page.goto(url + path)
