@@ -275,11 +275,13 @@ def test_a_worker_killed_mid_flight_loses_nothing_and_repeats_nothing(workers):
 
 def test_a_flooded_channel_drops_events_and_sweeps_finish_the_work(workers, settings):
     settings.ATM_WORKER = True  # nice() publishes wake events instead of running in place
-    workers.start(0)
-    workers.start(1)
     woken = created(200)
     mark_due(woken)
+    # 1,600 events for a channel of capacity 1,000 before any worker takes one: the channel fills
+    # up whatever the speed of the workers.
     dropped = publish_burst([wake(pk) for pk in woken * 8], retry_full=False)
+    workers.start(0)
+    workers.start(1)
     for pk in woken:
         FanOutAndWait(automation_id=pk).nice()  # publish_wake logs a full channel, never raises
     publish_burst([note(pk) for pk in woken], retry_full=True)
