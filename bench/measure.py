@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -181,3 +182,16 @@ def throwaway_database(configure):
             connection.creation.destroy_test_db(old_name, verbosity=0)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_benchmark(args, configure, benchmark) -> int:
+    """Run ``benchmark(args, database)`` in a throw-away database set up by ``configure(args, directory)``.
+
+    Return its exit status, or 1 (with the reason on stderr) if one of its checks failed.
+    """
+    try:
+        with throwaway_database(lambda directory: configure(args, directory)) as database:
+            return benchmark(args, database)
+    except CheckFailed as exc:
+        print(f"Benchmark check failed: {exc}", file=sys.stderr)
+        return 1

@@ -152,15 +152,9 @@ def benchmark(args, database) -> int:
 
 
 def main(argv=None) -> int:
-    from bench.measure import CheckFailed, throwaway_database
+    from bench.measure import run_benchmark
 
-    args = parse_args(argv)
-    try:
-        with throwaway_database(lambda directory: configure(args, directory)) as database:
-            return benchmark(args, database)
-    except CheckFailed as exc:
-        print(f"Benchmark check failed: {exc}", file=sys.stderr)
-        return 1
+    return run_benchmark(parse_args(argv), configure, benchmark)
 
 
 if __name__ == "__main__":
