@@ -68,22 +68,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def configure(args, directory: Path) -> dict:
-    import django
-    from django.conf import settings
-
     from bench import settings as bench_settings
 
-    if args.postgres:
-        database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
-    else:
-        database = bench_settings.sqlite_database(directory / "bench.sqlite3")
-    values = bench_settings.build(database)
-    values["CHANNEL_LAYERS"] = bench_settings.site.channel_layers_from_url(
-        args.redis_url if args.redis else None
-    )
-    settings.configure(**values)
-    django.setup()
-    return database
+    redis_url = args.redis_url if args.redis else None
+    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
+                                    directory=directory, redis_url=redis_url)  # fmt: skip
 
 
 def percentile(values, fraction: float) -> float:

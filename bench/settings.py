@@ -6,6 +6,7 @@ when the benchmark ends, so the development database is never touched.
 """
 
 import os
+from pathlib import Path
 
 # The site's settings need a secret key without DEBUG; the benchmark signs nothing that outlives it.
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key-never-used-by-a-site")
@@ -41,3 +42,23 @@ def build(database: dict) -> dict:
         LOGGING={"version": 1, "disable_existing_loggers": False},
     )
     return values
+
+
+def configure(*, postgres: bool, database_name: str, directory, redis_url: str | None = None) -> dict:
+    """Configure Django with the benchmark's settings and set it up; return the database entry.
+
+    PostgreSQL (the server of ``DATABASE_URL``, database ``database_name``) if ``postgres``, else a
+    SQLite file in ``directory``; the channel layer is Redis at ``redis_url``, or in memory.
+    """
+    import django
+    from django.conf import settings
+
+    if postgres:
+        database = postgres_database(os.environ.get("DATABASE_URL"), database_name)
+    else:
+        database = sqlite_database(Path(directory) / "bench.sqlite3")
+    values = build(database)
+    values["CHANNEL_LAYERS"] = site.channel_layers_from_url(redis_url)
+    settings.configure(**values)
+    django.setup()
+    return database

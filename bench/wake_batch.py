@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from datetime import timedelta
@@ -41,20 +40,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def configure(args, directory: Path) -> dict:
-    import django
-    from django.conf import settings
-
     from bench import settings as bench_settings
 
-    if args.postgres:
-        database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
-    else:
-        database = bench_settings.sqlite_database(directory / "bench.sqlite3")
-    values = bench_settings.build(database)
-    values["CHANNEL_LAYERS"] = bench_settings.site.channel_layers_from_url(None)
-    settings.configure(**values)
-    django.setup()
-    return database
+    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
+                                    directory=directory)  # fmt: skip
 
 
 def _due_at_once(count, delay):
