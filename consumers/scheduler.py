@@ -600,15 +600,23 @@ def _advance_due(automation_ids) -> tuple[dict, set]:
     """
     results, began = {}, time.monotonic()
     with wakeups.event_scope(), transaction.atomic():
-        for position, automation_id in enumerate(automation_ids):
-            if position and time.monotonic() - began > WAKE_BATCH_SECONDS:
-                return results, set(automation_ids[position:])
-            try:
-                results[automation_id] = engine.advance(automation_id, skip_locked=True, due_only=True)
-            except Exception:
-                if connection.needs_rollback or not connection.is_usable():
-                    raise
-                logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+        preloaded = engine.Preloaded(automation_ids, skip_locked=True)
+        with preloaded.watching():
+            return _advance_preloaded(automation_ids, preloaded, results, began)
+
+
+def _advance_preloaded(automation_ids, preloaded, results, began) -> tuple[dict, set]:
+    for position, automation_id in enumerate(automation_ids):
+        if position and time.monotonic() - began > WAKE_BATCH_SECONDS:
+            return results, set(automation_ids[position:])
+        try:
+            results[automation_id] = engine.advance(
+                automation_id, skip_locked=True, due_only=True, preloaded=preloaded
+            )
+        except Exception:
+            if connection.needs_rollback or not connection.is_usable():
+                raise
+            logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
     return results, set()
 
 

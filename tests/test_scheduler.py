@@ -477,3 +477,36 @@ def test_an_event_id_must_be_a_short_string():
     for bad in (5, "", "x" * 101):
         with pytest.raises(events.InvalidEventError):
             events.validate({"type": "automation.start", "automation_class": NAPPER, "id": bad})
+
+
+def test_a_batch_of_due_instances_locks_and_loads_them_together(monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+    ids = [Napper(seconds=0, autorun=False).id for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        results, left = scheduler_module._advance_due(ids)
+    assert set(results) == set(ids) and not left
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2  # the rows, then their open tasks
+    assert all(model(pk).data.get("woke_at") for pk in ids)
+
+
+def test_a_batch_step_sees_what_an_earlier_step_of_the_batch_wrote_to_its_instance(monkeypatch):
+    from django.db.models.signals import post_save
+
+    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+    first, second = Napper(seconds=0, autorun=False), Napper(seconds=0, sleepy=True, autorun=False)
+
+    def wake_the_second(sender, instance, **kwargs):  # project code of the first step writes the second's row
+        if instance.automation_id == first.id and instance.status == "nap" and instance.finished:
+            AutomationModel.objects.filter(pk=second.id).update(data={"seconds": 0, "awake": True})
+
+    post_save.connect(wake_the_second, sender=AutomationTaskModel, dispatch_uid="test-wake-the-second")
+    try:
+        results, _ = scheduler_module._advance_due([first.id, second.id])
+    finally:
+        post_save.disconnect(dispatch_uid="test-wake-the-second", sender=AutomationTaskModel)
+    assert results[second.id].finished
+    assert model(second.id).data["awake"] is True and model(second.id).finished

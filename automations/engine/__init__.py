@@ -7,6 +7,7 @@ are described in :mod:`.paths`. Everything else calls this package: ``Automation
 scheduler worker.
 """
 
+from .batches import Preloaded
 from .locking import lock_rows
 from .paths import Frame, frames
 from .steps import StepResult, Submission, advance, lock_for_message, save_after_message
@@ -14,6 +15,7 @@ from .sweep import sweep
 
 __all__ = [
     "Frame",
+    "Preloaded",
     "StepResult",
     "Submission",
     "advance",

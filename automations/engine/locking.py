@@ -22,3 +22,11 @@ def lock_rows(queryset, *, skip_locked=False):
 def lock_instance(automation_id, *, skip_locked=False):
     """Lock the row of instance ``automation_id`` and return it (``None`` if gone or skipped)."""
     return lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked).first()
+
+
+def lock_instances(automation_ids, *, skip_locked=False) -> dict:
+    """Lock the rows of the instances ``automation_ids`` in one query; return ``{id: row}`` of
+    those locked (gone and skipped ones are left out)."""
+    rows = lock_rows(AutomationModel.objects.filter(pk__in=list(automation_ids)).order_by("pk"),
+                     skip_locked=skip_locked)  # fmt: skip
+    return {row.pk: row for row in rows}

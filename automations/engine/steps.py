@@ -13,7 +13,7 @@ import json
 import logging
 import traceback
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +35,7 @@ logger = logging.getLogger("automations.engine")
 
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 TASK_TABLE = AutomationTaskModel._meta.db_table.lower()
+TASK_FIELDS = [field for field in AutomationTaskModel._meta.concrete_fields if not field.primary_key]
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
 
@@ -72,13 +73,17 @@ def _refresh(model, row):
 # -- entry points -------------------------------------------------------------------------------
 
 
-def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None):
+def advance(
+    automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None, preloaded=None
+):
     """Advance one instance as far as it can go; return a :class:`StepResult`.
 
     ``automation`` is an ``Automation`` object, an ``AutomationModel`` or an id. ``skip_locked``
     returns at once (``skipped``) if another worker holds the instance; ``due_only`` does nothing
     unless the instance's wake time has come. ``run_threaded=False`` leaves ``Execute(threaded=True)``
-    nodes to the scheduler worker (default: only when a worker runs).
+    nodes to the scheduler worker (default: only when a worker runs). ``preloaded`` (a
+    :class:`~.batches.Preloaded` of the enclosing transaction) may hold the instance's locked row
+    and open tasks.
     """
     automation_id = automation if isinstance(automation, int) else automation.pk if isinstance(
         automation, AutomationModel
@@ -87,9 +92,14 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
         return StepResult(automation_id, skipped=True)
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
+    own_writes = preloaded.own_writes if preloaded is not None else nullcontext
     with stepping(automation_id):
         with _step_transaction():
-            row = lock_instance(automation_id, skip_locked=skip_locked)
+            loaded = preloaded.take(automation_id) if preloaded is not None else None
+            if loaded is None:
+                row, open_tasks = lock_instance(automation_id, skip_locked=skip_locked), None
+            else:
+                row, open_tasks = loaded
             if row is None:
                 return StepResult(automation_id, skipped=True)
             now = timezone.now()
@@ -97,16 +107,20 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
                 return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
             if row.finished or row.error:
                 if row.wake_at is not None:  # a stopped instance is never due again
-                    AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
+                    with own_writes():
+                        AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
                 return StepResult(automation_id, finished=row.finished, error=row.error,
                                   already_finished=row.finished)  # fmt: skip
-            instance = _instance_for(automation, row)
+            with own_writes():
+                instance = _instance_for(automation, row)
             if instance is None:
                 return StepResult(automation_id, error=row.error)
-            step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
+            step = _Step(instance, now, run_threaded=run_threaded, submission=submission,
+                         own_writes=own_writes)  # fmt: skip
             current_steps()[automation_id] = step
-            result = step.run()
-            _save_instance(instance, result, now)
+            result = step.run(open_tasks)
+            with own_writes():
+                _save_instance(instance, result, now)
     _after_commit(instance, result)  # outside the step: receivers may advance this instance again
     return result
 
@@ -241,7 +255,7 @@ class _Visit:
 class _Step:
     """One step of one instance: move every open path as far as it goes, then conclude."""
 
-    def __init__(self, automation, now, *, run_threaded, submission):
+    def __init__(self, automation, now, *, run_threaded, submission, own_writes=nullcontext):
         self.automation, self.now = automation, now
         self.model = automation._model
         self.cls = type(automation)
@@ -257,15 +271,18 @@ class _Step:
         self.savepoint = None  # the running node's savepoint, once its code sent a statement
         self.node_running = False
         self.engine_statement = False
+        self.own_writes = own_writes  # marks the step's writes of its own rows (see batches.Preloaded)
 
-    def run(self) -> StepResult:
+    def run(self, open_tasks=None) -> StepResult:
+        """Run the step; ``open_tasks`` are the instance's open tasks if already loaded."""
         with connection.execute_wrapper(self._before_statement):
-            return self._run()
+            return self._run(open_tasks)
 
-    def _run(self) -> StepResult:
-        open_tasks = list(
-            AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
-        )
+    def _run(self, open_tasks) -> StepResult:
+        if open_tasks is None:
+            open_tasks = list(
+                AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
+            )
         for task in open_tasks:
             task.automation = self.model
             self.queue.append(_Cursor(task.status, task, split_stack(task.path)))
@@ -376,9 +393,23 @@ class _Step:
     def _store(self, task):
         """Save ``task``: a new row waits in ``unwritten`` until something may read it or the step ends."""
         if task.pk is not None:
-            task.save()
+            self._update_task(task)
         elif all(task is not unwritten for unwritten in self.unwritten):
             self.unwritten.append(task)
+
+    def _update_task(self, task):
+        """``task.save()`` of an existing row, its UPDATE marked as the step's own write."""
+        using = connection.alias
+        pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
+        values = {field.attname: field.pre_save(task, False) for field in TASK_FIELDS}
+        with self.own_writes():
+            updated = AutomationTaskModel._base_manager.using(using).filter(pk=task.pk).update(**values)
+        if not updated:  # the row was deleted meanwhile: as save() does, insert it again
+            task.save(force_insert=True)
+            return
+        task._state.adding, task._state.db = False, using
+        post_save.send(AutomationTaskModel, instance=task, created=False, raw=False, using=using,
+                       update_fields=None)  # fmt: skip
 
     def _write_tasks(self):
         """Insert the unwritten task rows in one statement, in the order they were stored."""
@@ -394,7 +425,8 @@ class _Step:
                 for task in tasks:
                     pre_save.send(AutomationTaskModel, instance=task, raw=False, using=connection.alias,
                                   update_fields=None)  # fmt: skip
-                AutomationTaskModel.objects.bulk_create(tasks)
+                with self.own_writes():
+                    AutomationTaskModel.objects.bulk_create(tasks)
                 for task in tasks:
                     post_save.send(AutomationTaskModel, instance=task, created=True, raw=False,
                                    using=connection.alias, update_fields=None)  # fmt: skip
@@ -489,9 +521,10 @@ class _Step:
             self._write_tasks()
             still_open = self.waiting or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
             if still_open:
-                AutomationTaskModel.objects.filter(automation=model, finished=None).update(
-                    finished=self.now, message="ended"
-                )
+                with self.own_writes():
+                    AutomationTaskModel.objects.filter(automation=model, finished=None).update(
+                        finished=self.now, message="ended"
+                    )
             result.stopped_at = []
             return
         for cursor in self.at_joins:  # their sibling paths are still on their way
