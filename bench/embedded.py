@@ -75,11 +75,6 @@ def configure(args, directory: Path) -> dict:
                                     directory=directory, redis_url=redis_url)  # fmt: skip
 
 
-def percentile(values, fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 # -- the sleepers ------------------------------------------------------------------------------------
 
 
@@ -266,6 +261,8 @@ def _ms(seconds: float) -> str:
 
 
 def print_lateness(title, runs, target):
+    from bench.measure import percentile
+
     p50 = [percentile(run, 0.5) for run in runs]
     p99 = [percentile(run, 0.99) for run in runs]
     top = [max(run) for run in runs]
@@ -279,6 +276,8 @@ def print_lateness(title, runs, target):
 
 
 def print_requests(title, samples):
+    from bench.measure import percentile
+
     if not samples:
         print(f"  {title:<44} no samples")
         return

@@ -23,11 +23,6 @@ from bench.measure import CheckFailed
 SETTLE = 0.005  # seconds between samples, so that each event meets an idle worker
 
 
-def percentile(values, fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def _created(cls, count):
     return [cls(autorun=False).id for _ in range(count)]
 

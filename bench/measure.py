@@ -69,6 +69,12 @@ def cpu_timed(func) -> tuple[float, float, object]:
     return seconds, time.process_time() - cpu, value
 
 
+def percentile(values, fraction: float) -> float:
+    """Return the value at ``fraction`` (0.5 for the median) of ``values``, the nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
 def load_average() -> str:
     """Return the 1-minute load average and the CPU count, e.g. ``"0.31 on 2 CPUs"``."""
     try:

@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script: import the project, not this d
 
     use_project_root()
 
-from bench.measure import cpu_model, load_average  # noqa: E402
+from bench.measure import cpu_model, load_average, percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ROOT / "bench" / "peer_workloads"
@@ -326,11 +326,6 @@ def median_range(values, fmt="{:,.0f}") -> str:
         return "-"
     text = fmt.format(statistics.median(values))
     return text if len(values) == 1 else f"{text} ({fmt.format(min(values))} .. {fmt.format(max(values))})"
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def rates(rounds, key):

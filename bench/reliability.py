@@ -540,7 +540,7 @@ def _verdict(ok):
 
 
 def print_percentiles(title, values, unit, target=None):
-    from bench.latency import percentile
+    from bench.measure import percentile
 
     if not values:
         print(f"  {title:<44} no samples")

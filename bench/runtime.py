@@ -67,7 +67,7 @@ def _verdict(ok: bool) -> str:
 
 
 def print_percentiles(title, values, target):
-    from bench.latency import percentile
+    from bench.measure import percentile
 
     p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
     print(

@@ -100,8 +100,7 @@ def _ms(seconds):
 def benchmark(args, database) -> int:
     from django.db import connection
 
-    from bench.latency import percentile
-    from bench.measure import load_average, machine
+    from bench.measure import load_average, machine, percentile
 
     about = machine(connection)
     print("Django Automations: many instances woken at once, embedded scheduler")
