@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.db.models.signals import pre_delete
 
-from automations import signals
+from automations import publisher, signals
 from automations.logsafe import shown
 from automations.models import AutomationModel
 
@@ -36,8 +35,9 @@ def notify_instance(automation_id) -> None:
     """Ask the diagram sockets of instance ``automation_id`` to send its state again.
 
     Never waits for the network: with a channel layer other than the in-memory one, the hint is
-    handed to a background thread, so that a step does not pay a round trip for diagrams that
-    nobody may be watching.
+    handed to the process's publishing loop (:mod:`automations.publisher`), so that a step does not
+    pay a round trip for diagrams that nobody may be watching; hints that wait there meanwhile go out
+    together, each group once.
     """
     from channels.layers import InMemoryChannelLayer, get_channel_layer
 
@@ -46,7 +46,7 @@ def notify_instance(automation_id) -> None:
         return
     group = instance_group(automation_id)
     if not isinstance(layer, InMemoryChannelLayer):
-        _background.send(group)
+        _hand_to_publisher(group)
         return
     try:
         loop = asyncio.get_running_loop()
@@ -72,47 +72,30 @@ async def _send_all(layer, groups):
         await _send(layer, group)
 
 
-class _BackgroundSender:
-    """One daemon thread with its own event loop and channel layer that sends the hints.
-
-    The layer is the thread's own instance, so that its connections belong to the thread's loop
-    (closing the shared layer, e.g. ``flush()``, does not touch them).
-    """
-
-    def __init__(self):
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def send(self, group) -> None:
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.run, name="automations-diagram-hints", daemon=True)
-                self.thread.start()
-        self.queue.put(group)
-
-    def run(self) -> None:
-        from channels import DEFAULT_CHANNEL_LAYER
-        from channels.layers import channel_layers
-        from django.conf import settings
-
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        layer, configured = None, None
-        while True:
-            pending = {self.queue.get()}
-            while True:  # hints that arrived meanwhile go out together, each group once
-                try:
-                    pending.add(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            if layer is None or configured is not settings.CHANNEL_LAYERS:
-                configured = settings.CHANNEL_LAYERS
-                layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-            loop.run_until_complete(_send_all(layer, pending))
+_waiting: set[str] = set()  # groups whose hint waits for the publishing loop
+_waiting_lock = threading.Lock()
 
 
-_background = _BackgroundSender()
+def _hand_to_publisher(group) -> None:
+    """Queue a hint for the process's publishing loop; hints queued meanwhile go out together."""
+    with _waiting_lock:
+        first = not _waiting
+        _waiting.add(group)
+    if not first:
+        return
+    try:
+        publisher.submit(_send_waiting)
+    except Exception as exc:  # e.g. at interpreter shutdown: never break the step
+        with _waiting_lock:
+            _waiting.clear()
+        logger.error("Could not notify the diagrams of group %s: %s", group, shown(exc))
+
+
+async def _send_waiting():
+    with _waiting_lock:
+        groups = set(_waiting)
+        _waiting.clear()
+    await _send_all(publisher.channel_layer(), groups)
 
 
 def _advanced(sender, automation, **kwargs):

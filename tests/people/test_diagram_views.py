@@ -356,12 +356,11 @@ def test_the_diagrams_speak_german_to_german_browsers():
         assert "1 Instanz wartet an einem Knoten" in html and "Formular für eine Person" in html
 
 
-def test_hints_over_the_network_are_sent_by_a_background_thread(monkeypatch):
+def test_hints_over_the_network_are_sent_by_the_publishing_thread(monkeypatch):
     import threading
 
     import channels.layers
 
-    from automations.diagram import live
     from automations.diagram.live import instance_group, notify_instance
 
     sent, arrived, callers = [], threading.Event(), set()
@@ -375,10 +374,9 @@ def test_hints_over_the_network_are_sent_by_a_background_thread(monkeypatch):
 
     monkeypatch.setattr(channels.layers, "get_channel_layer", lambda alias="default": NetworkLayer())
     monkeypatch.setattr(channels.layers.channel_layers, "make_backend", lambda alias: NetworkLayer())
-    monkeypatch.setattr(live, "_background", live._BackgroundSender())  # a thread of its own
     notify_instance(7)
     notify_instance(8)
     assert arrived.wait(timeout=10)
     moved = {"type": "diagram.moved"}
     assert sorted(sent) == [(instance_group(7), moved), (instance_group(8), moved)]
-    assert callers == {"automations-diagram-hints"}
+    assert callers == {"automations-publisher"}  # the process's publishing loop, not the caller
