@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from automations import signals
+from automations.engine.batches import receives_late
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for, form_nodes, is_unassigned
@@ -114,6 +115,7 @@ def _remember_assignment(sender, instance, **kwargs):
         instance._atm_assignment = None  # deferred fields: never load them just for this
 
 
+@receives_late  # it only registers what to do after the commit
 def _task_saved(sender, instance, created, raw=False, **kwargs):
     if raw or not _is_form_task(instance):
         return

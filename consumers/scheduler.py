@@ -50,9 +50,11 @@ logger = logging.getLogger("automations.scheduler")
 
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
-WAKE_BATCH = 50  # due instances advanced per transaction when their timers fire together
-WAKE_BATCH_SECONDS = 0.02  # a batch stops after this long, so that requests get the database thread
-WAKE_THREADS = 4  # database threads advancing due timers at once, except on SQLite (one writer)
+WAKE_BATCH = 200  # due instances advanced per transaction when their timers fire together
+WAKE_BATCH_SECONDS = 0.1  # a batch's steps stop after this long, so that requests get the database
+LOAD_AHEAD_PER_ROW = 0.00015  # seconds a timer fires early per instance due with it, to load their rows
+LOAD_AHEAD_MAX = 0.03  # ... at most
+DUE_TOGETHER = 0.002  # timers due within this of the earliest count as due with it
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
@@ -90,6 +92,7 @@ class Scheduler:
         self._due: dict[int, datetime] = {}  # instance id -> earliest wake time known
         self._heap: list[tuple[datetime, int]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._lead = 0.0  # seconds the armed timer fires before its wake time (see _arm)
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._services: dict[asyncio.Task, tuple[str, object]] = {}
@@ -178,7 +181,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._wake_executor is not None:
-            await self.loop.run_in_executor(None, _close_pool_connections, self._wake_executor, WAKE_THREADS)
+            await self.loop.run_in_executor(None, _close_pool_connections, self._wake_executor, 1)
             self._wake_executor = None
         if self._side_executor is not None:
             try:
@@ -410,7 +413,7 @@ class Scheduler:
         while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
             heapq.heappop(self._heap)
 
-    def _arm(self):
+    def _arm(self, *, near=False):
         if self.loop is None:
             return  # not started: start() arms the timer
         if self._firing is not None and not self._firing.done():
@@ -421,11 +424,43 @@ class Scheduler:
         at = self.next_wake()
         if at is None:
             return
-        delay = max(0.0, (at - self.now()).total_seconds())
+        until = (at - self.now()).total_seconds()
+        if not self._loads_ahead():
+            self._lead = 0.0
+        elif until > LOAD_AHEAD_MAX and not near:  # count who is due together once they are known
+            self._timer = self.loop.call_later(
+                until - LOAD_AHEAD_MAX, self._arm_near, context=_fresh_context()
+            )
+            return
+        else:
+            self._lead = self._load_ahead(at)
+        delay = max(0.0, until - self._lead)
         if self.call_later is not None:
             self._timer = self.call_later(delay, self._fire)
         else:
             self._timer = self.loop.call_later(delay, self._fire, context=_fresh_context())
+
+    def _arm_near(self):
+        self._timer = None
+        self._arm(near=True)
+
+    def _loads_ahead(self) -> bool:
+        """Whether timers may fire early to load rows: not with a clock of its own (a test's)."""
+        return self.call_later is None and self.now is _now and timezone.now is _REAL_NOW
+
+    def _load_ahead(self, at) -> float:
+        """Return how long before ``at`` to fire, so that the rows of the instances due then are
+        loaded and locked when it comes: ``LOAD_AHEAD_PER_ROW`` per instance due within
+        ``DUE_TOGETHER`` of ``at``, at most ``LOAD_AHEAD_MAX``; nothing for one instance. The batch
+        waits for the wake times before it steps. Counted ``LOAD_AHEAD_MAX`` before ``at``."""
+        together, near, count = [], at + timedelta(seconds=DUE_TOGETHER), 0
+        while self._heap and count < WAKE_BATCH and self._heap[0][0] <= near:
+            entry = heapq.heappop(self._heap)
+            together.append(entry)
+            count += self._due.get(entry[1]) == entry[0]
+        for entry in together:
+            heapq.heappush(self._heap, entry)
+        return min(LOAD_AHEAD_MAX, count * LOAD_AHEAD_PER_ROW) if count > 1 else 0.0
 
     def _fire(self):
         self._timer = None
@@ -434,27 +469,20 @@ class Scheduler:
 
     async def _run_due(self):
         """Advance the instances whose timers are due, a batch per transaction (see :func:`_advance_due`)."""
+        lead, self._lead = timedelta(seconds=self._lead), 0.0
         while True:
             now = self.now()
             due = []
             while len(due) < WAKE_BATCH:
                 self._drop_stale()
-                if not self._heap or self._heap[0][0] > now:
+                if not self._heap or self._heap[0][0] > now + lead:
                     break
                 at, automation_id = heapq.heappop(self._heap)
                 self._due.pop(automation_id, None)
                 due.append((automation_id, at))
             if not due:
                 return
-            ids = [pk for pk, _ in due]
-            threads = WAKE_THREADS if len(ids) > 1 and connections["default"].vendor != "sqlite" else 1
-            chunks = [ids[start::threads] for start in range(threads)]
-            results, left = {}, set()
-            for chunk_results, chunk_left in await asyncio.gather(
-                *(self._advance_chunk(chunk, parallel=threads > 1) for chunk in chunks if chunk)
-            ):
-                results.update(chunk_results)
-                left |= chunk_left
+            results, left = await self._advance_batch(due)
             for automation_id, at in due:
                 if automation_id in left:
                     self.schedule(automation_id, at)  # not reached within the batch's time: the next one
@@ -463,18 +491,21 @@ class Scheduler:
                 if result.skipped and result.wake_at is not None and result.wake_at > self.now():
                     self.schedule(automation_id, result.wake_at)
 
-    async def _advance_chunk(self, automation_ids, *, parallel) -> tuple[dict, set]:
-        """Advance a batch of due instances, on a thread of the wake pool if ``parallel``."""
-        if parallel:
-            if self._wake_executor is None:
-                self._wake_executor = ThreadPoolExecutor(
-                    max_workers=WAKE_THREADS, thread_name_prefix="automations-wake"
-                )
-            run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
-        else:
+    async def _advance_batch(self, due) -> tuple[dict, set]:
+        """Advance the due instances ``[(id, wake time)]`` together (see :func:`_advance_due`).
+
+        On SQLite (one writer) the batch runs on the engine's thread, which requests share; on other
+        databases on a thread of its own, beside the requests.
+        """
+        if connections["default"].vendor == "sqlite":
             run = database_sync_to_async(_advance_due)
+        else:
+            if self._wake_executor is None:
+                self._wake_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automations-wake")
+            run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
+        automation_ids = [automation_id for automation_id, _ in due]
         try:
-            return await run(automation_ids)
+            return await run(automation_ids, dict(due))
         except Exception:
             logger.exception("Instances %s could not be advanced together; advancing them one by one.",
                              automation_ids)  # fmt: skip
@@ -570,6 +601,9 @@ async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000
     return len(received)
 
 
+_REAL_NOW = timezone.now
+
+
 def _now() -> datetime:
     return timezone.now()  # looked up at each call, so that a test's frozen clock counts
 
@@ -589,34 +623,49 @@ def _advance(automation_id, due_only=True):
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
 
 
-def _advance_due(automation_ids) -> tuple[dict, set]:
-    """Advance the due instances ``automation_ids`` in one transaction, each step in a savepoint.
+def _advance_due(automation_ids, wake_times=None) -> tuple[dict, set]:
+    """Advance the due instances ``automation_ids`` in one transaction (an ``engine.Batch``).
 
-    One commit (and one hop to this thread) for the batch instead of one per instance. The batch
-    stops after ``WAKE_BATCH_SECONDS`` so that requests waiting for the database thread get their
-    turn. A step that raises is rolled back to its savepoint, logged and left to the sweep, as
-    alone; a database failure that spoils the transaction raises, and the caller advances the
-    instances one by one. Return ``({id: StepResult}, ids not reached)``.
+    One commit (and one hop to this thread) for the batch instead of one per instance. The rows are
+    locked and loaded first, which may be a little before their wake times ``{id: time}``
+    (``Scheduler._load_ahead``); each step waits for its instance's time. The steps stop after
+    ``WAKE_BATCH_SECONDS`` so that requests waiting for the database get their turn. A step that
+    raises is rolled back alone, logged and left to the sweep; a database failure that spoils the
+    transaction raises, and the caller advances the instances one by one. Return
+    ``({id: StepResult}, ids not reached)``.
     """
-    results, began = {}, time.monotonic()
+    results, wake_times = {}, wake_times or {}
+    due = [(automation_id, wake_times.get(automation_id)) for automation_id in automation_ids]
     with wakeups.event_scope(), transaction.atomic():
-        preloaded = engine.Preloaded(automation_ids, skip_locked=True)
-        with preloaded.watching():
-            return _advance_preloaded(automation_ids, preloaded, results, began)
+        batch = engine.Batch(automation_ids, skip_locked=True)
+        with batch.watching():
+            outcome = _advance_in_batch(due, batch, results)
+            batch.flush()
+        return outcome
 
 
-def _advance_preloaded(automation_ids, preloaded, results, began) -> tuple[dict, set]:
-    for position, automation_id in enumerate(automation_ids):
-        if position and time.monotonic() - began > WAKE_BATCH_SECONDS:
-            return results, set(automation_ids[position:])
+def _advance_in_batch(due, batch, results) -> tuple[dict, set]:
+    began = None
+    for position, (automation_id, at) in enumerate(due):
+        if at is not None and at > batch.now:  # loaded ahead of its wake time: wait for it
+            time.sleep(max(0.0, (at - timezone.now()).total_seconds()))
+            batch.now = timezone.now()
+            if at > batch.now:  # a clock that does not move (a test's): the next firing goes on
+                return results, {automation_id for automation_id, _ in due[position:]}
+        if began is None:
+            began = time.monotonic()
+        elif time.monotonic() - began > WAKE_BATCH_SECONDS:
+            return results, {automation_id for automation_id, _ in due[position:]}
         try:
             results[automation_id] = engine.advance(
-                automation_id, skip_locked=True, due_only=True, preloaded=preloaded
+                automation_id, skip_locked=True, due_only=True, batch=batch
             )
         except Exception:
-            if connection.needs_rollback or not connection.is_usable():
+            if batch.failure is not None or connection.needs_rollback or not connection.is_usable():
                 raise
             logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+        if batch.failure is not None:  # a held-back write failed under a node that caught the error
+            raise batch.failure
     return results, set()
 
 

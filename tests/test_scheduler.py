@@ -279,9 +279,9 @@ async def test_timers_due_together_are_advanced_a_batch_per_transaction(monkeypa
     batches = []
     advance_due = scheduler_module._advance_due
 
-    def noted(automation_ids):
+    def noted(automation_ids, wake_times=None):
         batches.append(list(automation_ids))
-        return advance_due(automation_ids)
+        return advance_due(automation_ids, wake_times)
 
     monkeypatch.setattr(scheduler_module, "_advance_due", noted)
     monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)  # this slow machine: no batch cut short
@@ -303,8 +303,8 @@ async def test_timers_due_together_are_advanced_a_batch_per_transaction(monkeypa
             await clock.aadvance(seconds=0.3)
             await until(lambda: all("woke_at" in model(pk).data for pk in ids))
     assert sorted(pk for batch in batches for pk in batch) == sorted(ids)
-    # One batch; on PostgreSQL split over the wake threads, each with its transaction.
-    assert len(batches) <= min(len(ids) - 1, scheduler_module.WAKE_THREADS)
+    # One batch, one transaction.
+    assert len(batches) == 1
 
 
 def _spoiled_by(failing_id, exception):

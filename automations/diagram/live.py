@@ -34,7 +34,8 @@ def instance_group(automation_id) -> str:
 def notify_instance(automation_id) -> None:
     """Ask the diagram sockets of instance ``automation_id`` to send its state again.
 
-    Never waits for the network: with a channel layer other than the in-memory one, the hint is
+    Never waits for the network: with the in-memory layer, a hint that no socket of this process
+    listens to is not sent at all; with another channel layer, the hint is
     handed to the process's publishing loop (:mod:`automations.publisher`), so that a step does not
     pay a round trip for diagrams that nobody may be watching; hints that wait there meanwhile go out
     together, each group once.
@@ -47,6 +48,8 @@ def notify_instance(automation_id) -> None:
     group = instance_group(automation_id)
     if not isinstance(layer, InMemoryChannelLayer):
         _hand_to_publisher(group)
+        return
+    if not layer.groups.get(group):  # nobody in this process watches the instance: nothing to send
         return
     try:
         loop = asyncio.get_running_loop()

@@ -7,15 +7,15 @@ are described in :mod:`.paths`. Everything else calls this package: ``Automation
 scheduler worker.
 """
 
-from .batches import Preloaded
+from .batches import Batch
 from .locking import lock_rows
 from .paths import Frame, frames
 from .steps import StepResult, Submission, advance, lock_for_message, save_after_message
 from .sweep import sweep
 
 __all__ = [
+    "Batch",
     "Frame",
-    "Preloaded",
     "StepResult",
     "Submission",
     "advance",

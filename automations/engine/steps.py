@@ -74,16 +74,16 @@ def _refresh(model, row):
 
 
 def advance(
-    automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None, preloaded=None
+    automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None, batch=None
 ):
     """Advance one instance as far as it can go; return a :class:`StepResult`.
 
     ``automation`` is an ``Automation`` object, an ``AutomationModel`` or an id. ``skip_locked``
     returns at once (``skipped``) if another worker holds the instance; ``due_only`` does nothing
     unless the instance's wake time has come. ``run_threaded=False`` leaves ``Execute(threaded=True)``
-    nodes to the scheduler worker (default: only when a worker runs). ``preloaded`` (a
-    :class:`~.batches.Preloaded` of the enclosing transaction) may hold the instance's locked row
-    and open tasks.
+    nodes to the scheduler worker (default: only when a worker runs). ``batch`` (a
+    :class:`~.batches.Batch` of the enclosing transaction) may hold the instance's locked row and
+    open tasks; the step's writes to its own rows then wait for the batch's.
     """
     automation_id = automation if isinstance(automation, int) else automation.pk if isinstance(
         automation, AutomationModel
@@ -92,17 +92,17 @@ def advance(
         return StepResult(automation_id, skipped=True)
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
-    own_writes = preloaded.own_writes if preloaded is not None else nullcontext
+    own_writes = batch.own_writes if batch is not None else nullcontext
     with stepping(automation_id):
-        with _step_transaction():
-            loaded = preloaded.take(automation_id) if preloaded is not None else None
+        with _step_transaction() if batch is None else batch.step(automation_id):
+            loaded = batch.take(automation_id) if batch is not None else None
             if loaded is None:
                 row, open_tasks = lock_instance(automation_id, skip_locked=skip_locked), None
             else:
                 row, open_tasks = loaded
             if row is None:
                 return StepResult(automation_id, skipped=True)
-            now = timezone.now()
+            now = timezone.now() if batch is None else batch.now
             if due_only and (row.wake_at is None or row.wake_at > now):
                 return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
             if row.finished or row.error:
@@ -115,12 +115,14 @@ def advance(
                 instance = _instance_for(automation, row)
             if instance is None:
                 return StepResult(automation_id, error=row.error)
-            step = _Step(instance, now, run_threaded=run_threaded, submission=submission,
-                         own_writes=own_writes)  # fmt: skip
+            step = _Step(instance, now, run_threaded=run_threaded, submission=submission, batch=batch)
             current_steps()[automation_id] = step
             result = step.run(open_tasks)
             with own_writes():
-                _save_instance(instance, result, now)
+                if batch is None:
+                    _save_instance(instance, result, now)
+                else:
+                    batch.update_instance(instance._model, _instance_fields(instance, result, now))
     _after_commit(instance, result)  # outside the step: receivers may advance this instance again
     return result
 
@@ -255,7 +257,7 @@ class _Visit:
 class _Step:
     """One step of one instance: move every open path as far as it goes, then conclude."""
 
-    def __init__(self, automation, now, *, run_threaded, submission, own_writes=nullcontext):
+    def __init__(self, automation, now, *, run_threaded, submission, batch=None):
         self.automation, self.now = automation, now
         self.model = automation._model
         self.cls = type(automation)
@@ -271,7 +273,8 @@ class _Step:
         self.savepoint = None  # the running node's savepoint, once its code sent a statement
         self.node_running = False
         self.engine_statement = False
-        self.own_writes = own_writes  # marks the step's writes of its own rows (see batches.Preloaded)
+        self.batch = batch  # the batch of due instances this step is part of (see batches.Batch)
+        self.own_writes = batch.own_writes if batch is not None else nullcontext
 
     def run(self, open_tasks=None) -> StepResult:
         """Run the step; ``open_tasks`` are the instance's open tasks if already loaded."""
@@ -379,6 +382,8 @@ class _Step:
     def _before_statement(self, execute, sql, params, many, context):
         """Run before every statement of the step: write the new task rows before anything that
         may read them, and set the running node's savepoint before its first statement."""
+        if self.batch is not None and self.batch.quiet:  # the batch writes what its steps held back
+            return execute(sql, params, many, context)
         if not self.engine_statement and (self.unwritten or self.node_running and self.savepoint is None):
             self.engine_statement = True
             try:
@@ -399,6 +404,9 @@ class _Step:
 
     def _update_task(self, task):
         """``task.save()`` of an existing row, its UPDATE marked as the step's own write."""
+        if self.batch is not None:
+            self.batch.update_task(task)
+            return
         using = connection.alias
         pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
         values = {field.attname: field.pre_save(task, False) for field in TASK_FIELDS}
@@ -411,10 +419,15 @@ class _Step:
         post_save.send(AutomationTaskModel, instance=task, created=False, raw=False, using=using,
                        update_fields=None)  # fmt: skip
 
-    def _write_tasks(self):
-        """Insert the unwritten task rows in one statement, in the order they were stored."""
+    def _write_tasks(self, *, at_end=False):
+        """Insert the unwritten task rows in one statement, in the order they were stored.
+
+        At the step's end (``at_end``) in a batch, the batch writes them with its own."""
         tasks, self.unwritten = self.unwritten, []
         if not tasks:
+            return
+        held = at_end and self.batch is not None and connection.features.can_return_rows_from_bulk_insert
+        if held and self.batch.insert_tasks(tasks):
             return
         engine_statement, self.engine_statement = self.engine_statement, True
         try:
@@ -518,7 +531,7 @@ class _Step:
     def _conclude(self):
         result, model = self.result, self.model
         if result.finished:
-            self._write_tasks()
+            self._write_tasks(at_end=True)
             still_open = self.waiting or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
             if still_open:
                 with self.own_writes():
@@ -533,7 +546,7 @@ class _Step:
         for cursor in self.queue:
             if cursor.task.pk is None:
                 self._store(cursor.task)
-        self._write_tasks()
+        self._write_tasks(at_end=True)
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
             result.finished_at = self.last_visited
@@ -549,6 +562,11 @@ class _Step:
 
 
 def _save_instance(instance, result, now):
+    AutomationModel.objects.filter(pk=instance.id).update(**_instance_fields(instance, result, now))
+
+
+def _instance_fields(instance, result, now) -> dict:
+    """Return the instance row's columns after a step (and stop the instance if its data is not JSON)."""
     model = instance._model
     model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
     fields = {"finished": model.finished, "wake_at": model.wake_at, "error": model.error, "updated": now}
@@ -560,7 +578,7 @@ def _save_instance(instance, result, now):
         model.finished = result.finished = False
         model.wake_at = result.wake_at = None
         fields.update(error=model.error, finished=False, wake_at=None)
-    AutomationModel.objects.filter(pk=model.pk).update(**fields)
+    return fields
 
 
 def _after_commit(instance, result):

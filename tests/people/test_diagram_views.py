@@ -380,3 +380,28 @@ def test_hints_over_the_network_are_sent_by_the_publishing_thread(monkeypatch):
     moved = {"type": "diagram.moved"}
     assert sorted(sent) == [(instance_group(7), moved), (instance_group(8), moved)]
     assert callers == {"automations-publisher"}  # the process's publishing loop, not the caller
+
+
+def test_hints_on_the_in_memory_layer_go_only_to_groups_someone_in_this_process_joined(monkeypatch):
+    import channels.layers
+    from asgiref.sync import async_to_sync
+    from channels.layers import InMemoryChannelLayer
+
+    from automations.diagram.live import instance_group, notify_instance
+
+    layer, sent = InMemoryChannelLayer(), []
+    group_send = layer.group_send
+
+    async def noted(group, message):
+        sent.append(group)
+        await group_send(group, message)
+
+    layer.group_send = noted
+    monkeypatch.setattr(channels.layers, "get_channel_layer", lambda alias="default": layer)
+    notify_instance(7)  # no socket watches instance 7: nothing is sent
+    assert sent == []
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(instance_group(8), channel)
+    notify_instance(8)
+    assert sent == [instance_group(8)]
+    assert async_to_sync(layer.receive)(channel) == {"type": "diagram.moved"}
