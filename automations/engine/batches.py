@@ -76,7 +76,7 @@ class Batch:
             open_tasks = AutomationTaskModel.objects.filter(automation_id__in=list(self.rows), finished=None)
             for task in open_tasks.order_by("pk"):
                 self.tasks[task.automation_id].append(task)
-                self._remember(task, _task_values(task))
+                self._remember(task, task_values(task))
         self.loaded = set(automation_ids)
         self.valid = True
         self.failure: BaseException | None = None  # a held-back write that failed: the batch rolls back
@@ -166,7 +166,7 @@ class Batch:
         query finds the row changed, because everything held back is written before it."""
         using = connection.alias
         pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
-        self._scope.writes.tasks[id(task)] = (task, _task_values(task))
+        self._scope.writes.tasks[id(task)] = (task, task_values(task))
         task._state.adding, task._state.db = False, using
         post_save.send(AutomationTaskModel, instance=task, created=False, raw=False, using=using,
                        update_fields=None)  # fmt: skip
@@ -322,7 +322,8 @@ def _value(value, output):
     return Value(None) if value is None else Value(value, output_field=output)
 
 
-def _task_values(task) -> dict:
+def task_values(task) -> dict:
+    """Return what ``task.save()`` writes: each column's value, by attribute name."""
     return {field.attname: field.pre_save(task, False) for field in TASK_FIELDS}
 
 

@@ -28,6 +28,7 @@ from automations.models import AutomationModel, AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
 from automations.stepping import current_steps, in_step, stepping
 
+from .batches import task_values
 from .locking import lock_instance
 from .paths import frame, frame_join, split_stack, within
 
@@ -35,7 +36,6 @@ logger = logging.getLogger("automations.engine")
 
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 TASK_TABLE = AutomationTaskModel._meta.db_table.lower()
-TASK_FIELDS = [field for field in AutomationTaskModel._meta.concrete_fields if not field.primary_key]
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
 
 
@@ -409,7 +409,7 @@ class _Step:
             return
         using = connection.alias
         pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
-        values = {field.attname: field.pre_save(task, False) for field in TASK_FIELDS}
+        values = task_values(task)
         with self.own_writes():
             updated = AutomationTaskModel._base_manager.using(using).filter(pk=task.pk).update(**values)
         if not updated:  # the row was deleted meanwhile: as save() does, insert it again
