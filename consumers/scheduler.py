@@ -51,9 +51,11 @@ logger = logging.getLogger("automations.scheduler")
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
 WAKE_BATCH = 200  # due instances advanced per transaction when their timers fire together
-WAKE_BATCH_SECONDS = 0.1  # a batch's steps stop after this long, so that requests get the database
-LOAD_AHEAD_PER_ROW = 0.00015  # seconds a timer fires early per instance due with it, to load their rows
-LOAD_AHEAD_MAX = 0.03  # ... at most
+WAKE_BATCH_SECONDS = 0.1  # on SQLite a batch's steps stop after this long, so that requests get the database
+WAKE_BATCH_BESIDE_FACTOR = 5  # ... times this elsewhere, where requests do not wait for the batch's thread
+LOAD_AHEAD_PER_ROW = 0.0003  # seconds a timer fires early per instance due with it, until measured
+LOAD_AHEAD_MARGIN = 1.3  # the measured loading time is multiplied by this
+LOAD_AHEAD_MAX = 0.1  # ... at most
 DUE_TOGETHER = 0.002  # timers due within this of the earliest count as due with it
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
 MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
@@ -93,6 +95,7 @@ class Scheduler:
         self._heap: list[tuple[datetime, int]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._lead = 0.0  # seconds the armed timer fires before its wake time (see _arm)
+        self._load_per_row = LOAD_AHEAD_PER_ROW  # seconds to lock and load one row, as measured
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._services: dict[asyncio.Task, tuple[str, object]] = {}
@@ -450,8 +453,9 @@ class Scheduler:
 
     def _load_ahead(self, at) -> float:
         """Return how long before ``at`` to fire, so that the rows of the instances due then are
-        loaded and locked when it comes: ``LOAD_AHEAD_PER_ROW`` per instance due within
-        ``DUE_TOGETHER`` of ``at``, at most ``LOAD_AHEAD_MAX``; nothing for one instance. The batch
+        loaded and locked when it comes: the time loading took per row in the last batches (at
+        first ``LOAD_AHEAD_PER_ROW``) times ``LOAD_AHEAD_MARGIN``, for each instance due within
+        ``DUE_TOGETHER`` of ``at``; at most ``LOAD_AHEAD_MAX``, nothing for one instance. The batch
         waits for the wake times before it steps. Counted ``LOAD_AHEAD_MAX`` before ``at``."""
         together, near, count = [], at + timedelta(seconds=DUE_TOGETHER), 0
         while self._heap and count < WAKE_BATCH and self._heap[0][0] <= near:
@@ -460,7 +464,17 @@ class Scheduler:
             count += self._due.get(entry[1]) == entry[0]
         for entry in together:
             heapq.heappush(self._heap, entry)
-        return min(LOAD_AHEAD_MAX, count * LOAD_AHEAD_PER_ROW) if count > 1 else 0.0
+        return min(LOAD_AHEAD_MAX, count * self._load_per_row * LOAD_AHEAD_MARGIN) if count > 1 else 0.0
+
+    def _measured_loading(self, fired, loaded, rows) -> None:
+        """Learn how long loading ``rows`` rows took, from firing (``time.monotonic()``) to loaded:
+        a slower batch counts at once, a faster one a fifth, so that one quick batch does not make
+        the next ones late."""
+        if loaded is None or rows < 2:
+            return
+        per_row = (loaded - fired) / rows
+        known = self._load_per_row
+        self._load_per_row = per_row if per_row > known else 0.8 * known + 0.2 * per_row
 
     def _fire(self):
         self._timer = None
@@ -470,6 +484,7 @@ class Scheduler:
     async def _run_due(self):
         """Advance the instances whose timers are due, a batch per transaction (see :func:`_advance_due`)."""
         lead, self._lead = timedelta(seconds=self._lead), 0.0
+        fired = time.monotonic()
         while True:
             now = self.now()
             due = []
@@ -482,7 +497,11 @@ class Scheduler:
                 due.append((automation_id, at))
             if not due:
                 return
-            results, left = await self._advance_batch(due)
+            timing = {}
+            results, left = await self._advance_batch(due, timing)
+            if lead:
+                self._measured_loading(fired, timing.get("loaded"), len(due))
+                lead = timedelta(0)
             for automation_id, at in due:
                 if automation_id in left:
                     self.schedule(automation_id, at)  # not reached within the batch's time: the next one
@@ -491,7 +510,7 @@ class Scheduler:
                 if result.skipped and result.wake_at is not None and result.wake_at > self.now():
                     self.schedule(automation_id, result.wake_at)
 
-    async def _advance_batch(self, due) -> tuple[dict, set]:
+    async def _advance_batch(self, due, timing=None) -> tuple[dict, set]:
         """Advance the due instances ``[(id, wake time)]`` together (see :func:`_advance_due`).
 
         On SQLite (one writer) the batch runs on the engine's thread, which requests share; on other
@@ -505,7 +524,7 @@ class Scheduler:
             run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
         automation_ids = [automation_id for automation_id, _ in due]
         try:
-            return await run(automation_ids, dict(due))
+            return await run(automation_ids, dict(due), timing=timing)
         except Exception:
             logger.exception("Instances %s could not be advanced together; advancing them one by one.",
                              automation_ids)  # fmt: skip
@@ -623,21 +642,24 @@ def _advance(automation_id, due_only=True):
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
 
 
-def _advance_due(automation_ids, wake_times=None) -> tuple[dict, set]:
+def _advance_due(automation_ids, wake_times=None, *, timing=None) -> tuple[dict, set]:
     """Advance the due instances ``automation_ids`` in one transaction (an ``engine.Batch``).
 
     One commit (and one hop to this thread) for the batch instead of one per instance. The rows are
     locked and loaded first, which may be a little before their wake times ``{id: time}``
     (``Scheduler._load_ahead``); each step waits for its instance's time. The steps stop after
-    ``WAKE_BATCH_SECONDS`` so that requests waiting for the database get their turn. A step that
-    raises is rolled back alone, logged and left to the sweep; a database failure that spoils the
-    transaction raises, and the caller advances the instances one by one. Return
-    ``({id: StepResult}, ids not reached)``.
+    ``WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the database get their turn
+    (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises is rolled back alone, logged and
+    left to the sweep; a database failure that spoils the transaction raises, and the caller
+    advances the instances one by one. ``timing["loaded"]`` is set to ``time.monotonic()`` once
+    the rows are loaded. Return ``({id: StepResult}, ids not reached)``.
     """
     results, wake_times = {}, wake_times or {}
     due = [(automation_id, wake_times.get(automation_id)) for automation_id in automation_ids]
     with wakeups.event_scope(), transaction.atomic():
         batch = engine.Batch(automation_ids, skip_locked=True)
+        if timing is not None:
+            timing["loaded"] = time.monotonic()
         with batch.watching():
             outcome = _advance_in_batch(due, batch, results)
             batch.flush()
@@ -646,6 +668,7 @@ def _advance_due(automation_ids, wake_times=None) -> tuple[dict, set]:
 
 def _advance_in_batch(due, batch, results) -> tuple[dict, set]:
     began = None
+    seconds = WAKE_BATCH_SECONDS * (1 if connection.vendor == "sqlite" else WAKE_BATCH_BESIDE_FACTOR)
     for position, (automation_id, at) in enumerate(due):
         if at is not None and at > batch.now:  # loaded ahead of its wake time: wait for it
             time.sleep(max(0.0, (at - timezone.now()).total_seconds()))
@@ -654,7 +677,7 @@ def _advance_in_batch(due, batch, results) -> tuple[dict, set]:
                 return results, {automation_id for automation_id, _ in due[position:]}
         if began is None:
             began = time.monotonic()
-        elif time.monotonic() - began > WAKE_BATCH_SECONDS:
+        elif time.monotonic() - began > seconds:
             return results, {automation_id for automation_id, _ in due[position:]}
         try:
             results[automation_id] = engine.advance(

@@ -279,9 +279,9 @@ async def test_timers_due_together_are_advanced_a_batch_per_transaction(monkeypa
     batches = []
     advance_due = scheduler_module._advance_due
 
-    def noted(automation_ids, wake_times=None):
+    def noted(automation_ids, wake_times=None, **options):
         batches.append(list(automation_ids))
-        return advance_due(automation_ids, wake_times)
+        return advance_due(automation_ids, wake_times, **options)
 
     monkeypatch.setattr(scheduler_module, "_advance_due", noted)
     monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)  # this slow machine: no batch cut short

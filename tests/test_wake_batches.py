@@ -92,7 +92,9 @@ def test_a_batch_writes_the_steps_of_all_its_instances_in_the_same_few_statement
             with CaptureQueriesContext(connection) as queries:
                 results = _batch(ids)
             assert all(results[pk].finished for pk in ids)
-            kinds.append(Counter(query["sql"].split()[0] for query in queries.captured_queries))
+            # "12 times: UPDATE ..." is one executemany()
+            statements = [query["sql"].split(" times: ")[-1] for query in queries.captured_queries]
+            kinds.append(Counter(statement.split()[0] for statement in statements))
             for pk in ids:
                 row = AutomationModel.objects.get(pk=pk)
                 assert row.finished and row.wake_at is None and row.data["woke"] == pk
@@ -174,15 +176,38 @@ def test_update_rows_writes_what_one_update_per_row_writes(values):
         assert AutomationTaskModel.objects.filter(pk=tasks[0].pk, result__isnull=True).exists()  # SQL NULL
 
 
+def test_update_rows_writes_null_columns_beside_values():
+    automation = Riser()
+    tasks = [AutomationTaskModel.objects.create(automation_id=automation.id, status="x") for _ in range(4)]
+    moment = timezone.now()
+    finished = [moment, None, moment + timedelta(minutes=1), None]
+    rows = [(task.pk, {"finished": when, "message": f"m{index}", "result": None if when else [index]})
+            for index, (task, when) in enumerate(zip(tasks, finished, strict=True))]  # fmt: skip
+    assert update_rows(AutomationTaskModel, rows) == 4
+    written = AutomationTaskModel.objects.filter(pk__in=[task.pk for task in tasks])
+    written = {task.pk: task for task in written}
+    for index, (task, when) in enumerate(zip(tasks, finished, strict=True)):
+        assert written[task.pk].finished == when and written[task.pk].message == f"m{index}"
+        assert written[task.pk].result == (None if when else [index])
+
+
+def test_update_rows_counts_only_the_rows_still_there():
+    automation = Riser()
+    tasks = [AutomationTaskModel.objects.create(automation_id=automation.id, status="x") for _ in range(3)]
+    rows = [(task.pk, {"message": f"m{index}"}) for index, task in enumerate(tasks)]
+    tasks[1].delete()
+    assert update_rows(AutomationTaskModel, rows) == 2
+
+
 def test_timers_due_together_load_their_rows_ahead_and_never_run_early(monkeypatch):
     monkeypatch.setattr(scheduler_module, "LOAD_AHEAD_PER_ROW", 0.05)
     monkeypatch.setattr(scheduler_module, "LOAD_AHEAD_MAX", 0.2)
     called = []
     advance_due = scheduler_module._advance_due
 
-    def noted(automation_ids, wake_times=None):
+    def noted(automation_ids, wake_times=None, **options):
         called.append((timezone.now(), list(automation_ids)))
-        return advance_due(automation_ids, wake_times)
+        return advance_due(automation_ids, wake_times, **options)
 
     monkeypatch.setattr(scheduler_module, "_advance_due", noted)
 

