@@ -647,7 +647,8 @@ def _advance_due(automation_ids, wake_times=None, *, timing=None) -> tuple[dict,
 
     One commit (and one hop to this thread) for the batch instead of one per instance. The rows are
     locked and loaded first, which may be a little before their wake times ``{id: time}``
-    (``Scheduler._load_ahead``); each step waits for its instance's time. The steps stop after
+    (``Scheduler._load_ahead``); each step waits for its instance's time, and the ``Automation``
+    objects are built meanwhile (``engine.prepare``). The steps stop after
     ``WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the database get their turn
     (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises is rolled back alone, logged and
     left to the sweep; a database failure that spoils the transaction raises, and the caller
@@ -671,6 +672,7 @@ def _advance_in_batch(due, batch, results) -> tuple[dict, set]:
     seconds = WAKE_BATCH_SECONDS * (1 if connection.vendor == "sqlite" else WAKE_BATCH_BESIDE_FACTOR)
     for position, (automation_id, at) in enumerate(due):
         if at is not None and at > batch.now:  # loaded ahead of its wake time: wait for it
+            engine.prepare(batch, [automation_id for automation_id, _ in due[position:]], until=at)
             time.sleep(max(0.0, (at - timezone.now()).total_seconds()))
             batch.now = timezone.now()
             if at > batch.now:  # a clock that does not move (a test's): the next firing goes on

@@ -152,6 +152,29 @@ def test_a_failing_node_in_a_batch_keeps_the_earlier_nodes_and_steps(monkeypatch
         assert "RuntimeError" in AutomationTaskModel.objects.get(automation_id=pk, status="fail").message
 
 
+def test_a_batch_builds_its_automation_objects_ahead_while_time_remains():
+    from django.db import transaction
+
+    from automations import engine
+
+    with frozen_clock() as clock:
+        ids = _asleep(Riser, 3, clock)
+        with transaction.atomic():
+            batch = engine.Batch(ids, skip_locked=True)
+            engine.prepare(batch, ids, until=clock.now)  # no time left: nothing built
+            assert batch.prepared == {}
+            engine.prepare(batch, ids, until=clock.now + HOUR)
+            prepared = dict(batch.prepared)
+            assert set(prepared) == set(ids) and all(isinstance(obj, Riser) for obj in prepared.values())
+            with batch.watching():
+                for pk in ids:
+                    assert engine.advance(pk, skip_locked=True, due_only=True, batch=batch).finished
+                batch.flush()
+            assert batch.prepared == {}  # each step took its own
+            assert all(prepared[pk].data["woke"] == pk for pk in ids)
+    assert all(AutomationModel.objects.get(pk=pk).data["woke"] == pk for pk in ids)
+
+
 @pytest.mark.parametrize(
     "values",
     [

@@ -10,7 +10,7 @@ scheduler worker.
 from .batches import Batch
 from .locking import lock_rows
 from .paths import Frame, frames
-from .steps import StepResult, Submission, advance, lock_for_message, save_after_message
+from .steps import StepResult, Submission, advance, lock_for_message, prepare, save_after_message
 from .sweep import sweep
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "frames",
     "lock_for_message",
     "lock_rows",
+    "prepare",
     "save_after_message",
     "sweep",
 ]

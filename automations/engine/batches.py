@@ -80,6 +80,7 @@ class Batch:
                 self.tasks[task.automation_id].append(task)
                 self._remember(task, task_values(task))
         self.loaded = set(automation_ids)
+        self.prepared: dict = {}  # id -> its Automation object, built ahead (see steps.prepare)
         self.valid = True
         self.failure: BaseException | None = None  # a held-back write that failed: the batch rolls back
         self._own = 0

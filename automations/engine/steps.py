@@ -112,8 +112,10 @@ def advance(
                         AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
                 return StepResult(automation_id, finished=row.finished, error=row.error,
                                   already_finished=row.finished)  # fmt: skip
-            with own_writes():
-                instance = _instance_for(automation, row)
+            instance = batch.prepared.pop(automation_id, None) if loaded is not None else None
+            if instance is None:
+                with own_writes():
+                    instance = _instance_for(automation, row)
             if instance is None:
                 return StepResult(automation_id, error=row.error)
             step = _Step(instance, now, run_threaded=run_threaded, submission=submission, batch=batch)
@@ -179,6 +181,24 @@ def _instance_for(automation, row):
     instance = cls(automation=model)
     _refresh(instance._model, row)  # the thread's shared row object may be older than the locked row
     return instance
+
+
+def prepare(batch, automation_ids, *, until) -> None:
+    """Build the ``Automation`` objects of the batch's locked instances ahead of their steps, one
+    after another until ``until`` (an aware ``datetime``): what a batch loaded ahead of the wake
+    time does while it waits. An instance that cannot be built here is left to its step."""
+    for automation_id in automation_ids:
+        if timezone.now() >= until:
+            return
+        row = batch.rows.get(automation_id)
+        if row is None or row.finished or row.error or automation_id in batch.prepared:
+            continue
+        try:
+            registry.get(row.automation_class)
+        except registry.UnknownAutomationError:
+            continue  # the step stops the instance with the error
+        with batch.own_writes():
+            batch.prepared[automation_id] = _instance_for(automation_id, row)
 
 
 def mark_error(row, message):
