@@ -268,6 +268,18 @@ def test_timers_due_together_load_their_rows_ahead_and_never_run_early(monkeypat
     assert first_call < moment - timedelta(seconds=0.1)  # the rows were loaded before the moment
 
 
+def test_the_load_ahead_follows_a_slower_loading_at_once_and_a_faster_one_slowly():
+    worker = Scheduler(channel_layer=get_channel_layer())
+    start = worker._load_per_row
+    worker._measured_loading(0.0, 200 * start * 3, 200)  # three times slower than thought
+    assert worker._load_per_row == pytest.approx(3 * start)
+    worker._measured_loading(0.0, 0.0, 200)  # instantly: a fifth of the way down
+    assert worker._load_per_row == pytest.approx(0.8 * 3 * start)
+    worker._measured_loading(0.0, None, 200)  # not loaded (the batch failed): nothing learnt
+    worker._measured_loading(0.0, 1.0, 1)  # one instance is never fired ahead
+    assert worker._load_per_row == pytest.approx(0.8 * 3 * start)
+
+
 def test_a_scheduler_with_a_clock_of_its_own_never_fires_early():
     with frozen_clock() as clock:
         worker = Scheduler(channel_layer=get_channel_layer(), now=clock, call_later=clock.call_later)

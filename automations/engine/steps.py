@@ -624,7 +624,8 @@ def _may_read_tasks(sql) -> bool:
 
 
 _TASK_FIELDS = AutomationTaskModel._meta.concrete_fields
-_POSITION = {column.name: position for position, column in enumerate(_TASK_FIELDS)}
+_GIVEN = ("automation", "status", "created", "path")  # what new_task() is given, in its order
+_GIVEN_AT = [[column.name for column in _TASK_FIELDS].index(name) for name in _GIVEN]
 _AUTOMATION_FIELD = AutomationTaskModel._meta.get_field("automation")
 
 
@@ -633,11 +634,11 @@ def _task_defaults():
     for those whose default must be made anew for each task (a ``list``)."""
     fixed, fresh = [None] * len(_TASK_FIELDS), []
     for position, column in enumerate(_TASK_FIELDS):
-        if column.name in ("automation", "status", "created", "path"):
-            continue  # given
+        if column.primary_key or column.name in _GIVEN:
+            continue
         if callable(column.default):
             fresh.append((position, column.get_default))
-        elif not column.primary_key:
+        else:
             fixed[position] = column.get_default()
     return fixed, fresh
 
@@ -651,8 +652,8 @@ def new_task(model, status, created, path) -> AutomationTaskModel:
     values = list(_FIXED_DEFAULTS)
     for position, default in _FRESH_DEFAULTS:
         values[position] = default()
-    values[_POSITION["automation"]], values[_POSITION["status"]] = model.pk, status
-    values[_POSITION["created"]], values[_POSITION["path"]] = created, path
+    for position, value in zip(_GIVEN_AT, (model.pk, status, created, path), strict=True):
+        values[position] = value
     task = AutomationTaskModel(*values)
     _AUTOMATION_FIELD.set_cached_value(task, model)
     return task
