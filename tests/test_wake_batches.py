@@ -237,6 +237,9 @@ def test_timers_due_together_load_their_rows_ahead_and_never_run_early(monkeypat
     async def scenario():
         nappers = [await db(Napper)(seconds=3600) for _ in range(5)]
         ids = [napper.id for napper in nappers]
+        worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
+        running = asyncio.ensure_future(worker.arun())
+        await worker.ready.wait()  # its first sweep done: the moment below is not spent starting
         moment = timezone.now() + timedelta(seconds=0.5)
 
         def due_at_once():
@@ -245,8 +248,9 @@ def test_timers_due_together_load_their_rows_ahead_and_never_run_early(monkeypat
             tasks.update(created=moment - timedelta(hours=1))
 
         await db(due_at_once)()
-        worker = Scheduler(channel_layer=get_channel_layer(), sweep_interval=3600)
-        running = asyncio.ensure_future(worker.arun())
+        for pk in ids:
+            worker.schedule(pk, moment)  # what the engine's wake-up hint does
+
         def data():
             return list(AutomationModel.objects.filter(pk__in=ids).values_list("data", flat=True))
 
