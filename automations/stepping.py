@@ -8,7 +8,6 @@ the step has committed.
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 
 _state = threading.local()
 
@@ -32,12 +31,18 @@ def stepping_automation(automation_id):
     return step.automation if step is not None else None
 
 
-@contextmanager
-def stepping(automation_id):
-    """Mark ``automation_id`` as stepped by this thread while inside."""
-    steps = current_steps()
-    steps[automation_id] = None
-    try:
-        yield
-    finally:
-        steps.pop(automation_id, None)
+class stepping:  # noqa: N801 - used as a function: with stepping(automation_id)
+    """Mark ``automation_id`` as stepped by this thread while inside (a class: once per step, it
+    costs a third of a generator-based context manager)."""
+
+    __slots__ = ("automation_id", "steps")
+
+    def __init__(self, automation_id):
+        self.automation_id = automation_id
+
+    def __enter__(self):
+        self.steps = current_steps()
+        self.steps[self.automation_id] = None
+
+    def __exit__(self, *exc_info):
+        self.steps.pop(self.automation_id, None)
