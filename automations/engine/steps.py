@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, Error, connection, connections, transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 from django.utils import timezone
 
 from automations import registry, signals, wakeups
@@ -231,7 +233,7 @@ def save_after_message(automation) -> None:
     if step is not None:
         step.woken = True
         return
-    json.dumps(model.data, allow_nan=False)
+    _strict_json(model.data)
     now = timezone.now()
     AutomationModel.objects.filter(pk=model.pk).update(data=model.data, wake_at=now, updated=now)
     model.wake_at = now
@@ -308,12 +310,16 @@ class _Step:
             open_tasks = list(
                 AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
             )
+        model = self.model
         for task in open_tasks:
-            task.automation = self.model
+            if task.automation_id == model.pk:  # what ``task.automation = model`` does then
+                _AUTOMATION_FIELD.set_cached_value(task, model)
+            else:
+                task.automation = model
             self.queue.append(_Cursor(task.status, task, split_stack(task.path)))
         if not open_tasks and self.cls._node_names:
             self._continue(self.cls._node_names[0], ())  # a new instance starts at its first node
-        limit = atm_settings.get("ATM_STEP_NODE_LIMIT")
+        limit = self.batch.node_limit if self.batch is not None else atm_settings.get("ATM_STEP_NODE_LIMIT")
         while not self.result.error and not self.result.finished:
             if not self.queue:
                 if self.at_joins and self._merge_arrived_paths():
@@ -591,7 +597,7 @@ def _instance_fields(instance, result, now) -> dict:
     model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
     fields = {"finished": model.finished, "wake_at": model.wake_at, "error": model.error, "updated": now}
     try:
-        json.dumps(model.data, allow_nan=False)
+        _strict_json(model.data)
         fields["data"] = model.data
     except (TypeError, ValueError) as exc:
         model.error = result.error = f"The instance's data is not JSON serializable: {exc!r}"
@@ -624,9 +630,11 @@ def _may_read_tasks(sql) -> bool:
 
 
 _TASK_FIELDS = AutomationTaskModel._meta.concrete_fields
+_TASK_ATTNAMES = [column.attname for column in _TASK_FIELDS]
 _GIVEN = ("automation", "status", "created", "path")  # what new_task() is given, in its order
 _GIVEN_AT = [[column.name for column in _TASK_FIELDS].index(name) for name in _GIVEN]
 _AUTOMATION_FIELD = AutomationTaskModel._meta.get_field("automation")
+_PLAIN_INIT = AutomationTaskModel.__init__ is Model.__init__
 
 
 def _task_defaults():
@@ -636,7 +644,7 @@ def _task_defaults():
     for position, column in enumerate(_TASK_FIELDS):
         if column.primary_key or column.name in _GIVEN:
             continue
-        if callable(column.default):
+        if column.has_default() and callable(column.default):
             fresh.append((position, column.get_default))
         else:
             fixed[position] = column.get_default()
@@ -647,20 +655,34 @@ _FIXED_DEFAULTS, _FRESH_DEFAULTS = _task_defaults()
 
 
 def new_task(model, status, created, path) -> AutomationTaskModel:
-    """Return ``AutomationTaskModel(automation=model, status=status, created=created, path=path)``,
-    built from its fields in order, which Django does in half the time of keyword arguments."""
+    """Return ``AutomationTaskModel(automation=model, status=status, created=created, path=path)``.
+
+    It is built as ``Model.__init__`` builds a row from values in field order, with the same
+    ``pre_init`` and ``post_init`` signals, but the values go straight into the new object's
+    ``__dict__``: on a new object no field's descriptor does more, and it takes a third of the time.
+    """
     values = list(_FIXED_DEFAULTS)
     for position, default in _FRESH_DEFAULTS:
         values[position] = default()
     for position, value in zip(_GIVEN_AT, (model.pk, status, created, path), strict=True):
         values[position] = value
-    task = AutomationTaskModel(*values)
+    if _PLAIN_INIT:
+        pre_init.send(sender=AutomationTaskModel, args=values, kwargs={})
+        task = AutomationTaskModel.__new__(AutomationTaskModel)
+        task._state = ModelState()
+        task.__dict__.update(zip(_TASK_ATTNAMES, values, strict=True))
+        post_init.send(sender=AutomationTaskModel, instance=task)
+    else:
+        task = AutomationTaskModel(*values)
     _AUTOMATION_FIELD.set_cached_value(task, model)
     return task
 
 
 def _qualified_name(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+_strict_json = json.JSONEncoder(allow_nan=False).encode  # json.dumps(value, allow_nan=False), made once
 
 
 def _jsonable(value):
@@ -671,7 +693,7 @@ def _jsonable(value):
     if kind is float and math.isfinite(value):
         return value
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = _strict_json(value)
     except (TypeError, ValueError):
         return repr(value)
     if "\\u0000" in text:  # PostgreSQL's jsonb cannot store NUL characters
