@@ -25,6 +25,7 @@ from tests.testapp.models import NodeEffect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOUR = timedelta(hours=1)
+TASK_COLUMNS = AutomationTaskModel._meta.concrete_fields
 
 
 class Riser(flow.Automation):
@@ -288,3 +289,53 @@ def test_a_scheduler_with_a_clock_of_its_own_never_fires_early():
     with frozen_clock() as clock:
         worker = Scheduler(channel_layer=get_channel_layer(), now=clock, call_later=clock.call_later)
         assert not worker._loads_ahead()
+
+
+def test_new_task_builds_what_the_model_constructor_builds_and_sends_its_signals():
+    from django.db.models.signals import post_init, pre_init
+
+    automation = AutomationModel.objects.create(automation_class="tests.Riser")
+    moment = timezone.now()
+    heard = []
+
+    def on_pre_init(sender, args, kwargs, **extra):
+        heard.append(("pre_init", sender, list(args), kwargs))
+
+    def on_post_init(sender, instance, **extra):
+        heard.append(("post_init", sender, instance._state.adding, instance.status))
+
+    pre_init.connect(on_pre_init, sender=AutomationTaskModel)
+    post_init.connect(on_post_init, sender=AutomationTaskModel)
+    try:
+        built = steps.new_task(automation, "start", moment, "start")
+        expected = AutomationTaskModel(automation=automation, status="start", created=moment, path="start")
+    finally:
+        pre_init.disconnect(on_pre_init, sender=AutomationTaskModel)
+        post_init.disconnect(on_post_init, sender=AutomationTaskModel)
+
+    def fields(task):
+        return {column.attname: getattr(task, column.attname) for column in TASK_COLUMNS}
+
+    assert fields(built) == fields(expected)
+    assert built.automation is automation and built._state.adding and built._state.db is None
+    assert heard[0][:2] == ("pre_init", AutomationTaskModel) and heard[1] == (
+        "post_init", AutomationTaskModel, True, "start"
+    )  # fmt: skip
+    assert len(heard[0][2]) == len(TASK_COLUMNS)
+    # a fresh default is made for each row, never shared between two
+    other = steps.new_task(automation, "start", moment, "start")
+    assert other.interaction_permissions == built.interaction_permissions
+    assert other.interaction_permissions is not built.interaction_permissions
+    built.save()
+    assert AutomationTaskModel.objects.get(pk=built.pk).status == "start"
+
+
+def test_task_values_are_what_each_column_writes_on_save():
+    from automations.engine.batches import TASK_FIELDS, task_values
+
+    task = AutomationTaskModel.objects.create(
+        automation=AutomationModel.objects.create(automation_class="tests.Riser"), status="x", result=[1]
+    )
+    task.finished = timezone.now()
+    expected = {column.attname: column.pre_save(task, False) for column in TASK_FIELDS}  # all but the pk
+    assert task_values(task) == expected
