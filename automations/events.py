@@ -10,6 +10,7 @@ plain JSON dict to the channel named by ``ATM_CHANNEL_NAME`` (default ``"automat
     {"type": "automation.start", "automation_class": "...", "data": {"customer": 7}}
     {"type": "automation.wake", "automation": 42}              # advance instance 42 now
     {"type": "automation.wake", "automation": 42, "at": "2030-01-07T09:05:00+00:00"}  # due then
+    {"type": "automation.wakes", "wakes": [{"automation": 42, "at": "..."}, {"automation": 43}]}
 
 ``automation`` is an instance id (int, or a string of ASCII digits) or, for messages, the
 instance's key. ``token`` and ``data`` are optional. ``id`` (a string of up to 100 characters) names
@@ -28,7 +29,8 @@ does not name are ignored.
 The worker validates every event again on arrival (:func:`validate`, then
 :func:`automations.event_resolution.resolve` for what needs the database) and drops an invalid one
 with a logged reason. A wake-up is a hint: the database row decides what is due, so a duplicate
-does no harm and a lost one only delays work until a sweep.
+does no harm and a lost one only delays work until a sweep. ``automation.wakes`` carries several
+wake-ups at once: :func:`publish_wake` sends those of a burst of starts together.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -58,7 +62,9 @@ BROADCAST = "automation.broadcast"
 CREATE = "automation.create"
 START = "automation.start"
 WAKE = "automation.wake"
-EVENT_TYPES = (MESSAGE, BROADCAST, CREATE, START, WAKE)
+WAKES = "automation.wakes"
+EVENT_TYPES = (MESSAGE, BROADCAST, CREATE, START, WAKE, WAKES)
+WAKE_TYPES = (WAKE, WAKES)
 
 _FIELDS = {
     MESSAGE: {"automation", "message"},
@@ -66,6 +72,7 @@ _FIELDS = {
     CREATE: {"automation_class", "message"},
     START: {"automation_class"},
     WAKE: {"automation"},
+    WAKES: {"wakes"},
 }
 EFFECTFUL_TYPES = (MESSAGE, BROADCAST, CREATE, START)
 RECEIPT = "automation.receipt"
@@ -73,6 +80,7 @@ _MAX_REFERENCE_LENGTH = 256
 _MAX_MESSAGE_LENGTH = 200
 _MAX_ID_LENGTH = 100
 _MAX_DEPTH = 64
+MAX_WAKES = 500  # wake-ups in one automation.wakes event
 _ID_HINT = (
     " Every event but automation.wake carries a unique 'id' (up to 100 characters), so that it is applied"
     " once however often it arrives; events.publish() adds one."
@@ -156,7 +164,21 @@ def validate(event) -> Event:
         values["data"] = data
     if kind == WAKE:
         values["at"] = _moment(event.get("at"))
+    if kind == WAKES:
+        values["data"] = _wakes(event["wakes"])
     return Event(**values)
+
+
+def _wakes(wakes) -> tuple:
+    """Return the ``(automation id, at)`` of each wake-up of an ``automation.wakes`` event."""
+    if not isinstance(wakes, list) or not 1 <= len(wakes) <= MAX_WAKES:
+        raise InvalidEventError(f"'wakes' must be a list of 1 to {MAX_WAKES} wake-ups.")
+    taken = []
+    for wake in wakes:
+        if not isinstance(wake, dict) or wake.get("automation") is None:
+            raise InvalidEventError("Each of 'wakes' must be a dict with 'automation' and optionally 'at'.")
+        taken.append((_reference(wake["automation"], keys_allowed=False), _moment(wake.get("at"))))
+    return tuple(taken)
 
 
 def _required(kind):
@@ -430,7 +452,7 @@ async def _receipt_for(layer, reply_channel, event_id):
 
 def with_id(event):
     """Return ``event`` with a random ``id`` if it has none and is not a wake-up."""
-    if not isinstance(event, dict) or event.get("id") is not None or event.get("type") == WAKE:
+    if not isinstance(event, dict) or event.get("id") is not None or event.get("type") in WAKE_TYPES:
         return event
     return {**event, "id": uuid.uuid4().hex}
 
@@ -443,12 +465,31 @@ def wake_event(automation_id: int, at: datetime | None = None) -> dict:
     return event
 
 
+WAKE_GATHER = 0.2  # seconds a wake-up due later waits on the publishing loop for others to go with it
+WAKE_SOON = 2.0  # a wake-up due within this many seconds goes out at once, on its own
+
+_gathered: list[tuple[int, dict]] = []  # (automation id, automation.wake event) not yet sent
+_gathered_lock = threading.Lock()
+
+
+def _forget_gathered() -> None:  # a forked child does not send its parent's wake-ups again
+    global _gathered_lock
+    _gathered_lock = threading.Lock()
+    _gathered.clear()
+
+
+os.register_at_fork(after_in_child=_forget_gathered)
+
+
 def publish_wake(automation_id: int, at: datetime | None = None) -> None:
     """Publish an ``automation.wake`` event; a full or unreachable channel is logged, not raised.
 
     Outside the in-memory layer the event is handed to the process's publishing loop and the call
     returns without waiting for the channel layer, so that starting instances does not wait for a
-    round trip to Redis per instance.
+    round trip to Redis per instance. A wake-up due within ``WAKE_SOON`` seconds goes out at once;
+    one due later waits ``WAKE_GATHER`` seconds there for others, and those published meanwhile go
+    out as one ``automation.wakes`` event: one event for the channel layer and the worker, not one
+    each, while a burst of instances starts and waits.
     """
     from channels.layers import InMemoryChannelLayer, get_channel_layer
 
@@ -458,17 +499,51 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
         if isinstance(layer, InMemoryChannelLayer):
             _from_sync(layer.send, channel_name(), event)
             return
-        sent = publisher.submit(_send, event)
+        if at is None or (at - timezone.now()).total_seconds() < WAKE_SOON:
+            sent = publisher.submit(_send, event)
+            sent.add_done_callback(lambda done: _check_sent(done, automation_id))
+            return
+        with _gathered_lock:
+            _gathered.append((automation_id, event))
+            first = len(_gathered) == 1
+        if first:  # the others published meanwhile go out with it
+            try:
+                publisher.submit_later(WAKE_GATHER, _send_gathered).add_done_callback(_check_sent)
+            except Exception:
+                with _gathered_lock:
+                    _gathered.clear()  # none of them would be sent; the sweeps find them
+                raise
     except Exception as exc:  # the instance's wake time is stored: a sweep will find it
         _wake_not_published(automation_id, exc)
-        return
-    sent.add_done_callback(lambda done: _check_sent(automation_id, done))
 
 
-def _check_sent(automation_id, done):
+async def _send_gathered() -> None:
+    """Send the wake-ups gathered so far: one alone as ``automation.wake``, more as ``automation.wakes``."""
+    with _gathered_lock:
+        gathered = _gathered[:]
+        _gathered.clear()
+    for start in range(0, len(gathered), MAX_WAKES):
+        part = gathered[start : start + MAX_WAKES]
+        if len(part) == 1:
+            event = part[0][1]
+        else:
+            wakes = [{name: value for name, value in wake.items() if name != "type"} for _, wake in part]
+            event = {"type": WAKES, "wakes": wakes}
+        try:
+            await _send(event)
+        except Exception as exc:
+            for automation_id, _ in part:
+                _wake_not_published(automation_id, exc)
+
+
+def _check_sent(done, automation_id=None):
     failure = done.exception() if not done.cancelled() else RuntimeError("the publishing loop stopped")
-    if failure is not None:
+    if failure is None:
+        return
+    if automation_id is not None:
         _wake_not_published(automation_id, failure)
+    else:  # the gathered wake-ups: _send_gathered() names those it could not send
+        logger.warning("Wake-ups not published (%r); the next sweep runs them.", failure)
 
 
 def _wake_not_published(automation_id, exc):

@@ -170,9 +170,11 @@ def handle(event: events.Event):
     """
     from automations import engine
 
-    if event.type == events.WAKE:
+    if event.type in events.WAKE_TYPES:
+        wakes = event.data if event.type == events.WAKES else ((event.automation, event.at),)
         with wakeups.event_scope():
-            engine.advance(event.automation, skip_locked=True, due_only=event.at is not None)
+            for automation_id, at in wakes:
+                engine.advance(automation_id, skip_locked=True, due_only=at is not None)
         return InboxEvent.APPLIED
     accept([event.raw])
     return apply(event.id)

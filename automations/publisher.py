@@ -111,6 +111,20 @@ def submit(coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
     return future
 
 
+def submit_later(delay: float, coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
+    """:func:`submit` ``delay`` seconds from now; what is submitted meanwhile does not wait for it."""
+    later = _later(delay, coroutine_function, args, kwargs)
+    future = asyncio.run_coroutine_threadsafe(later, _publishing_loop())
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+    return future
+
+
+async def _later(delay, coroutine_function, args, kwargs):
+    await asyncio.sleep(delay)
+    return await _in_turn(coroutine_function, args, kwargs)
+
+
 @atexit.register
 def _flush() -> None:
     if _pending:

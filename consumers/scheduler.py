@@ -322,16 +322,10 @@ class Scheduler:
     async def _handle(self, event) -> bool:
         """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
         if event.type == events.WAKE:
-            if event.at is not None and event.at > self.now():
-                self.schedule(event.automation, event.at)
-                return True
-            try:
-                await database_sync_to_async(_advance)(event.automation, event.at is not None)
-            except Exception:
-                self.stats["failed"] += 1
-                logger.exception("Instance %s could not be advanced; the sweep retries.", event.automation)
-                return False
-            return True
+            return await self._wake(event.automation, event.at)
+        if event.type == events.WAKES:
+            woken = [await self._wake(automation_id, at) for automation_id, at in event.data]
+            return all(woken)
         try:
             outcome = await database_sync_to_async(inbox.apply)(event.id)
         except Exception:
@@ -343,6 +337,18 @@ class Scheduler:
         elif outcome == InboxEvent.FAILED:
             self.stats["failed"] += 1
         return outcome not in (InboxEvent.REJECTED, InboxEvent.FAILED)
+
+    async def _wake(self, automation_id, at) -> bool:
+        if at is not None and at > self.now():
+            self.schedule(automation_id, at)
+            return True
+        try:
+            await database_sync_to_async(_advance)(automation_id, at is not None)
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+            return False
+        return True
 
     # -- heartbeat ------------------------------------------------------------------------------
 

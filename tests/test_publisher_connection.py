@@ -255,6 +255,43 @@ def test_a_wake_up_the_layer_refuses_is_logged(layer, monkeypatch, caplog):
     assert "Wake-up of automation instance 7 not published (ChannelFull())" in caplog.text
 
 
+def _later(**delta):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(**delta)
+
+
+def test_wake_ups_due_later_go_out_together_and_those_due_soon_at_once(layer):
+    tomorrow = _later(days=1)
+    for automation_id in range(1, 41):
+        events.publish_wake(automation_id, tomorrow)
+    events.publish_wake(99, _later(milliseconds=200))  # due soon: not held back for the others
+    received = drain(layer, events.channel_name())
+    assert (received[0]["type"], received[0]["automation"]) == (events.WAKE, 99)
+    together = [events.validate(event) for event in received[1:]]
+    assert 1 <= len(together) < 40 and {event.type for event in together} <= set(events.WAKE_TYPES)
+    woken = [wake for event in together for wake in event.data or [(event.automation, event.at)]]
+    assert sorted(automation_id for automation_id, _ in woken) == list(range(1, 41))
+    assert {at for _, at in woken} == {tomorrow}
+
+
+def test_gathered_wake_ups_the_layer_refuses_are_logged_each(layer, monkeypatch, caplog):
+    async def full(channel, event):
+        raise ChannelFull()
+
+    monkeypatch.setattr(layer, "send", full)
+    with caplog.at_level(logging.WARNING, logger="automations.events"):
+        for automation_id in (5, 6):
+            events.publish_wake(automation_id, _later(hours=1))
+        deadline = time.monotonic() + 10
+        while caplog.text.count("not published") < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "instance 5 not published (ChannelFull())" in caplog.text
+    assert "instance 6 not published (ChannelFull())" in caplog.text
+
+
 def test_flushing_the_shared_layer_leaves_the_publishing_connection_alone(layer):
     events.publish(events.wake_event(1))  # the publishing loop holds a connection now
 

@@ -132,6 +132,21 @@ async def test_wake_event_with_a_future_time_arms_the_timer():
             await until(finished(chain.id))
 
 
+async def test_wakes_event_advances_those_due_and_arms_timers_for_the_others():
+    with frozen_clock() as clock:
+        async with running(quiet_worker(), clock=clock) as worker:
+            now_chain = await db(EffectChain)(autorun=False)
+            later_chain = await db(EffectChain)(autorun=False)
+            at = clock.now + timedelta(seconds=2)
+            await db(AutomationModel.objects.filter(pk=later_chain.id).update)(wake_at=at)
+            wakes = [{"automation": now_chain.id}, {"automation": later_chain.id, "at": at.isoformat()}]
+            assert await worker.dispatch({"type": events.WAKES, "wakes": wakes}) is True
+            await until(finished(now_chain.id))
+            assert worker.next_wake() == at and not await db(later_chain.finished)()
+            await clock.aadvance(seconds=2)
+            await until(finished(later_chain.id))
+
+
 async def test_page_view_request_is_rebuilt_for_the_receiver(scheduler):
     user = await db(get_user_model().objects.create_user)("ada")
     napper = await db(Napper)(seconds=60)
@@ -165,6 +180,13 @@ INVALID_EVENTS = [
     {"type": "automation.wake", "automation": "twelve"},
     {"type": "automation.wake", "automation": True},
     {"type": "automation.wake", "automation": 1, "at": "tomorrow"},
+    {"type": "automation.wakes"},
+    {"type": "automation.wakes", "wakes": []},
+    {"type": "automation.wakes", "wakes": {"automation": 1}},
+    {"type": "automation.wakes", "wakes": [{"automation": 1}, {"at": "2030-01-07T09:05:00Z"}]},
+    {"type": "automation.wakes", "wakes": [{"automation": "1"}]},
+    {"type": "automation.wakes", "wakes": [{"automation": 1, "at": "tomorrow"}]},
+    {"type": "automation.wakes", "wakes": [{"automation": 1}] * 501},
     {"type": "automation.message", "automation": 1},
     {"type": "automation.message", "automation": 1, "message": "wake_up", "token": 5},
     {"type": "automation.start", "automation_class": "shop.automations.Missing"},
