@@ -8,11 +8,11 @@ receipt; then it is applied once, through the sync engine, on the engine's threa
 
 It keeps one timer, armed for the earliest wake time it knows: instances report their next wake
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
-with ``at``), and each sweep loads the next wake times from the database. A due instance therefore
-runs within milliseconds of its time, without polling. When it starts and every
-``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances and for stored events
-nobody applied. Each worker records a heartbeat; when one stops beating, another takes over its
-timers and stored events at once by sweeping.
+with ``at``, several at once as ``automation.wakes``), and each sweep loads the next wake times
+from the database. A due instance therefore runs within milliseconds of its time, without polling.
+When it starts and every ``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances
+and for stored events nobody applied. Each worker records a heartbeat; when one stops beating,
+another takes over its timers and stored events at once by sweeping.
 
 Its tasks (listening, storing, applying, the heartbeat, the sweeps) are supervised: one that ends
 unexpectedly is logged and restarted; if they keep failing, :meth:`Scheduler.arun` raises
