@@ -260,7 +260,6 @@ def redis_run(args, database, channel) -> dict:
     return {"lateness": lateness(ids), "starts_without": without, "starts_with": with_worker}
 
 
-
 # -- report ------------------------------------------------------------------------------------------------
 
 

@@ -8,13 +8,14 @@ import pytest
 from channels.db import database_sync_to_async as db
 from channels.layers import get_channel_layer
 from django.db import connection
+from django.db.models.signals import post_init, pre_init
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import consumers.scheduler as scheduler_module
 from automations import flow
 from automations.engine import steps
-from automations.engine.batches import update_rows
+from automations.engine.batches import TASK_FIELDS, task_values, update_rows
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock
@@ -292,8 +293,6 @@ def test_a_scheduler_with_a_clock_of_its_own_never_fires_early():
 
 
 def test_new_task_builds_what_the_model_constructor_builds_and_sends_its_signals():
-    from django.db.models.signals import post_init, pre_init
-
     automation = AutomationModel.objects.create(automation_class="tests.Riser")
     moment = timezone.now()
     heard = []
@@ -331,8 +330,6 @@ def test_new_task_builds_what_the_model_constructor_builds_and_sends_its_signals
 
 
 def test_task_values_are_what_each_column_writes_on_save():
-    from automations.engine.batches import TASK_FIELDS, task_values
-
     task = AutomationTaskModel.objects.create(
         automation=AutomationModel.objects.create(automation_class="tests.Riser"), status="x", result=[1]
     )
