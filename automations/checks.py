@@ -128,3 +128,25 @@ def check_worker_reachable(app_configs=None, **kwargs):
             id="automations.W020",
         )
     ]
+
+
+# -- limits ----------------------------------------------------------------------------------------
+
+POSITIVE_NUMBER_SETTINGS = ("ATM_MAX_EVENT_SIZE",)
+
+
+def check_limit_settings(app_configs=None, **kwargs):
+    """Report a limit setting that is not a positive number (``automations.E021``)."""
+    errors = []
+    for name in POSITIVE_NUMBER_SETTINGS:
+        value = atm_settings.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            errors.append(
+                checks.Error(
+                    f"{name} must be a positive number, not {value!r}.",
+                    hint=f"Set {name} to a positive number, or remove it for its default "
+                    f"({atm_settings.DEFAULTS[name]!r}).",
+                    id="automations.E021",
+                )
+            )
+    return errors

@@ -25,6 +25,11 @@ Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [valu
 :class:`automations.event_resolution.EventRequest`, as page-view hooks promise. Keys this schema
 does not name are ignored.
 
+Every event must be JSON that databases store (string keys, finite numbers, no NUL characters),
+nested at most 64 levels deep and at most ``ATM_MAX_EVENT_SIZE`` bytes (default 256 KiB) encoded as
+compact UTF-8 JSON (:mod:`automations.jsonlimits`); a larger one is refused before it is stored,
+with the reason in its receipt.
+
 :func:`publish` (sync code) and :func:`apublish` (async code) validate an event before sending it.
 The worker validates every event again on arrival (:func:`validate`, then
 :func:`automations.event_resolution.resolve` for what needs the database) and drops an invalid one
@@ -37,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import re
 import threading
@@ -50,7 +54,7 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from automations import publisher, registry
+from automations import jsonlimits, publisher, registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import MAX_ID
@@ -79,7 +83,6 @@ RECEIPT = "automation.receipt"
 _MAX_REFERENCE_LENGTH = 256
 _MAX_MESSAGE_LENGTH = 200
 _MAX_ID_LENGTH = 100
-_MAX_DEPTH = 64
 MAX_WAKES = 500  # wake-ups in one automation.wakes event
 _ID_HINT = (
     " Every event but automation.wake carries a unique 'id' (up to 100 characters), so that it is applied"
@@ -186,41 +189,12 @@ def _required(kind):
 
 
 def _check_json(event, kind):
-    """Raise :class:`InvalidEventError` unless ``event`` is JSON: str keys, finite numbers, no cycles."""
-    pending = [(event, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > _MAX_DEPTH:
-            raise InvalidEventError(f"An {kind} event must be JSON nested at most {_MAX_DEPTH} levels deep.")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise InvalidEventError(f"An {kind} event must be JSON: key {shown(key)} is no string.")
-                _check_text(key, kind)
-                pending.append((item, depth + 1))
-        elif isinstance(value, str):
-            _check_text(value, kind)
-        elif isinstance(value, list | tuple):
-            pending.extend((item, depth + 1) for item in value)
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                raise InvalidEventError(f"An {kind} event must be JSON: {value} is not a JSON number.")
-        elif value is not None and not isinstance(value, str | int | bool):
-            raise InvalidEventError(
-                f"An {kind} event must be JSON: {type(value).__name__} {shown(value)} is not a JSON value."
-            )
-
-
-def _check_text(value, kind):
-    """Refuse what databases cannot store: NUL characters and lone surrogates."""
-    if value.isascii() and "\x00" not in value:
-        return
+    """Raise :class:`InvalidEventError` unless ``event`` keeps the rules of :mod:`automations.jsonlimits`:
+    JSON that databases store, at most ``MAX_DEPTH`` levels deep, at most ``ATM_MAX_EVENT_SIZE`` bytes."""
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidEventError(f"An {kind} event must be JSON: {shown(value)} is not Unicode.") from None
-    if "\x00" in value:
-        raise InvalidEventError(f"An {kind} event cannot hold NUL characters: {shown(value)}.")
+        jsonlimits.check(event)
+    except jsonlimits.UnfitJSONError as exc:
+        raise InvalidEventError(f"An {kind} event {exc}.") from None
 
 
 def _event_id(value):

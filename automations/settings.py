@@ -19,6 +19,10 @@
 ``ATM_SWEEP_INTERVAL``
     Seconds between the scheduler worker's sweeps for due instances, the safety net for lost
     events and dead workers (default 30).
+``ATM_MAX_EVENT_SIZE``
+    Most bytes, encoded as compact JSON in UTF-8, of one channel event and of data typed into the
+    console; a larger event is refused with a receipt error before it is stored (default 262144,
+    256 KiB). See :mod:`automations.jsonlimits`.
 """
 
 from datetime import timedelta
@@ -35,6 +39,7 @@ DEFAULTS = {
     "ATM_CHANNEL_NAME": "automations",
     "ATM_WORKER": False,
     "ATM_SWEEP_INTERVAL": 30,
+    "ATM_MAX_EVENT_SIZE": 256 * 1024,
 }
 
 

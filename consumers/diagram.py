@@ -15,21 +15,19 @@ and ``{"type": "gone", "automation": 7}`` (then closes with 4404) when the insta
 
 from __future__ import annotations
 
-import json
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.urls import path
 from django.utils import translation
 
-from automations import registry
+from automations import jsonlimits, registry
 from automations.diagram import build_graph, instance_state
 from automations.diagram.live import instance_group
 from automations.diagram.state import instance_message
 from automations.models import AutomationModel
 
-from .task_list import CLOSE_UNAUTHENTICATED, _language, session_user_id
+from .task_list import CLOSE_UNAUTHENTICATED, SOCKET_MESSAGE_LIMIT, _language, session_user_id
 
 DIAGRAM_PATH = "ws/automations/diagram/<int:automation_id>/"
 CLOSE_FORBIDDEN = 4403
@@ -74,9 +72,9 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
+            return jsonlimits.loads(text_data, limit=SOCKET_MESSAGE_LIMIT)
+        except jsonlimits.UnfitJSONError:
+            return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
     async def diagram_moved(self, event):
         await self.send_state()

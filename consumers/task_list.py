@@ -18,7 +18,6 @@ computed for the socket's own user, so it never holds a task they may not proces
 
 from __future__ import annotations
 
-import json
 from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import parse_qs
@@ -32,11 +31,13 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 
+from automations import jsonlimits
 from automations.task_list_updates import EVERYONE_GROUP, user_group
 from automations.worklist import open_task_list_for
 
 TASKS_PATH = "ws/automations/tasks/"
 CLOSE_UNAUTHENTICATED = 4401
+SOCKET_MESSAGE_LIMIT = 4096  # bytes of a message a browser sends on a socket (all it sends is a refresh)
 
 
 class TaskListConsumer(AsyncJsonWebsocketConsumer):
@@ -69,9 +70,9 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         try:
-            return json.loads(text_data)
-        except ValueError:
-            return None  # not JSON: ignored like any other message the socket does not know
+            return jsonlimits.loads(text_data, limit=SOCKET_MESSAGE_LIMIT)
+        except jsonlimits.UnfitJSONError:
+            return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "refresh":

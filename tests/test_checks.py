@@ -5,7 +5,7 @@ from django.core import checks
 from django.core.management import call_command
 
 from automations import flow, registry
-from automations.checks import check_automations
+from automations.checks import check_automations, check_limit_settings
 from automations.flow import AutomationDeclarationError, this
 
 
@@ -207,6 +207,20 @@ def test_a_worker_the_in_memory_layer_cannot_reach_is_w020(settings):
     assert warning.id == "automations.W020" and "in-memory channel layer" in warning.msg
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
     assert check_worker_reachable() == []
+
+
+@pytest.mark.parametrize("value", [0, -1, "256k", None, True, float("nan")])
+def test_a_limit_setting_that_is_not_a_positive_number_is_an_error(settings, value):
+    settings.ATM_MAX_EVENT_SIZE = value
+    assert check_limit_settings() == [
+        checks.Error(
+            f"ATM_MAX_EVENT_SIZE must be a positive number, not {value!r}.",
+            hint="Set ATM_MAX_EVENT_SIZE to a positive number, or remove it for its default (262144).",
+            id="automations.E021",
+        )
+    ]
+    settings.ATM_MAX_EVENT_SIZE = 1024
+    assert check_limit_settings() == []
 
 
 # -- code written for the older package -----------------------------------------------------------

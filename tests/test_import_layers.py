@@ -20,6 +20,7 @@ LAYERS = [
         "foundation",
         [
             "automations",
+            "automations.jsonlimits",
             "automations.logsafe",
             "automations.outcomes",
             "automations.publisher",
