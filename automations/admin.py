@@ -8,15 +8,60 @@ audit line into the instance's history. Tasks can be reassigned (user, group) on
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from automations import instance_actions
+from automations import instance_actions, jsonlimits
 from automations.models import AutomationModel, AutomationTaskModel
-from automations.views.instances import STATES, filter_state, pretty_json, verbose_name_of
+from automations.views.instances import STATES, filter_state, has_nul, pretty_json, verbose_name_of
+
+
+class LimitedJSONField(forms.JSONField):
+    """A JSON form field that keeps the rules of data from outside (:mod:`automations.jsonlimits`).
+
+    Django's own field lets a ``RecursionError`` of the parser through (a server error); here JSON
+    nested too deep or too large is a validation error like any other.
+    """
+
+    def to_python(self, value):
+        if isinstance(value, str) and value not in self.empty_values and not self.disabled:
+            try:
+                jsonlimits.loads(value)
+            except jsonlimits.UnfitJSONError as exc:
+                error = _("This value %(error)s.")
+                raise ValidationError(error, code="invalid", params={"error": exc}) from exc
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+
+
+class RefusesNulChangeList(ChangeList):
+    """A change list whose search or filters hold a NUL character shows no rows (PostgreSQL refuses NUL)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.none() if has_nul(request.GET) else queryset
+
+
+class SafeInputAdmin(admin.ModelAdmin):
+    """What the admins of instances and tasks share: search and filters that refuse NUL, limited JSON."""
+
+    formfield_overrides = {models.JSONField: {"form_class": LimitedJSONField}}
+
+    def get_changelist(self, request, **kwargs):
+        return RefusesNulChangeList
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -115,7 +160,7 @@ def send_message(modeladmin, request, queryset):
 
 
 @admin.register(AutomationModel)
-class AutomationModelAdmin(admin.ModelAdmin):
+class AutomationModelAdmin(SafeInputAdmin):
     list_display = ["id", "automation_name", "state", "created", "updated", "wake_at"]
     list_filter = [AutomationClassFilter, StateFilter, "finished", "created"]
     search_fields = ["=id", "automation_class", "key", "data", "error"]
@@ -174,7 +219,7 @@ class AutomationModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(AutomationTaskModel)
-class AutomationTaskModelAdmin(admin.ModelAdmin):
+class AutomationTaskModelAdmin(SafeInputAdmin):
     list_display = [
         "id",
         "automation",

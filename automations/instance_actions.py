@@ -18,7 +18,6 @@ The engine only looks at open task rows, so audit lines never change where an in
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
@@ -28,7 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import registry
+from automations import jsonlimits, registry
+from automations.engine.locking import lock_instance
 from automations.flow.messages import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
 from automations.models import AutomationModel, AutomationTaskModel
 
@@ -41,6 +41,10 @@ MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 
 class ActionNotPossible(Exception):
     """The action does not apply to the instance as it stands now; the message says why."""
+
+
+class InvalidActionInput(ActionNotPossible):
+    """What was given to the action (a message's receiver or data) is not acceptable; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -148,115 +152,126 @@ def audit(model, user, action: str, text: str, **details):
 def perform(model, action: str, user, **params) -> str:
     """Carry out ``action`` on the instance ``model`` for ``user``; return what happened, for a person.
 
-    Permissions are the caller's to check. Raise :class:`ActionNotPossible` if the action does not
-    apply now (nothing is changed then).
+    Permissions are the caller's to check. The instance's row is locked first and the action
+    checked again under the lock, so that of two people acting at once the second sees what the
+    first did: a killed instance is never retried, an instance killed twice has one audit line.
+    Raise :class:`ActionNotPossible` if the action does not apply now (nothing is changed then).
     """
     if action not in ACTIONS:
         raise ActionNotPossible(_("Unknown action."))
-    model = AutomationModel.objects.filter(pk=model.pk).first()
-    if model is None:
-        raise ActionNotPossible(_("This instance does not exist any more."))
-    if ACTIONS[action] not in available(model):
+    with transaction.atomic():
+        row = lock_instance(model.pk)
+        if row is None:
+            raise ActionNotPossible(_("This instance does not exist any more."))
+        if ACTIONS[action] not in available(row):
+            raise ActionNotPossible(
+                _("“%(action)s” does not apply to this instance now.") % {"action": ACTIONS[action].label}
+            )
+        done = {"wake": wake, "retry": retry, "kill": kill, "message": send_message}[action](
+            row, user, **params
+        )
+    if action in ("wake", "retry"):
+        row.refresh_from_db()
+        row.instance.nice()
+    return done
+
+
+def wake(row, user) -> str:
+    """Record that ``user`` wakes the running instance ``row`` (locked); :func:`perform` wakes it."""
+    audit(row, user, "wake", f"Woken by {user.get_username()}.")
+    return _("Instance #%(pk)s was woken.") % {"pk": row.pk}
+
+
+def retry(row, user) -> str:
+    """Give the failed node of ``row`` (locked, stopped by an error) a new open task; clear the error.
+
+    :func:`perform` wakes the instance once this is committed.
+    """
+    cls = row.get_automation_class()
+    failed = failed_task(row)
+    if row.finished or not row.error or failed is None:
+        raise ActionNotPossible(_("Only an instance stopped by an error can be retried."))
+    if getattr(cls._nodes.get(failed.status), "_on_error", None) is not None:
         raise ActionNotPossible(
-            _("“%(action)s” does not apply to this instance now.") % {"action": ACTIONS[action].label}
+            _("The failed node had an OnError path; the error did not stop the instance.")
         )
-    return {"wake": wake, "retry": retry, "kill": kill, "message": send_message}[action](
-        model, user, **params
-    )
-
-
-def wake(model, user) -> str:
-    """Advance the running instance ``model`` now."""
-    with transaction.atomic():
-        audit(model, user, "wake", f"Woken by {user.get_username()}.")
-    model.instance.nice()
-    return _("Instance #%(pk)s was woken.") % {"pk": model.pk}
-
-
-def retry(model, user) -> str:
-    """Let the instance ``model``, stopped by an error, go on from its failed node."""
-    cls = model.get_automation_class()
-    with transaction.atomic():
-        row = AutomationModel.objects.select_for_update().filter(pk=model.pk).first()
-        failed = failed_task(row) if row is not None else None
-        if row is None or row.finished or not row.error or failed is None:
-            raise ActionNotPossible(_("Only an instance stopped by an error can be retried."))
-        if getattr(cls._nodes.get(failed.status), "_on_error", None) is not None:
-            raise ActionNotPossible(
-                _("The failed node had an OnError path; the error did not stop the instance.")
-            )
-        if failed.status not in cls._nodes:
-            raise ActionNotPossible(
-                _("The failed node %(node)s is not declared any more.") % {"node": failed.status}
-            )
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                AutomationModel.objects.filter(pk=row.pk).update(error="", wake_at=now, updated=now)
-        except IntegrityError as exc:
-            raise ActionNotPossible(_("Another running instance has the same unique key.")) from exc
-        AutomationTaskModel.objects.create(
-            automation=row, status=failed.status, created=now, path=failed.path
+    if failed.status not in cls._nodes:
+        raise ActionNotPossible(
+            _("The failed node %(node)s is not declared any more.") % {"node": failed.status}
         )
-        audit(
-            row, user, "retry", f"Retried from {failed.status} by {user.get_username()}.", node=failed.status
-        )
-    row.refresh_from_db()
-    row.instance.nice()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            AutomationModel.objects.filter(pk=row.pk).update(error="", wake_at=now, updated=now)
+    except IntegrityError as exc:
+        raise ActionNotPossible(_("Another running instance has the same unique key.")) from exc
+    AutomationTaskModel.objects.create(automation=row, status=failed.status, created=now, path=failed.path)
+    audit(row, user, "retry", f"Retried from {failed.status} by {user.get_username()}.", node=failed.status)
     return _("Instance #%(pk)s goes on from %(node)s.") % {"pk": row.pk, "node": failed.status}
 
 
-def kill(model, user) -> str:
-    """Stop the instance ``model`` for good: close its open tasks, mark it stopped, keep its history."""
+def kill(row, user) -> str:
+    """Stop the locked instance ``row`` for good: close its open tasks, mark it stopped, keep its history."""
     from automations import task_list_updates
 
-    with transaction.atomic():
-        row = AutomationModel.objects.select_for_update().filter(pk=model.pk).first()
-        if row is None or row.finished:
-            raise ActionNotPossible(_("A finished instance cannot be killed."))
-        now = timezone.now()
-        open_tasks = list(
-            AutomationTaskModel.objects.filter(automation=row, finished=None).select_related("automation")
-        )
-        AutomationTaskModel.objects.filter(pk__in=[task.pk for task in open_tasks]).update(
-            finished=now, message="killed"
-        )
-        error = f"Killed by {user.get_username()}."
-        AutomationModel.objects.filter(pk=row.pk).update(error=error, wake_at=None, updated=now)
-        audit(row, user, "kill", error)
-        transaction.on_commit(lambda: [task_list_updates.notify_task(task) for task in open_tasks])
+    if row.finished:
+        raise ActionNotPossible(_("A finished instance cannot be killed."))
+    now = timezone.now()
+    open_tasks = list(
+        AutomationTaskModel.objects.filter(automation=row, finished=None).select_related("automation")
+    )
+    AutomationTaskModel.objects.filter(pk__in=[task.pk for task in open_tasks]).update(
+        finished=now, message="killed"
+    )
+    error = f"Killed by {user.get_username()}."
+    AutomationModel.objects.filter(pk=row.pk).update(error=error, wake_at=None, updated=now)
+    audit(row, user, "kill", error)
+    transaction.on_commit(lambda: [task_list_updates.notify_task(task) for task in open_tasks])
     return _("Instance #%(pk)s was killed.") % {"pk": row.pk}
 
 
 def parse_data(text: str):
-    """Return the JSON object ``text`` (empty: ``{}``); raise :class:`ActionNotPossible` if it is not one."""
+    """Return the JSON object ``text`` (empty: ``{}``); raise :class:`ActionNotPossible` if it is not one.
+
+    The data obey the rules of channel events (:mod:`automations.jsonlimits`): at most 64 levels
+    deep, at most ``ATM_MAX_EVENT_SIZE`` bytes, nothing a database cannot store.
+    """
     if not text.strip():
         return {}
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ActionNotPossible(_("The data is not valid JSON: %(error)s") % {"error": exc}) from exc
+        data = jsonlimits.loads(text)
+    except jsonlimits.UnfitJSONError as exc:
+        raise InvalidActionInput(_("The data %(error)s.") % {"error": exc}) from exc
     if not isinstance(data, dict):
-        raise ActionNotPossible(_('The data must be a JSON object, like {"plan": "team"}.'))
+        raise InvalidActionInput(_('The data must be a JSON object, like {"plan": "team"}.'))
     return data
 
 
-def send_message(model, user, message: str = "", token: str = "", data=None) -> str:
-    """Call the receiver of ``message`` on the running instance ``model`` with ``token`` and ``data``."""
-    cls = model.get_automation_class()
+def send_message(row, user, message: str = "", token: str = "", data=None) -> str:
+    """Call the receiver of ``message`` of the running, locked instance ``row`` with ``token``, ``data``."""
+    cls = row.get_automation_class()
     if message not in receivers(cls):
-        raise ActionNotPossible(
+        raise InvalidActionInput(
             _("This automation has no receiver for “%(message)s”.") % {"message": message}
         )
-    data = parse_data(data) if isinstance(data, str) else (data or {})
+    data = parse_data(data) if isinstance(data, str) else _checked_data(data or {})
     try:
         ok, _data = coerce_data(receiver_for(cls, message), data)
     except UnknownMessageError as exc:
-        raise ActionNotPossible(str(exc)) from exc
+        raise InvalidActionInput(str(exc)) from exc
     if not ok:
-        raise ActionNotPossible(_("The data lacks a parameter that the receiver requires."))
-    with transaction.atomic():
-        audit(model, user, "message", f"Message {message} sent by {user.get_username()}.",
-              message=message, token=token, data=data)  # fmt: skip
-        model.instance.send_message(message, token or None, data)
-    return _("Message “%(message)s” sent to instance #%(pk)s.") % {"message": message, "pk": model.pk}
+        raise InvalidActionInput(_("The data lacks a parameter that the receiver requires."))
+    audit(row, user, "message", f"Message {message} sent by {user.get_username()}.",
+          message=message, token=token, data=data)  # fmt: skip
+    row.instance.send_message(message, token or None, data)
+    return _("Message “%(message)s” sent to instance #%(pk)s.") % {"message": message, "pk": row.pk}
+
+
+def _checked_data(data):
+    try:
+        jsonlimits.check(data)
+    except jsonlimits.UnfitJSONError as exc:
+        raise InvalidActionInput(_("The data %(error)s.") % {"error": exc}) from exc
+    if not isinstance(data, dict):
+        raise InvalidActionInput(_('The data must be a JSON object, like {"plan": "team"}.'))
+    return data

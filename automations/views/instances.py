@@ -44,8 +44,23 @@ HISTORY_LIMIT = 500
 
 
 def pretty_json(value) -> str:
-    """Return ``value`` as indented JSON with sorted keys, for people to read."""
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    """Return ``value`` as indented JSON with sorted keys, for people to read.
+
+    Data nested too deep to encode (stored by code, not through the console) is named, not shown.
+    """
+    try:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+    except RecursionError:
+        return str(_("(nested too deep to show)"))
+
+
+def has_nul(parameters) -> bool:
+    """Return whether any value of the ``QueryDict`` ``parameters`` holds a NUL character.
+
+    No instance can match one (PostgreSQL refuses NUL in text), so searches and filters with one
+    show no instance instead of failing.
+    """
+    return any("\x00" in key or "\x00" in "".join(values) for key, values in parameters.lists())
 
 
 def filter_state(queryset, state, now=None):
@@ -116,13 +131,15 @@ class InstanceListView(InstanceAccessMixin, ListView):
     def get_queryset(self):
         queryset = AutomationModel.objects.all()
         self.automation_path = self.request.GET.get("automation", "")
-        if self.automation_path:
-            queryset = queryset.filter(automation_class=self.automation_path)
         self.state = self.request.GET.get("state", "")
         if self.state not in STATES:
             self.state = ""
-        queryset = filter_state(queryset, self.state)
         self.search = self.request.GET.get("q", "").strip()
+        if has_nul(self.request.GET):
+            return queryset.none()
+        if self.automation_path:
+            queryset = queryset.filter(automation_class=self.automation_path)
+        queryset = filter_state(queryset, self.state)
         if self.search:
             condition = Q(data__icontains=self.search) | Q(key=self.search)
             number = self.search.lstrip("#")
@@ -152,18 +169,34 @@ class InstanceListView(InstanceAccessMixin, ListView):
                     "nodes": [task.status for task in open_tasks[model.pk]],
                 }
             )
-        query = {key: value for key, value in self.request.GET.items() if key != "page" and value}
         context.update(
             rows=rows,
             classes=automation_classes(),
-            states=[{"key": key, "label": label} for key, label in STATES.items()],
+            states=[
+                {"key": key, "label": label, "query": self.query_with(state=key)}
+                for key, label in STATES.items()
+            ],
+            all_states_query=self.query_with(state=None),
             current_state=self.state,
             current_automation=self.automation_path,
             search=self.search,
-            page_query="&".join(f"{key}={value}" for key, value in query.items()),
-            filter_query={key: value for key, value in query.items() if key != "state"},
+            page_query=self.query_with(),
         )
         return context
+
+
+    def query_with(self, **changes) -> str:
+        """Return this page's query string without ``page`` and empty values, with ``changes``
+        (``None`` removes a parameter), URL-encoded for a link."""
+        query = self.request.GET.copy()
+        for key in ["page", *changes]:
+            query.pop(key, None)
+        for key, value in changes.items():
+            if value is not None:
+                query[key] = value
+        for key in [key for key, values in query.lists() if not any(values)]:
+            del query[key]
+        return query.urlencode()
 
 
 def timeline(model, user) -> list[dict]:
@@ -335,8 +368,11 @@ class InstanceActionView(ChangeAccessMixin, FormView):
             params = {key: form.cleaned_data[key] for key in ("message", "token", "data")}
         try:
             done = instance_actions.perform(self.model, self.action.name, self.request.user, **params)
+        except instance_actions.InvalidActionInput as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
         except instance_actions.ActionNotPossible as exc:
-            messages.error(self.request, str(exc), fail_silently=True)
+            return self.no_longer_applies(form, str(exc))
         except Exception as exc:  # a receiver's own error: tell the person, keep the page
             logger.exception("Action %s on instance %s failed.", self.action.name, self.model.pk)
             messages.error(
@@ -345,6 +381,13 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         else:
             messages.success(self.request, done, fail_silently=True)
         return HttpResponseRedirect(self.get_success_url())
+
+    def no_longer_applies(self, form, reason):
+        """The page that says why the action does not apply now, e.g. when somebody acted first (409)."""
+        self.model = AutomationModel.objects.filter(pk=self.model.pk).first() or self.model
+        context = self.get_context_data(form=form)
+        context.update(applies=False, reason=reason)
+        return self.render_to_response(context, status=409)
 
     def get_success_url(self):
         return reverse("automations:instance", args=[self.model.pk])
