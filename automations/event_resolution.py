@@ -75,7 +75,7 @@ def resolve(event: events.Event):
         events.check_receiver(automation_class, event.message)
         if not automation_class.satisfies_data_requirements(event.message, data):
             raise events.InvalidEventError(
-                f"The data of message '{event.message}' miss parameters that "
+                f"The data of message {shown(event.message)} miss parameters that "
                 f"{automation_class.__name__}.receive_{event.message} requires."
             )
     return automation_class, model, data

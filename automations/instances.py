@@ -177,11 +177,12 @@ def split_parameters(params: dict) -> tuple[dict, dict]:
     for key, value in params.items():
         if isinstance(value, models.Model):
             if value.pk is None:
-                raise ValueError(f"Parameter '{key}': the {type(value).__name__} instance is not saved yet.")
+                kind = type(value).__name__
+                raise ValueError(f"Parameter {shown(key)}: the {kind} instance is not saved yet.")
             data[key] = value.pk
             model_refs[key] = value._meta.label_lower
         else:
-            check_json(value, f"Parameter '{key}'")
+            check_json(value, f"Parameter {shown(key)}")
             data[key] = value
     return data, model_refs
 
@@ -295,8 +296,8 @@ def create_on_message(cls, message: str, token: str | None = None, data=None):
     missing = [key for key in keys if key not in converted and key not in source]
     if missing:
         raise ValueError(
-            f"{cls.__name__}.create_on_message('{message}') needs the unique parameter(s) "
-            f"{', '.join(repr(key) for key in missing)} in its data."
+            f"{cls.__name__}.create_on_message({shown(message)}) needs the unique parameter(s) "
+            f"{', '.join(shown(key) for key in missing)} in its data."
         )
     params = {key: converted[key] if key in converted else source[key] for key in keys}
     with transaction.atomic():  # a receiver that raises leaves no unstarted instance behind

@@ -7,6 +7,8 @@ is not registered is never imported.
 
 from __future__ import annotations
 
+from automations.logsafe import shown
+
 _automations: dict[str, type] = {}
 
 
@@ -33,7 +35,7 @@ def get(path: str) -> type:
         return _automations[path]
     except KeyError:
         raise UnknownAutomationError(
-            f"'{path}' is not a registered automation class. Is its module an 'automations' module of "
+            f"{shown(path)} is not a registered automation class. Is its module an 'automations' module of "
             f"an installed app, or imported at start-up?"
         ) from None
 

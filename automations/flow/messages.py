@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from automations.logsafe import shown
+
 logger = logging.getLogger("automations.messages")
 
 RECEIVER_PREFIX = "receive_"
@@ -39,10 +41,12 @@ def receiver_for(automation_class: type, message: str):
     """Return the unbound receiver of ``message`` on ``automation_class``, or raise UnknownMessageError."""
     receiver = getattr(automation_class, RECEIVER_PREFIX + str(message), None)
     if not callable(receiver):
-        raise UnknownMessageError(
-            f"{automation_class.__name__} has no receiver for message '{message}': "
-            f"define a method '{RECEIVER_PREFIX}{message}(self, token, data)'."
-        )
+        if isinstance(message, str) and message.isidentifier() and message.isascii():
+            hint = f"define a method '{RECEIVER_PREFIX}{message}(self, token, data)'"
+        else:
+            hint = f"a message is the name of a method after '{RECEIVER_PREFIX}', like 'paid'"
+        name = automation_class.__name__
+        raise UnknownMessageError(f"{name} has no receiver for message {shown(message)}: {hint}.")
     return receiver
 
 
