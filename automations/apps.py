@@ -13,7 +13,7 @@ class AutomationsConfig(AppConfig):
 
         from automations import checks as automation_checks
         from automations import (
-            engine,  # noqa: F401  (gives AutomationModel.run() its sweep)
+            engine,  # also gives AutomationModel.run() its sweep
             page_views,
             permissions,
             task_list_updates,
@@ -33,4 +33,6 @@ class AutomationsConfig(AppConfig):
         page_views.connect_receivers()
         task_list_updates.connect_receivers()
         diagram_live.connect_receivers()
+        engine.hooks.register(task_list_updates.after_step)
+        engine.hooks.register(diagram_live.after_step)
         autodiscover_modules("automations")

@@ -124,7 +124,7 @@ def apply(event_id: str) -> str | None:
             _conclude(row, InboxEvent.REJECTED, str(exc))
             return InboxEvent.REJECTED
         except Exception as exc:
-            if not connection.is_usable() or connection.needs_rollback:
+            if not connection.is_usable() or transaction.get_rollback():
                 raise  # the database itself failed: nothing can be recorded; a later sweep retries
             last = row.attempts >= MAX_ATTEMPTS
             logger.error("Event (%s) could not be handled (attempt %d of %d)%s.", describe(row.event),

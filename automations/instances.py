@@ -251,21 +251,23 @@ def wake(automation) -> None:
 
 
 def send_message(automation, message: str, token: str | None = None, data=None):
-    """Call the receiver of ``message`` on ``automation``, then let it continue (``send_message``)."""
+    """Call the receiver of ``message`` on ``automation``, then let it continue (``send_message``).
+
+    The message goes through the engine's one door (``engine.deliver``): the receiver runs under
+    the instance's row lock. Where the instance may be stepped here and now, the step follows in
+    the same transaction; with a scheduler worker (or inside another instance's step) the
+    instance is made due and woken once the transaction commits.
+    """
     receiver = receiver_for(type(automation), message)
     ok, data = coerce_data(receiver, data)
     if not ok:
         logger.info("Message %s to %r not delivered: data lacks parameters.", shown(message), automation)
         return None
-    # Inside the instance's own step, the object the engine is running receives the message.
-    target = stepping_automation(automation.id) or automation
-    with transaction.atomic():
-        if not engine.lock_for_message(target):
-            return None
-        result = getattr(target, receiver.__name__)(token, data)
-        engine.save_after_message(target)
-    wake(target)
-    return result
+    steps_here = not in_step() and (not wakeups.worker_available() or wakeups.handling_event())
+    delivery = engine.deliver(automation, message, token, data, walk=steps_here)
+    if delivery.delivered and not steps_here:
+        wake(stepping_automation(automation.id) or automation)
+    return delivery.received
 
 
 def dispatch_message(cls, automation, message: str, token: str | None = None, data=None):

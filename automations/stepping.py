@@ -1,48 +1,53 @@
-"""Which instances this thread is stepping: the engine enters them, everybody else may ask.
+"""Which instances are being stepped here: the engine enters them, everybody else may ask.
 
 While the engine runs a step of an instance, messages sent to it reach the object being stepped,
 its shared row object is not refreshed from older copies, and a wake-up from inside waits until
-the step has committed.
+the step has committed. The state is a ``contextvars`` value: it follows the code that runs the
+step (a thread, or the thread ``sync_to_async`` hands it to), never another thread's.
 """
 
 from __future__ import annotations
 
-import threading
+from contextvars import ContextVar, Token
+from types import MappingProxyType
 
-_state = threading.local()
+_NONE: MappingProxyType = MappingProxyType({})
+_steps: ContextVar = ContextVar("automations_steps", default=_NONE)
 
 
 def current_steps() -> dict:
-    """Return ``{automation id: step or None}`` for the instances this thread is advancing."""
-    if not hasattr(_state, "steps"):
-        _state.steps = {}
-    return _state.steps
+    """Return ``{automation id: step or None}`` for the instances being advanced here."""
+    return _steps.get()  # type: ignore[return-value]
 
 
 def in_step(automation_id=None) -> bool:
-    """Return whether this thread is inside a step (of ``automation_id``, if given)."""
-    steps = current_steps()
+    """Return whether a step runs here (of ``automation_id``, if given)."""
+    steps = _steps.get()
     return bool(steps) if automation_id is None else automation_id in steps
 
 
 def stepping_automation(automation_id):
-    """Return the ``Automation`` object this thread is advancing as ``automation_id``, or ``None``."""
-    step = current_steps().get(automation_id)
+    """Return the ``Automation`` object being advanced here as ``automation_id``, or ``None``."""
+    step = _steps.get().get(automation_id)
     return step.automation if step is not None else None
 
 
 class stepping:  # noqa: N801 - used as a function: with stepping(automation_id)
-    """Mark ``automation_id`` as stepped by this thread while inside (a class: once per step, it
-    costs a third of a generator-based context manager)."""
+    """Mark ``automation_id`` as being stepped here while inside; :meth:`attach` names its step."""
 
-    __slots__ = ("automation_id", "steps")
+    __slots__ = ("automation_id", "steps", "token")
 
     def __init__(self, automation_id):
         self.automation_id = automation_id
 
     def __enter__(self):
-        self.steps = current_steps()
-        self.steps[self.automation_id] = None
+        self.steps = {**_steps.get(), self.automation_id: None}
+        self.token: Token = _steps.set(self.steps)
+        return self
+
+    def attach(self, step) -> None:
+        """Let :func:`stepping_automation` find the object ``step`` advances."""
+        self.steps[self.automation_id] = step
 
     def __exit__(self, *exc_info):
-        self.steps.pop(self.automation_id, None)
+        _steps.reset(self.token)

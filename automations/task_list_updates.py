@@ -26,8 +26,6 @@ from django.core.signals import request_finished
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
-from automations import signals
-from automations.engine.batches import receives_late
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for, form_nodes, is_unassigned
@@ -115,7 +113,6 @@ def _remember_assignment(sender, instance, **kwargs):
         instance._atm_assignment = None  # deferred fields: never load them just for this
 
 
-@receives_late  # it only registers what to do after the commit
 def _task_saved(sender, instance, created, raw=False, **kwargs):
     if raw or not _is_form_task(instance):
         return
@@ -146,14 +143,20 @@ def _instance_changed(automation_id):
     transaction.on_commit(notify)
 
 
-def _automation_finished(sender, automation, **kwargs):
-    if form_nodes(sender):
-        _instance_changed(automation.id)
-
-
-def _task_failed(sender, task, **kwargs):
-    if form_nodes(sender):
-        _instance_changed(task.automation_id)
+def after_step(report) -> None:
+    """After a step committed: refresh the lists of the form tasks it opened or closed, and of all
+    the instance's form tasks if it finished or stopped (an engine hook, see ``engine.hooks``)."""
+    automation_class = type(report.automation)
+    if not form_nodes(automation_class):
+        return
+    seen = set()
+    for task in (*report.opened, *report.closed):
+        if task.pk is not None and task.pk not in seen and _is_form_task(task):
+            seen.add(task.pk)
+            task._atm_assignment = _assignment(task)
+            notify_task(task)
+    if report.result.finished or report.result.error:
+        _instance_changed(report.automation.id)
 
 
 def _automation_deleted(sender, instance, **kwargs):
@@ -205,15 +208,17 @@ def _request_finished(sender, **kwargs):
 
 
 def connect_receivers():
-    """Connect the receivers that notice task changes (called by the app config)."""
+    """Connect the receivers that notice task changes outside the engine (called by the app config).
+
+    The engine's own writes are followed by :func:`after_step`, which the app config registers as
+    an engine hook.
+    """
     from django.contrib.auth.models import Group
 
     uid = "automations.live."
     post_init.connect(_remember_assignment, sender=AutomationTaskModel, dispatch_uid=uid + "init")
     post_save.connect(_task_saved, sender=AutomationTaskModel, dispatch_uid=uid + "saved")
     pre_delete.connect(_automation_deleted, sender=AutomationModel, dispatch_uid=uid + "deleted")
-    signals.automation_finished.connect(_automation_finished, dispatch_uid=uid + "finished")
-    signals.task_failed.connect(_task_failed, dispatch_uid=uid + "failed")
     user_logged_out.connect(_logged_out, dispatch_uid=uid + "logged_out")
     request_finished.connect(_request_finished, dispatch_uid=uid + "request_finished")
     user_model = get_user_model()

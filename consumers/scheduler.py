@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
 from automations import engine, events, inbox, wakeups
@@ -454,8 +454,9 @@ class Scheduler:
         self._arm(near=True)
 
     def _loads_ahead(self) -> bool:
-        """Whether timers may fire early to load rows: not with a clock of its own (a test's)."""
-        return self.call_later is None and self.now is _now and timezone.now is _REAL_NOW
+        """Whether timers fire early to load rows ahead: no longer; a step never waits for its time
+        while it holds locks."""
+        return False
 
     def _load_ahead(self, at) -> float:
         """Return how long before ``at`` to fire, so that the rows of the instances due then are
@@ -649,55 +650,19 @@ def _advance(automation_id, due_only=True):
 
 
 def _advance_due(automation_ids, wake_times=None, *, timing=None) -> tuple[dict, set]:
-    """Advance the due instances ``automation_ids`` in one transaction (an ``engine.Batch``).
+    """Advance the due instances ``automation_ids`` together (``engine.advance_due``): one commit
+    (and one hop to this thread) for the batch instead of one per instance.
 
-    One commit (and one hop to this thread) for the batch instead of one per instance. The rows are
-    locked and loaded first, which may be a little before their wake times ``{id: time}``
-    (``Scheduler._load_ahead``); each step waits for its instance's time, and the ``Automation``
-    objects are built meanwhile (``engine.prepare``). The steps stop after
-    ``WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the database get their turn
-    (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises is rolled back alone, logged and
-    left to the sweep; a database failure that spoils the transaction raises, and the caller
-    advances the instances one by one. ``timing["loaded"]`` is set to ``time.monotonic()`` once
-    the rows are loaded. Return ``({id: StepResult}, ids not reached)``.
+    The steps stop after ``WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the
+    database get their turn (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises
+    is rolled back alone, logged and left to the sweep; a database failure that spoils the
+    transaction raises, and the caller advances the instances one by one. Return
+    ``({id: StepResult}, ids not reached)``.
     """
-    results, wake_times = {}, wake_times or {}
-    due = [(automation_id, wake_times.get(automation_id)) for automation_id in automation_ids]
-    with wakeups.event_scope(), transaction.atomic():
-        batch = engine.Batch(automation_ids, skip_locked=True)
-        if timing is not None:
-            timing["loaded"] = time.monotonic()
-        with batch.watching():
-            outcome = _advance_in_batch(due, batch, results)
-            batch.flush()
-        return outcome
-
-
-def _advance_in_batch(due, batch, results) -> tuple[dict, set]:
-    began = None
     seconds = WAKE_BATCH_SECONDS * (1 if connection.vendor == "sqlite" else WAKE_BATCH_BESIDE_FACTOR)
-    for position, (automation_id, at) in enumerate(due):
-        if at is not None and at > batch.now:  # loaded ahead of its wake time: wait for it
-            engine.prepare(batch, [automation_id for automation_id, _ in due[position:]], until=at)
-            time.sleep(max(0.0, (at - timezone.now()).total_seconds()))
-            batch.now = timezone.now()
-            if at > batch.now:  # a clock that does not move (a test's): the next firing goes on
-                return results, {automation_id for automation_id, _ in due[position:]}
-        if began is None:
-            began = time.monotonic()
-        elif time.monotonic() - began > seconds:
-            return results, {automation_id for automation_id, _ in due[position:]}
-        try:
-            results[automation_id] = engine.advance(
-                automation_id, skip_locked=True, due_only=True, batch=batch
-            )
-        except Exception:
-            if batch.failure is not None or connection.needs_rollback or not connection.is_usable():
-                raise
-            logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
-        if batch.failure is not None:  # a held-back write failed under a node that caught the error
-            raise batch.failure
-    return results, set()
+    with wakeups.event_scope():
+        results, left = engine.advance_due(automation_ids, seconds=seconds)
+    return results, set(left)
 
 
 def _close_pool_connections(executor, threads) -> None:

@@ -317,13 +317,14 @@ def test_queries_per_execute_node():
     automation = TenSteps(autorun=False)
     with CaptureQueriesContext(connection) as queries:
         automation.run()
-    savepoints = [q for q in queries if "SAVEPOINT" in q["sql"]]
-    others = [q["sql"].split()[0] for q in queries if "SAVEPOINT" not in q["sql"]]
-    # Nodes that send no statement need no savepoint; inside the test's transaction the step is
-    # a savepoint of its own, not released: it commits with that transaction.
-    assert len(savepoints) == 1 and not any(q["sql"].startswith("RELEASE") for q in queries)
-    # Per step: lock the instance, read its open tasks, the 11 task rows in one, update the instance.
-    assert others == ["SELECT", "SELECT", "INSERT", "UPDATE"]
+    kinds = [q["sql"].split()[0] for q in queries]
+    # Inside the test's transaction the step is a savepoint (a real atomic()); each Execute node's
+    # code runs in one of its own, after the rows of the nodes before it are written (one INSERT):
+    # the code may read them. The last rows and the instance go out when the step ends.
+    assert kinds[0] == "SAVEPOINT" and kinds[-1] == "RELEASE"
+    step = kinds[1:-1]
+    assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
+    assert step[2:-2] == ["SAVEPOINT", "RELEASE"] + ["INSERT", "SAVEPOINT", "RELEASE"] * 9
     assert automation.finished() and row(automation).data == {"n": 10}
     assert statuses(automation) == [f"n{i}" for i in range(1, 11)] + ["end"]
 
@@ -342,12 +343,11 @@ def test_queries_per_execute_node_that_writes():
     with CaptureQueriesContext(connection) as queries:
         automation.run()
     kinds = [q["sql"].split()[0] for q in queries]
-    # Per node: its savepoint (kept until the step commits, no release) and its own statement; a
-    # statement that does not touch task rows does not need the earlier nodes' rows written first.
-    assert kinds[0] == "SAVEPOINT"  # the step's own, inside the test's transaction; never released
-    step = kinds[1:]
+    # Per node: the rows of the nodes before it, its savepoint, its own statement, the release.
+    assert kinds[0] == "SAVEPOINT" and kinds[-1] == "RELEASE"  # the step's own, inside the test's transaction
+    step = kinds[1:-1]
     assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
-    assert step[2:-2] == ["SAVEPOINT", "UPDATE"] * 10
+    assert step[2:-2] == ["SAVEPOINT", "UPDATE", "RELEASE"] + ["INSERT", "SAVEPOINT", "UPDATE", "RELEASE"] * 9
     assert automation.finished() and len(row(automation).data) == 10
 
 

@@ -100,9 +100,8 @@ def test_the_sleeping_one_wakes_at_its_time(upgraded):
     clock.advance_to(at("2026-12-02 19:27:20"))
     sleeper.refresh_from_db()
     assert sleeper.finished and sleeper.data == {"email": "a@example.com", "said": 1, "reminded": True}
-    assert list(AutomationTaskModel.objects.filter(automation=sleeper).values_list("status", flat=True)) == [
-        "welcome", "wait", "end",
-    ]  # fmt: skip
+    tasks = AutomationTaskModel.objects.filter(automation=sleeper).order_by("pk")
+    assert list(tasks.values_list("status", flat=True)) == ["welcome", "wait", "end"]
 
 
 def test_the_manager_decides_the_form_from_the_task_list(upgraded, client):

@@ -1,7 +1,7 @@
 """Tell open instance-diagram sockets that their instance moved.
 
 Every instance diagram socket (:mod:`consumers.diagram`) listens on the channel-layer group of its
-instance. When a step of the instance has committed (``signals.automation_advanced``) or the
+instance. When a step of the instance has committed (the engine hook :func:`after_step`) or the
 instance is deleted, the group is told; each socket then reads the instance's state again and sends
 it. A lost hint only leaves a diagram stale until the next one.
 """
@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.db.models.signals import pre_delete
 
-from automations import publisher, signals
+from automations import publisher
 from automations.logsafe import shown
 from automations.models import AutomationModel
 
@@ -101,8 +101,10 @@ async def _send_waiting():
     await _send_all(publisher.channel_layer(), groups)
 
 
-def _advanced(sender, automation, **kwargs):
-    notify_instance(automation.id)
+def after_step(report) -> None:
+    """After a step committed: tell the instance's diagrams (an engine hook, see ``engine.hooks``)."""
+    if report.result.visits:
+        notify_instance(report.automation.id)
 
 
 def _deleted(sender, instance, **kwargs):
@@ -111,7 +113,9 @@ def _deleted(sender, instance, **kwargs):
 
 
 def connect_receivers():
-    """Connect the receivers that notice instances moving (called by the app config)."""
+    """Connect the receiver that notices instances deleted (called by the app config).
+
+    Steps are followed by :func:`after_step`, which the app config registers as an engine hook.
+    """
     uid = "automations.diagram.live."
-    signals.automation_advanced.connect(_advanced, dispatch_uid=uid + "advanced")
     pre_delete.connect(_deleted, sender=AutomationModel, dispatch_uid=uid + "deleted")

@@ -1,28 +1,33 @@
 """The engine: the one place where automation instances advance.
 
-``advance()`` runs one *step* of one instance (:mod:`.steps`); ``sweep()`` advances every due
-instance once (:mod:`.sweep`). Rows are locked in :mod:`.locking`; the paths of parallel branches
-are described in :mod:`.paths`. Everything else calls this package: ``Automation.run()``,
-``AutomationModel.run()`` (the sweep of ``manage.py automation_step``), the form views and the
-scheduler worker.
+``advance()`` runs one *step* of one instance (:mod:`.steps`, walking the paths with :mod:`.walk`
+and writing task rows with :mod:`.writes`); ``deliver()`` is the one door for a message;
+``advance_due()`` advances due instances together (:mod:`.batches`); ``sweep()`` advances every due
+instance once (:mod:`.sweep`). Rows are locked in :mod:`.locking`; the paths of parallel branches are
+described in :mod:`.paths`; what follows a committed step is registered in :mod:`.hooks`. Everything
+else calls this package: ``Automation.run()``, ``AutomationModel.run()`` (the sweep of
+``manage.py automation_step``), the form views and the scheduler worker.
 """
 
-from .batches import Batch
+from . import hooks
+from .batches import advance_due
 from .locking import lock_rows
 from .paths import Frame, frames
-from .steps import StepResult, Submission, advance, lock_for_message, prepare, save_after_message
+from .steps import Message, Submission, advance, deliver, mark_error
 from .sweep import sweep
+from .walk import StepResult
 
 __all__ = [
-    "Batch",
     "Frame",
+    "Message",
     "StepResult",
     "Submission",
     "advance",
+    "advance_due",
+    "deliver",
     "frames",
-    "lock_for_message",
+    "hooks",
     "lock_rows",
-    "prepare",
-    "save_after_message",
+    "mark_error",
     "sweep",
 ]

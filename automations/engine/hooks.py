@@ -1,0 +1,86 @@
+"""What happens after a step commits: one explicit list of hooks that apps register.
+
+The engine writes task rows in bulk (``bulk_create``, ``bulk_update``), which send no model signals,
+and the library does not steer itself with its own signals. Whatever must follow a step (task lists
+refreshed, diagrams moved) registers a hook here, usually in ``AppConfig.ready()``::
+
+    from automations.engine import hooks
+
+    def refresh_dashboards(report):
+        if report.result.finished:
+            ...
+
+    hooks.register(refresh_dashboards)
+
+Each hook is called with a :class:`StepReport` once the step's transaction has committed (not at
+all if it rolls back), in the order of registration; a hook that raises is logged and the others
+still run. The public signals ``automation_advanced`` and ``automation_finished`` are sent after
+the hooks, for projects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from automations.logsafe import shown
+
+logger = logging.getLogger("automations.engine")
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one committed step did: the instance, its result, and the task rows it opened and closed."""
+
+    automation: object  # the flow.Automation object that was advanced
+    result: object  # its steps.StepResult
+    opened: tuple = field(default_factory=tuple)  # task rows written open in the step
+    closed: tuple = field(default_factory=tuple)  # task rows the step finished (opened earlier or now)
+
+
+Hook = Callable[[StepReport], object]
+_hooks: list[Hook] = []
+
+
+def register(hook: Hook) -> Hook:
+    """Call ``hook(report)`` after every committed step; return ``hook`` (usable as a decorator).
+
+    Registering the same function twice registers it once.
+    """
+    if hook not in _hooks:
+        _hooks.append(hook)
+    return hook
+
+
+def unregister(hook: Hook) -> None:
+    """Stop calling ``hook``; a hook that is not registered is ignored."""
+    if hook in _hooks:
+        _hooks.remove(hook)
+
+
+def registered() -> tuple[Hook, ...]:
+    """Return the registered hooks, in the order they run."""
+    return tuple(_hooks)
+
+
+def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
+    """Run the hooks with ``report``, then each of ``then``, once the current transaction commits."""
+
+    def run():
+        for hook in tuple(_hooks):
+            call_robustly(hook, report)
+        for follow_up in then:
+            follow_up()
+
+    transaction.on_commit(run)
+
+
+def call_robustly(hook, *args) -> None:
+    """Call ``hook(*args)``; an exception is logged, never raised into the engine's caller."""
+    try:
+        hook(*args)
+    except Exception:
+        logger.exception("After-step hook %s failed.", shown(getattr(hook, "__qualname__", hook)))

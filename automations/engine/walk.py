@@ -1,0 +1,263 @@
+"""The walk: every open path of one instance moved as far as it goes, decided from the nodes' outcomes.
+
+A :class:`Walk` holds the paths of one step (a *cursor* each: the node, its task row, the splits it
+is inside), visits their nodes one after another, and decides from each outcome (``Proceed``,
+``Wait``, ``Finish``, ``JoinArrival``) what happens to the path: it moves on, waits, ends, or meets
+its siblings at a ``Join``. It sends no SQL: visiting a node and writing task rows are the step's
+(:mod:`.steps`), which hands them in as ``visit_node`` and a :class:`~.writes.TaskWrites`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from automations.models import AutomationTaskModel
+from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
+
+from .paths import frame, frame_join, split_stack, within
+
+MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
+
+
+@dataclass
+class StepResult:
+    """What one step of one instance did."""
+
+    automation_id: int
+    stopped_at: list[str] = field(default_factory=list)
+    finished_at: str | None = None  # the node where the instance finished: its End, or a path's last node
+    wake_at: datetime | None = None
+    finished: bool = False
+    error: str = ""
+    visits: int = 0
+    skipped: bool = False
+    already_finished: bool = False
+
+
+@dataclass
+class Cursor:
+    """A path at a node: the node's name, its (open or unsaved) task, and the splits it is inside.
+
+    Each frame of ``stack`` is ``"<split task id>@<join name>"``: the split that started the path
+    and the ``Join`` where its paths meet.
+    """
+
+    node: str
+    task: AutomationTaskModel
+    stack: tuple[str, ...] = ()
+
+
+class NodeFailed(Exception):
+    """A node's code raised ``error``; the walk records it on the task and stops or takes ``OnError``."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(repr(error))
+        self.error = error
+
+
+class Walk:
+    """The paths of one step of one instance and the decisions on them."""
+
+    def __init__(self, automation, now, writes, *, visit_node, on_failure, submission=None):
+        self.automation, self.now, self.writes = automation, now, writes
+        self.model = automation._model
+        self.cls = type(automation)
+        self.visit_node = visit_node  # (node, cursor) -> outcome; raises NodeFailed
+        self.on_failure = on_failure  # (task, exception) -> None, once the failed task is written
+        self.submission = submission
+        self.queue: deque[Cursor] = deque()
+        self.waiting: list[tuple[Cursor, Wait]] = []
+        self.at_joins: list[Cursor] = []  # paths that arrived at a Join inside a split this step
+        self.woken = False  # a message arrived during the step
+        self.last_visited: str | None = None
+        self.result = StepResult(self.model.pk)
+
+    def start(self, open_tasks) -> None:
+        """Put a cursor on each open task; a new instance starts at its first node."""
+        for task in open_tasks:
+            self.queue.append(Cursor(task.status, task, split_stack(task.path)))
+        if not open_tasks and self.cls._node_names:
+            self.continue_at(self.cls._node_names[0], ())
+
+    def run(self, *, limit: int, stop_after_submission: bool) -> StepResult:
+        """Move the paths until none can move, the instance ends or stops, or ``limit`` visits."""
+        result = self.result
+        while not result.error and not result.finished:
+            if not self.queue:
+                if self.at_joins and self.merge_arrived_paths():
+                    continue
+                break
+            if result.visits >= limit:
+                break
+            if stop_after_submission and self.submission is not None and self.submission.consumed:
+                break  # a worker runs: the person's request returns, the worker goes on from here
+            result.visits += 1
+            self.visit(self.queue.popleft())
+        self.conclude()
+        return result
+
+    def visit(self, cursor: Cursor) -> None:
+        self.last_visited = cursor.node
+        declared = self.cls._nodes.get(cursor.node)
+        if declared is None:
+            path = self.cls.get_automation_class_name()
+            self.stop(f"Node '{cursor.node}' does not exist in {path} any more.", cursor)
+            self.queue.appendleft(cursor)
+            return
+        node = getattr(self.automation, cursor.node)
+        try:
+            outcome = self.visit_node(node, cursor)
+        except NodeFailed as failure:
+            self.failed(cursor, node, failure.error)
+            return
+        if isinstance(outcome, Proceed):
+            self.finish_task(cursor.task, outcome.message, outcome.result)
+            stack = cursor.stack
+            if outcome.split:
+                self.writes.flush()  # the split's paths name its task's id
+                stack = (*stack, frame(cursor.task.pk, getattr(declared, "matching_join", None)))
+            for target in outcome.targets:
+                self.continue_at(target or declared._successor, stack)
+        elif isinstance(outcome, Wait):
+            self.wait(cursor, outcome)
+        elif isinstance(outcome, Finish):
+            self.finish_task(cursor.task, outcome.message, None)
+            self.result.finished = True
+            self.result.finished_at = cursor.node
+        elif isinstance(outcome, JoinArrival):
+            self.arrive_at_join(cursor, declared)
+        else:
+            raise TypeError(f"{node!r} returned {outcome!r}, not an outcome.")
+
+    def continue_at(self, node_name, stack) -> None:
+        if node_name is None:
+            return  # the path ran past the last node: it ends here
+        path = "/".join(stack)
+        task = AutomationTaskModel(automation=self.model, status=node_name, created=self.now, path=path)
+        self.queue.append(Cursor(node_name, task, stack))
+
+    def finish_task(self, task, message, result) -> None:
+        task.finished = self.now
+        task.message = message[:MESSAGE_LENGTH]
+        task.result = jsonable(result)
+        if self.submission is not None and self.submission.task_id == task.pk:
+            task.finished_by = self.submission.user
+        self.writes.store(task)
+        self.writes.finished(task)
+
+    def wait(self, cursor, outcome) -> None:
+        task = cursor.task
+        changed = outcome.result is not UNCHANGED and outcome.result != task.result
+        if changed:
+            task.result = jsonable(outcome.result)
+        if task.pk is None or changed:
+            self.writes.store(task)
+        self.waiting.append((cursor, outcome))
+
+    # -- joins ------------------------------------------------------------------------------------
+
+    def arrive_at_join(self, cursor, join) -> None:
+        if not cursor.stack:  # not inside a split: nothing to wait for
+            self.finish_task(cursor.task, "OK", None)
+            self.continue_at(join._successor, ())
+            return
+        self.at_joins.append(cursor)
+
+    def merge_arrived_paths(self) -> bool:
+        """Merge the paths at a Join whose sibling paths have all arrived or ended.
+
+        Called when no path can move any more, so that every sibling path has gone as far as it
+        can in this step. Inner splits merge first. Return whether paths were merged.
+        """
+        groups: dict[tuple, list[Cursor]] = {}
+        for cursor in self.at_joins:
+            groups.setdefault((cursor.node, cursor.stack), []).append(cursor)
+        for (node, stack), arrived in sorted(groups.items(), key=lambda item: -len(item[0][1])):
+            prefix = "/".join(stack)
+            merging = {id(cursor) for cursor in arrived}
+            others = [c for c, _ in self.waiting] + [c for c in self.at_joins if id(c) not in merging]
+            if any(within(c.stack, prefix) for c in [*others, *self.queue]):
+                continue
+            self.at_joins = [c for c in self.at_joins if id(c) not in merging]
+            for cursor in arrived:
+                self.finish_task(cursor.task, "OK", None)
+            outer = stack[:-1]
+            if outer and frame_join(outer[-1]) == node:
+                self.continue_at(node, outer)  # the enclosing split's paths meet at this Join too
+            else:
+                self.continue_at(self.cls._nodes[node]._successor, outer)
+            return True
+        return False
+
+    # -- failures and the end of the step ---------------------------------------------------------
+
+    def failed(self, cursor, node, exc) -> None:
+        task = cursor.task
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        error = {"error": details, "exception": qualified_name(type(exc)), "traceback": details}
+        self.finish_task(task, repr(exc), error)
+        self.writes.flush()  # receivers of task_failed see the failed task's row, as every earlier one
+        self.on_failure(task, exc)
+        on_error = getattr(node, "_on_error", None)
+        if on_error is not None:
+            self.continue_at(node.target_name(on_error), cursor.stack)
+            return
+        self.stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000], cursor)
+
+    def stop(self, message, cursor) -> None:
+        self.result.error = message
+        self.result.stopped_at = [cursor.node]
+
+    def conclude(self) -> None:
+        """Decide where the instance stands after the walk: finished, stopped, or due again when."""
+        result = self.result
+        if result.finished:
+            result.stopped_at = []
+            return
+        for cursor in self.at_joins:  # their sibling paths are still on their way
+            self.wait(cursor, Wait(until=None))
+        self.at_joins = []
+        for cursor in self.queue:
+            if cursor.task.pk is None:
+                self.writes.store(cursor.task)
+        if not self.queue and not self.waiting and not result.error:
+            result.finished = True
+            result.finished_at = self.last_visited
+            return
+        stopped = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
+        if result.error:
+            result.stopped_at = list(dict.fromkeys([*result.stopped_at, *stopped]))
+            return
+        result.stopped_at = stopped
+        moments = [self.now] if self.queue or self.woken else []
+        moments += [self.now if w.handoff else w.until for _, w in self.waiting if w.handoff or w.until]
+        result.wake_at = min(moments) if moments else None
+
+    def left_open(self) -> bool:
+        """Whether tasks written earlier stay open although the instance finished (End closes them)."""
+        return bool(self.waiting) or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
+
+
+def qualified_name(cls) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def jsonable(value):
+    """Return ``value`` if it is strict JSON that every database stores, else its ``repr``."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is str and "\x00" not in value:
+        return value
+    if kind is float and math.isfinite(value):
+        return value
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    if "\\u0000" in text:  # PostgreSQL's jsonb cannot store NUL characters
+        return repr(value)
+    return value

@@ -1,0 +1,59 @@
+"""The task rows a step writes, kept until the engine knows something may read them.
+
+A step creates one task row per node visit and finishes it when the path moves on. Rows are not
+written one by one: they wait here until :meth:`TaskWrites.flush`, which writes the new rows with one
+``bulk_create()`` and the changed ones with one ``bulk_update()``. The step flushes where it knows
+that something may look at them — before a node runs project code (which may query task rows, and
+whose savepoint must hold its own writes only), before a split names its task in its paths, before
+``task_failed`` is sent, before it looks at a node's earlier visits — and when it ends. A row
+created and finished between two flushes is inserted finished: one statement, not two.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from automations.models import AutomationTaskModel
+
+CHANGED_FIELDS = ["finished", "message", "result", "finished_by"]  # what a step changes on a task
+
+
+class TaskWrites:
+    """New and changed task rows of one step, not yet written."""
+
+    __slots__ = ("new", "changed", "opened", "closed")
+
+    def __init__(self):
+        self.new: list[AutomationTaskModel] = []
+        self.changed: dict[int, AutomationTaskModel] = {}  # by id(task): a task is changed once
+        self.opened: list[AutomationTaskModel] = []  # written open, for the after-commit hooks
+        self.closed: list[AutomationTaskModel] = []  # finished in this step
+
+    def __bool__(self):
+        return bool(self.new or self.changed)
+
+    def store(self, task: AutomationTaskModel) -> None:
+        """Write ``task`` at the next flush: insert it if it has no row yet, else update it."""
+        if task.pk is None:
+            if all(task is not new for new in self.new):
+                self.new.append(task)
+        else:
+            self.changed[id(task)] = task
+
+    def finished(self, task: AutomationTaskModel) -> None:
+        """Note that ``task`` was finished in this step (for the after-commit hooks)."""
+        self.closed.append(task)
+
+    def flush(self) -> None:
+        """Write the changed rows (one ``UPDATE``), then the new ones (one ``INSERT``)."""
+        new, self.new = self.new, []
+        changed, self.changed = list(self.changed.values()), {}
+        if changed:
+            AutomationTaskModel.objects.bulk_update(changed, CHANGED_FIELDS)
+        if new:
+            if connection.features.can_return_rows_from_bulk_insert:
+                AutomationTaskModel.objects.bulk_create(new)
+            else:  # the new rows' ids are needed (paths name their split's task): one INSERT each
+                for task in new:
+                    task.save(force_insert=True)
+            self.opened += [task for task in new if task.finished is None]
