@@ -11,8 +11,8 @@ worker.
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.db.models import Q
@@ -22,8 +22,29 @@ from automations import events
 from automations import settings as atm_settings
 from automations.models import AutomationModel
 
-_state = threading.local()
+INLINE = "inline"  # no worker: woken instances run in place
+WORKER = "worker"  # a scheduler worker runs (in this process, or elsewhere on the channel layer)
+
+_handling: ContextVar[int] = ContextVar("automations_handling_event", default=0)
+_runner: str | None = None  # chosen once by the command that starts a worker in this process
 _local_scheduler = None  # callable(automation_id, at); thread-safe; set by a scheduler in this process
+
+
+def choose_runner(runner: str | None) -> None:
+    """Say, once when the process starts, who advances woken instances here: :data:`WORKER` or
+    :data:`INLINE`; ``None`` goes back to the setting ``ATM_WORKER``. ``automation_worker`` and
+    ``automation_server`` choose :data:`WORKER` for their process."""
+    global _runner
+    if runner not in (INLINE, WORKER, None):
+        raise ValueError(f"The runner must be {INLINE!r}, {WORKER!r} or None, not {runner!r}.")
+    _runner = runner
+
+
+def runner() -> str:
+    """Return who advances woken instances in this process: chosen, or ``ATM_WORKER``'s choice."""
+    if _runner is not None:
+        return _runner
+    return WORKER if atm_settings.get("ATM_WORKER") else INLINE
 
 
 def set_local_scheduler(callback) -> None:
@@ -32,24 +53,29 @@ def set_local_scheduler(callback) -> None:
     _local_scheduler = callback
 
 
+def local_scheduler():
+    """Return the ``schedule(automation_id, at)`` callback of the scheduler in this process, or ``None``."""
+    return _local_scheduler
+
+
 def worker_available() -> bool:
     """Return whether a scheduler worker takes wake-ups (in this process or over the channel layer)."""
-    return _local_scheduler is not None or bool(atm_settings.get("ATM_WORKER"))
+    return _local_scheduler is not None or runner() == WORKER
 
 
 def handling_event() -> bool:
-    """Return whether this thread is the scheduler worker handling an event."""
-    return getattr(_state, "handling", 0) > 0
+    """Return whether the code running here is the scheduler worker handling an event."""
+    return _handling.get() > 0
 
 
 @contextmanager
 def event_scope():
-    """Mark this thread as the scheduler worker handling an event while inside."""
-    _state.handling = getattr(_state, "handling", 0) + 1
+    """Mark the code inside as the scheduler worker handling an event."""
+    token = _handling.set(_handling.get() + 1)
     try:
         yield
     finally:
-        _state.handling -= 1
+        _handling.reset(token)
 
 
 def runs_threaded_here() -> bool:

@@ -170,7 +170,7 @@ class Scheduler:
         left to the other workers' sweeps, to which this worker also hands its timers at once.
         """
         self._closing = True
-        if wakeups._local_scheduler == self.schedule_threadsafe:
+        if wakeups.local_scheduler() == self.schedule_threadsafe:
             wakeups.set_local_scheduler(None)
         if self._timer is not None:
             self._timer.cancel()

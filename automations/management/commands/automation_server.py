@@ -2,7 +2,8 @@ import logging
 
 from daphne.management.commands.runserver import Command as DaphneRunserver
 from daphne.server import Server  # installs Twisted's asyncio reactor: import before the reactor
-from django.conf import settings
+
+from automations import wakeups
 
 logger = logging.getLogger("automations.scheduler")
 
@@ -13,7 +14,7 @@ class EmbeddedSchedulerServer(Server):
     def run(self):
         from twisted.internet import reactor
 
-        settings.ATM_WORKER = True  # wake-ups in this process go to the embedded worker
+        wakeups.choose_runner(wakeups.WORKER)  # wake-ups in this process go to the embedded worker
         self.scheduler_failure = None
         reactor.callWhenRunning(self._start_scheduler)
         super().run()

@@ -1,9 +1,10 @@
 import asyncio
 import signal
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+
+from automations import wakeups
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, channel=None, sweep_interval=None, **options):
         from consumers.scheduler import Scheduler, SchedulerFailedError
 
-        settings.ATM_WORKER = True  # wake-ups in this process go to this worker
+        wakeups.choose_runner(wakeups.WORKER)  # wake-ups in this process go to this worker
         # database_sync_to_async closes connections older than CONN_MAX_AGE around every call: with
         # Django's default of 0 each event opened a new connection. All of this worker's database
         # work runs in one thread, which keeps its connection (checked before reuse).
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             asyncio.run(self._run(scheduler))
         except SchedulerFailedError as exc:  # exit non-zero, so that the supervisor restarts the worker
             raise CommandError(str(exc), returncode=1) from exc
+        finally:
+            wakeups.choose_runner(None)  # called in-process (tests), the process goes on without it
         self.stdout.write("Scheduler worker stopped.")
 
     async def _run(self, scheduler):
