@@ -112,7 +112,9 @@ class TaskView(PageErrorsMixin, LoginRequiredMixin, FormView):
         submission = engine.Submission(
             task_id=self.task.pk, result=cleaned_data_as_json(form), user=self.request.user, apply=apply
         )
-        step = engine.advance(self.task.automation_id, submission=submission)
+        # The object the form was built for is the one the step runs (refreshed under the row lock,
+        # where the node checks again that this user may still process the task).
+        step = engine.advance(self.automation, submission=submission)
         if not submission.consumed:
             form.add_error(None, FAILED_MESSAGE if step.error else NOT_OPEN_MESSAGE)
             closed = AutomationTaskModel.objects.select_related("finished_by").filter(pk=self.task.pk).first()
