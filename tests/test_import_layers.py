@@ -20,6 +20,7 @@ LAYERS = [
         "foundation",
         [
             "automations",
+            "automations.exceptions",
             "automations.jsonlimits",
             "automations.logsafe",
             "automations.outcomes",

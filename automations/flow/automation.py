@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from automations import engine, instances, registry
+from automations.exceptions import AutomationsError
 from automations.instances import ModelReference
 
 from .declaration import (
@@ -17,7 +18,7 @@ from .declaration import (
 from .messages import coerce_data, receiver_for
 
 
-class AutomationFinishedError(RuntimeError):
+class AutomationFinishedError(AutomationsError, RuntimeError):
     """``run()`` was called on an automation instance that has already finished."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from automations.exceptions import AutomationsError
+
 from .nodes import Node
 from .references import reference_name
 
@@ -40,7 +42,7 @@ class Problem:
         return f"{self.id}: {self.msg} HINT: {self.hint}"
 
 
-class AutomationDeclarationError(TypeError):
+class AutomationDeclarationError(AutomationsError, TypeError):
     """An automation class is declared wrongly; the message names the class, the node and the fix."""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from automations.exceptions import AutomationsError
 from automations.logsafe import shown
 
 logger = logging.getLogger("automations.messages")
@@ -14,7 +15,7 @@ logger = logging.getLogger("automations.messages")
 RECEIVER_PREFIX = "receive_"
 
 
-class UnknownMessageError(AttributeError):
+class UnknownMessageError(AutomationsError, AttributeError):
     """An automation has no receiver for a message."""
 
 

@@ -12,12 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from automations import registry
+from automations.exceptions import AutomationsError
 
 CLOSED_TEMPLATE = "automations/task_closed.html"
 SECONDS_FORMAT = "Y-m-d H:i:s"
 
 
-class TaskClosed(Exception):
+class TaskClosed(AutomationsError):
     """The task exists but is not open any more, and the user may learn how it ended."""
 
     def __init__(self, task):
