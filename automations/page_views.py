@@ -55,7 +55,7 @@ def page_viewed(
     :class:`~automations.flow.UnknownMessageError` if an instance, id or class given by the
     caller has no receiver for ``message``.
     """
-    from automations.flow.messages import receiver_for
+    from automations.receivers import receiver_for
 
     resolved = _recipient(target, message, automation_class)
     if resolved is None:
@@ -76,8 +76,8 @@ def page_viewed(
 def _recipient(target, message, automation_class):
     """Return ``(automation class, instance id or None)`` for a page-view ``target``, or ``None``."""
     from automations.flow import Automation
-    from automations.flow.messages import UnknownMessageError, receiver_for
     from automations.models import AutomationModel
+    from automations.receivers import UnknownMessageError, receiver_for
 
     if isinstance(target, Automation):
         return type(target), target.id

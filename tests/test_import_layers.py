@@ -44,6 +44,7 @@ LAYERS = [
             "automations.flow.references",
             "automations.flow.repeat",
             "automations.permissions",
+            "automations.receivers",
         ],
     ),
     (

@@ -7,6 +7,7 @@ from django.db import models
 from automations import engine, instances, registry
 from automations.exceptions import AutomationsError
 from automations.instances import ModelReference
+from automations.receivers import coerce_data, receiver_for
 
 from .declaration import (
     AutomationDeclarationError,
@@ -15,7 +16,6 @@ from .declaration import (
     link_joins,
     link_successors,
 )
-from .messages import coerce_data, receiver_for
 
 
 class AutomationFinishedError(AutomationsError, RuntimeError):
