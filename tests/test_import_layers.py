@@ -122,7 +122,7 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
         for name in imported_names(ast.parse(path.read_text(encoding="utf-8")), module, is_package):
             while name and name not in modules:  # ``from automations import flow`` -> automations.flow
                 name = name.rpartition(".")[0]
-            if name and name != module:
+            if name and name != module and not module.startswith(name + "."):  # its own packages load first
                 targets.add(name)
         graph[module] = targets
     return graph
@@ -230,7 +230,7 @@ def test_the_graph_reads_relative_imports_and_imports_in_functions(tmp_path):
     assert import_graph(tmp_path) == {
         "automations": set(),
         "automations.high": {"automations.sub", "automations.sub.leaf"},
-        "automations.low": {"automations", "automations.high"},
+        "automations.low": {"automations.high"},
         "automations.sub": {"automations.low"},
         "automations.sub.leaf": set(),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from automations import registry
@@ -28,8 +29,6 @@ class TaskClosed(AutomationsError):
 
 def local_time(moment) -> str:
     """Return ``moment`` in the current time zone, to the second (``2026-12-02 04:05:06``)."""
-    from django.utils.dateformat import format as date_format
-
     return date_format(timezone.localtime(moment), SECONDS_FORMAT) if moment else ""
 
 

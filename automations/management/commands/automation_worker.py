@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from consumers.scheduler import Scheduler, SchedulerFailedError
+
 
 class Command(BaseCommand):
     help = (
@@ -22,8 +24,6 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, channel=None, sweep_interval=None, **options):
-        from consumers.scheduler import Scheduler, SchedulerFailedError
-
         settings.ATM_WORKER = True  # wake-ups in this process go to this worker
         # database_sync_to_async closes connections older than CONN_MAX_AGE around every call: with
         # Django's default of 0 each event opened a new connection. All of this worker's database
