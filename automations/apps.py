@@ -1,6 +1,9 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
+
+from automations import permissions
 
 
 class AutomationsConfig(AppConfig):
@@ -9,13 +12,11 @@ class AutomationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.core import checks
-
+        # These modules import the models, which are not loaded yet when Django imports this module.
         from automations import checks as automation_checks
         from automations import (
             engine,  # also gives AutomationModel.run() its sweep
             page_views,
-            permissions,
             task_list_updates,
         )
         from automations.diagram import live as diagram_live

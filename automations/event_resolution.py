@@ -5,12 +5,15 @@ instance exist, do the data satisfy the receiver); :class:`EventRequest` is the 
 page-view event's receiver gets.
 """
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.http import QueryDict
 
 from automations import events
 from automations.logsafe import shown
+from automations.models import AutomationModel
 
 # -- the request-like object --------------------------------------------------------------------
 
@@ -35,9 +38,6 @@ class EventRequest:
     @property
     def user(self):
         if not hasattr(self, "_user"):
-            from django.contrib.auth import get_user_model
-            from django.contrib.auth.models import AnonymousUser
-
             users = get_user_model()._default_manager
             try:
                 user = users.filter(pk=self._user_id).first() if self._user_id is not None else None
@@ -59,8 +59,6 @@ def resolve(event: events.Event):
     Raise :class:`events.InvalidEventError` if the instance does not exist, is not of the class the
     message needs, or the data do not satisfy the receiver's ``require_data_parameters``.
     """
-    from automations.models import AutomationModel
-
     model = None
     if event.automation is not None:
         try:

@@ -26,9 +26,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from automations import engine, registry, wakeups
-from automations.flow.messages import coerce_data, data_source, receiver_for, required_parameters
 from automations.logsafe import shown
 from automations.models import AutomationModel
+from automations.receivers import coerce_data, data_source, receiver_for, required_parameters
 from automations.stepping import in_step, stepping_automation
 
 logger = logging.getLogger("automations")

@@ -20,6 +20,7 @@ import math
 import re
 
 from automations import settings as atm_settings
+from automations.exceptions import AutomationsError
 from automations.logsafe import shown
 
 MAX_DEPTH = 64  # levels of lists and objects inside one another
@@ -27,7 +28,7 @@ _ESCAPED_CONTROL = re.compile(r'[\x00-\x1f"\\]')  # characters compact JSON writ
 _SHORT_ESCAPES = frozenset('\n\r\t\b\f"\\')  # written as two characters, the rest as six
 
 
-class UnfitJSONError(ValueError):
+class UnfitJSONError(AutomationsError, ValueError):
     """A value from outside breaks one of the rules of :mod:`automations.jsonlimits`; says which."""
 
 

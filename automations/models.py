@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from automations import registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
+from automations.permissions import task_users_with_permission
 
 MAX_ID = 2**63 - 1  # the largest primary key the databases store
 
@@ -203,8 +204,6 @@ class AutomationTaskModel(models.Model):
         configured one that can list users); ``ATM_USER_WITH_PERMISSIONS_MODEL_METHOD`` replaces
         this method.
         """
-        from automations.permissions import task_users_with_permission
-
         return task_users_with_permission(self, include_superusers=include_superusers, backend=backend)
 
 

@@ -27,8 +27,11 @@ from functools import partial
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
-from automations import registry, wakeups
+from automations import events, registry, wakeups
+from automations.flow import Automation
 from automations.logsafe import shown
+from automations.models import AutomationModel
+from automations.receivers import UnknownMessageError, receiver_for
 
 logger = logging.getLogger("automations.hooks")
 
@@ -55,8 +58,6 @@ def page_viewed(
     :class:`~automations.flow.UnknownMessageError` if an instance, id or class given by the
     caller has no receiver for ``message``.
     """
-    from automations.flow.messages import receiver_for
-
     resolved = _recipient(target, message, automation_class)
     if resolved is None:
         return False
@@ -75,10 +76,6 @@ def page_viewed(
 
 def _recipient(target, message, automation_class):
     """Return ``(automation class, instance id or None)`` for a page-view ``target``, or ``None``."""
-    from automations.flow import Automation
-    from automations.flow.messages import UnknownMessageError, receiver_for
-    from automations.models import AutomationModel
-
     if isinstance(target, Automation):
         return type(target), target.id
     if isinstance(target, type) and issubclass(target, Automation):
@@ -111,8 +108,6 @@ def instance_for_key(automation_class: type, key):
     that cannot be a key (not a string, too long, characters no key has). Only keys count, never
     ids, which can be guessed.
     """
-    from automations.models import AutomationModel
-
     if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         return None
     model = AutomationModel.objects.filter(key=key).first()
@@ -154,8 +149,6 @@ def _user_key(user):
 
 def _publish(event, send):
     """Publish ``event``; if the channel layer refuses it (full, unreachable), ``send`` here."""
-    from automations import events
-
     try:
         events.publish(event)
     except Exception as exc:

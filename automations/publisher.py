@@ -15,6 +15,8 @@ import concurrent.futures
 import os
 import threading
 
+import channels.layers
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 
@@ -61,14 +63,13 @@ def channel_layer():
     its own, the publishing loop's connection is never closed from another loop (a test's, a
     worker's), nor the other way round.
     """
-    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
-
-    shared = get_channel_layer()
+    alias = channels.layers.DEFAULT_CHANNEL_LAYER
+    shared = channels.layers.get_channel_layer(alias)
     with _lock:
-        entry = _layers.get(DEFAULT_CHANNEL_LAYER)
+        entry = _layers.get(alias)
         if entry is None or entry[0] is not shared:
-            entry = (shared, channel_layers.make_backend(DEFAULT_CHANNEL_LAYER))
-            _layers[DEFAULT_CHANNEL_LAYER] = entry
+            entry = (shared, channels.layers.channel_layers.make_backend(alias))
+            _layers[alias] = entry
         return entry[1]
 
 

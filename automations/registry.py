@@ -7,12 +7,13 @@ is not registered is never imported.
 
 from __future__ import annotations
 
+from automations.exceptions import AutomationsError
 from automations.logsafe import shown
 
 _automations: dict[str, type] = {}
 
 
-class UnknownAutomationError(LookupError):
+class UnknownAutomationError(AutomationsError, LookupError):
     """A class path does not name a registered automation."""
 
 

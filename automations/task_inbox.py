@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from automations import registry
+from automations.flow import Automation
 
 logger = logging.getLogger("automations.views")
 
@@ -44,8 +45,6 @@ def task_summary(task) -> str:
         return str(instance.get_task_summary(task))
     except Exception:
         logger.exception("get_task_summary of %s failed for task %s.", task.automation, task.pk)
-        from automations.flow import Automation
-
         return Automation.get_task_summary(instance, task)
 
 

@@ -7,7 +7,10 @@
   that ``manage.py runworker automations`` runs the scheduler worker.
 """
 
+from automations import events
+
 from .diagram import websocket_urlpatterns as diagram_websocket_urlpatterns
+from .scheduler import SchedulerConsumer
 from .task_list import websocket_urlpatterns as task_websocket_urlpatterns
 from .unknown import unknown_path_route
 
@@ -16,10 +19,6 @@ websocket_urlpatterns = [*task_websocket_urlpatterns, *diagram_websocket_urlpatt
 
 def channel_routes() -> dict:
     """Return the channel-name routes of the scheduler worker, for ``ChannelNameRouter``."""
-    from automations import events
-
-    from .scheduler import SchedulerConsumer
-
     return {events.channel_name(): SchedulerConsumer.as_asgi()}
 
 

@@ -32,7 +32,9 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 
 from automations import jsonlimits
+from automations.task_inbox import PARAMETERS
 from automations.task_list_updates import EVERYONE_GROUP, user_group
+from automations.templatetags.automations import task_automation_name, task_description
 from automations.worklist import open_task_list_for
 
 TASKS_PATH = "ws/automations/tasks/"
@@ -123,8 +125,6 @@ def session_user_id(session_key: str):
 
 
 def _describe(task) -> dict:
-    from automations.templatetags.automations import task_automation_name, task_description
-
     return {
         "id": task.pk,
         "url": _task_url(task),
@@ -144,8 +144,6 @@ def _task_url(task) -> str | None:
 
 def _inbox_params(scope) -> dict:
     """Return the sort and pages the page asked for in the socket's query string (``?sort=newest``)."""
-    from automations.task_inbox import PARAMETERS
-
     query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
     return {name: query[name][0] for name in PARAMETERS if query.get(name)}
 

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+from automations.cms_automations.checks import check_task_list_templates
 
 
 class CMSAutomationsConfig(AppConfig):
@@ -9,8 +12,4 @@ class CMSAutomationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.core import checks
-
-        from automations.cms_automations.checks import check_task_list_templates
-
         checks.register(check_task_list_templates)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
-from automations.flow.messages import RECEIVER_PREFIX
+from automations.receivers import RECEIVER_PREFIX
 
 TEMPLATE_SUFFIX = "_template"
 # Declared in Meta for the dashboard, rendered with a queryset: not a status view of one instance.

@@ -19,13 +19,11 @@ from automations import registry
 from automations.logsafe import shown
 from automations.page_views import instance_for_key, page_viewed
 
+from .models import TARGET_BROADCAST, TARGET_CREATE, TARGET_KEY
+
 logger = logging.getLogger("automations.cms")
 
 KEY_PARAMETER = "key"
-
-TARGET_KEY = "key"
-TARGET_BROADCAST = "broadcast"
-TARGET_CREATE = "create"
 
 __all__ = ["instance_for_key", "send_page_view_message"]
 

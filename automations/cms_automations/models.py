@@ -9,7 +9,12 @@ from cms.models import CMSPlugin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .delivery import TARGET_BROADCAST, TARGET_CREATE, TARGET_KEY
+# Who receives a hook plugin's message (its ``send_to``). Here, not in :mod:`.delivery`: Django
+# imports this module while it loads the apps, before the engine can be imported (it reads the
+# models when it is imported).
+TARGET_KEY = "key"
+TARGET_BROADCAST = "broadcast"
+TARGET_CREATE = "create"
 
 
 class AutomationTaskListPluginModel(CMSPlugin):

@@ -4,13 +4,14 @@ Declare an automation by subclassing :class:`Automation` with nodes as class att
 other nodes and methods with ``this.name`` or ``"self.name"``.
 """
 
+from automations.receivers import UnknownMessageError, require_data_parameters
+
 from .automation import Automation, AutomationFinishedError
 from .control import End, If, Join, Split
 from .declaration import AutomationDeclarationError
 from .discovery import get_automations, on_signal
 from .execute import Execute, SendMessage
 from .forms import Form, ModelForm
-from .messages import UnknownMessageError, require_data_parameters
 from .nodes import Node
 from .references import This, this
 from .repeat import Repeat

@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.db import models
 
 from automations import engine, instances, registry
+from automations.exceptions import AutomationsError
 from automations.instances import ModelReference
+from automations.models import AutomationModel
+from automations.receivers import coerce_data, receiver_for
 
+from . import discovery
 from .declaration import (
     AutomationDeclarationError,
     collect_nodes,
@@ -14,10 +18,9 @@ from .declaration import (
     link_joins,
     link_successors,
 )
-from .messages import coerce_data, receiver_for
 
 
-class AutomationFinishedError(RuntimeError):
+class AutomationFinishedError(AutomationsError, RuntimeError):
     """``run()`` was called on an automation instance that has already finished."""
 
 
@@ -98,8 +101,6 @@ class Automation:
     @property
     def model_class(self):
         """The model that stores automation instances (:class:`~automations.models.AutomationModel`)."""
-        from automations.models import AutomationModel
-
         return AutomationModel
 
     # -- instances --------------------------------------------------------------------------
@@ -249,9 +250,7 @@ class Automation:
         ``connect_kwargs`` (e.g. ``sender=``) go to ``signal.connect()``. Connecting the same class
         to the same signal again changes nothing. Return the class.
         """
-        from .discovery import on_signal
-
-        return on_signal(signal, **connect_kwargs)(cls)
+        return discovery.on_signal(signal, **connect_kwargs)(cls)
 
     @classmethod
     def on(cls, signal, **connect_kwargs):

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from automations.exceptions import AutomationsError
+
+from .control import If, Join, Split
 from .nodes import Node
 from .references import reference_name
+from .repeat import Repeat
 
 RESERVED_NAMES = frozenset(
     {
@@ -40,7 +44,7 @@ class Problem:
         return f"{self.id}: {self.msg} HINT: {self.hint}"
 
 
-class AutomationDeclarationError(TypeError):
+class AutomationDeclarationError(AutomationsError, TypeError):
     """An automation class is declared wrongly; the message names the class, the node and the fix."""
 
 
@@ -76,8 +80,6 @@ def link_successors(cls) -> None:
 
 def link_joins(cls) -> None:
     """Give every ``Split`` of a valid declaration the name of the ``Join`` where its paths meet."""
-    from .control import Split
-
     for node in cls._nodes.values():
         if isinstance(node, Split):
             node.matching_join = matching_join(cls, node)
@@ -96,8 +98,6 @@ def matching_join(cls, split) -> str | None:
 
 def _join_distances(cls, start: str) -> dict[str, int]:
     """Return ``{join name: nodes to go}`` for every ``Join`` reachable from ``start``."""
-    from .control import Join
-
     distances: dict[str, int] = {}
     seen, pending = {start}, deque([(start, 0)])
     while pending:
@@ -116,8 +116,6 @@ def _join_distances(cls, start: str) -> dict[str, int]:
 
 def find_problems(cls, base_attributes) -> list[Problem]:
     """Return every problem of the declaration of ``cls``."""
-    from .control import If
-
     problems = []
     for name, node in cls._nodes.items():
         where = f"{cls.__name__}.{name}"
@@ -160,8 +158,6 @@ def find_problems(cls, base_attributes) -> list[Problem]:
 
 
 def _split_problems(cls) -> list[Problem]:
-    from .control import Split
-
     problems = []
     for name, node in cls._nodes.items():
         if not isinstance(node, Split):
@@ -197,8 +193,6 @@ def _split_problems(cls) -> list[Problem]:
 
 def _every_path_repeats(cls, split) -> bool:
     """Return whether every path of ``split`` runs into a ``Repeat``: paths that recur for good."""
-    from .repeat import Repeat
-
     return all(
         any(isinstance(cls._nodes.get(name), Repeat) for name in _reachable(cls, reference_name(path)))
         for path in split._paths

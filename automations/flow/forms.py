@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from django import forms as django_forms
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from automations import settings as atm_settings
@@ -187,8 +188,6 @@ class Form(Node):
             task.save(update_fields=["interaction_user", "interaction_group", "interaction_permissions"])
 
     def _resolve_assignment(self, task):
-        from django.contrib.auth import get_user_model
-
         user_id = group_id = None
         if self._user is not None:
             user_id = _one_pk(get_user_model(), self.resolve_selector(self._user, task), self, ".User()")

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from automations import events, inbox
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for
+from automations.views import TaskView
 
 from .looking import _automation_id, where
 
@@ -58,8 +59,6 @@ def submit(task_or_instance, data: dict, *, user, files: dict | None = None) -> 
     an invalid form or a task closed meanwhile fail with an ``AssertionError`` that says why
     (the form's errors). On success the instance has gone on as after a real submission.
     """
-    from automations.views import TaskView
-
     task = _open_form_task(task_or_instance)
     request = RequestFactory().post(f"/tasks/{task.pk}/", data={**data, **(files or {}), "next": "/"})
     request.user = user

@@ -15,7 +15,7 @@ import pytest
 @pytest.fixture
 def automation_clock():
     """Freeze the time of Django Automations at 2030-01-07 09:00 UTC; ``advance()`` runs what falls due."""
-    from .clock import START, frozen_clock
+    from .clock import START, frozen_clock  # imported on use: the plugin loads before Django is set up
 
     with frozen_clock(START) as clock:
         yield clock
@@ -35,6 +35,7 @@ if pytest_asyncio is not None:
         Yield the :class:`~consumers.scheduler.Scheduler` once its first sweep is done; events
         published with ``events.apublish`` are handled by it. It stops after the test.
         """
+        # Imported on use: pytest loads this plugin in every run, before Django is set up.
         from channels.layers import get_channel_layer
 
         from consumers.scheduler import Scheduler

@@ -10,12 +10,13 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from automations import engine, inbox, wakeups
+from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, AutomationTaskModel
 
 __all__ = ["Moved", "NotIdleError", "run_until_idle", "scheduler_running"]
 
 
-class NotIdleError(AssertionError):
+class NotIdleError(AutomationsError, AssertionError):
     """Automations kept moving after ``max_steps`` sweeps: one loops without waiting."""
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 
 from automations import registry
+from automations.exceptions import AutomationsError
 
 CLOSED_TEMPLATE = "automations/task_closed.html"
 SECONDS_FORMAT = "Y-m-d H:i:s"
 
 
-class TaskClosed(Exception):
+class TaskClosed(AutomationsError):
     """The task exists but is not open any more, and the user may learn how it ended."""
 
     def __init__(self, task):
@@ -27,8 +29,6 @@ class TaskClosed(Exception):
 
 def local_time(moment) -> str:
     """Return ``moment`` in the current time zone, to the second (``2026-12-02 04:05:06``)."""
-    from django.utils.dateformat import format as date_format
-
     return date_format(timezone.localtime(moment), SECONDS_FORMAT) if moment else ""
 
 

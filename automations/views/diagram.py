@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView
 
 from automations import diagram, registry
+from automations.exceptions import AutomationsError
 from automations.models import AutomationModel
 
 NOT_FOUND_TEMPLATE = "automations/diagram_not_found.html"
@@ -31,8 +32,8 @@ class DiagramAccessMixin(PermissionRequiredMixin):
         return self.request.user.is_active and super().has_permission()
 
 
-class _NotFound(Exception):
-    pass
+class _NotFound(AutomationsError):
+    """The automation class or instance a diagram page names does not exist."""
 
 
 class DiagramViewBase(DiagramAccessMixin, TemplateView):

@@ -1,8 +1,5 @@
 """Template tags: the page-view hook and the task list tag."""
 
-import sys
-import types
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.signals import request_finished, request_started
@@ -10,8 +7,7 @@ from django.db import close_old_connections
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory, override_settings
 
-import automations
-from automations import flow
+from automations import events, flow
 from automations.flow import this
 from automations.models import AutomationModel
 from automations.templatetags.automations import task_automation_name, task_description
@@ -43,12 +39,9 @@ def render(source, request, **context):
 @pytest.fixture
 def published(monkeypatch):
     """Capture what is published to the channel layer instead of sending it."""
-    events = []
-    fake = types.ModuleType("automations.events")
-    fake.publish = events.append
-    monkeypatch.setitem(sys.modules, "automations.events", fake)
-    monkeypatch.setattr(automations, "events", fake, raising=False)
-    return events
+    published_events = []
+    monkeypatch.setattr(events, "publish", published_events.append)
+    return published_events
 
 
 # -- the page-view hook ---------------------------------------------------------------------------

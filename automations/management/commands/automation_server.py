@@ -1,9 +1,12 @@
+import asyncio
 import logging
 
 from daphne.management.commands.runserver import Command as DaphneRunserver
 from daphne.server import Server  # installs Twisted's asyncio reactor: import before the reactor
+from twisted.internet import reactor
 
 from automations import wakeups
+from consumers.scheduler import Scheduler
 
 logger = logging.getLogger("automations.scheduler")
 
@@ -12,8 +15,6 @@ class EmbeddedSchedulerServer(Server):
     """daphne's server with the scheduler worker running on the same event loop."""
 
     def run(self):
-        from twisted.internet import reactor
-
         wakeups.choose_runner(wakeups.WORKER)  # wake-ups in this process go to the embedded worker
         self.scheduler_failure = None
         reactor.callWhenRunning(self._start_scheduler)
@@ -22,18 +23,12 @@ class EmbeddedSchedulerServer(Server):
             raise SystemExit(1)
 
     def _start_scheduler(self):
-        import asyncio
-
-        from consumers.scheduler import Scheduler
-
         self.scheduler = Scheduler()
         self.scheduler_task = asyncio.ensure_future(self.scheduler.arun())
         self.scheduler_task.add_done_callback(self._scheduler_stopped)
 
     def _scheduler_stopped(self, task):
         if not task.cancelled() and task.exception() is not None:
-            from twisted.internet import reactor
-
             failure = task.exception()
             logger.critical("The embedded scheduler worker stopped; the server stops.", exc_info=failure)
             self.scheduler_failure = failure

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from automations import inbox
 from automations.models import AutomationModel
+from consumers.scheduler import take_waiting_events
 
 
 class Command(BaseCommand):
@@ -18,8 +19,6 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, no_channel=False, **options):
-        from consumers.scheduler import take_waiting_events
-
         taken = 0 if no_channel else async_to_sync(take_waiting_events)()
         applied = inbox.apply_pending(limit=10_000)
         counts = AutomationModel.run()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from automations import wakeups
+from consumers.scheduler import Scheduler, SchedulerFailedError
 
 
 class Command(BaseCommand):
@@ -23,8 +24,6 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, channel=None, sweep_interval=None, **options):
-        from consumers.scheduler import Scheduler, SchedulerFailedError
-
         wakeups.choose_runner(wakeups.WORKER)  # wake-ups in this process go to this worker
         # database_sync_to_async closes connections older than CONN_MAX_AGE around every call: with
         # Django's default of 0 each event opened a new connection. All of this worker's database
