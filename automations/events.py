@@ -50,14 +50,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import channels.layers
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from automations import jsonlimits, publisher, registry
 from automations import settings as atm_settings
+from automations.exceptions import AutomationsError
 from automations.logsafe import shown
 from automations.models import MAX_ID
+from automations.receivers import UnknownMessageError, receiver_for
 
 logger = logging.getLogger("automations.events")
 
@@ -92,7 +95,7 @@ _CHANNEL_NAME = re.compile(r"[a-zA-Z0-9\-_.]+(![a-zA-Z0-9\-_.]*)?")
 _RESERVED_PARAMETERS = {"automation", "automation_id", "autorun"}  # would bind or not run the instance
 
 
-class InvalidEventError(ValueError):
+class InvalidEventError(AutomationsError, ValueError):
     """An event does not follow the schema, or names something that does not exist."""
 
 
@@ -252,8 +255,6 @@ def registered_class(path):
 
 def check_receiver(automation_class, message):
     """Raise :class:`InvalidEventError` unless ``automation_class`` receives ``message``."""
-    from automations.flow.messages import UnknownMessageError, receiver_for
-
     try:
         receiver_for(automation_class, message)
     except UnknownMessageError as exc:
@@ -313,7 +314,7 @@ def receipt(event_id: str | None, error: str | None = None) -> dict:
 # -- publishing ---------------------------------------------------------------------------------
 
 
-class EventNotConfirmedError(TimeoutError):
+class EventNotConfirmedError(AutomationsError, TimeoutError):
     """No worker confirmed an event within the time a confirmed :func:`publish` allowed."""
 
 
@@ -351,9 +352,7 @@ def _layer():
     """The channel layer to send with here: the publishing loop's own there, else the shared one."""
     if publisher.on_publishing_loop():
         return publisher.channel_layer()
-    from channels.layers import get_channel_layer
-
-    return get_channel_layer()
+    return channels.layers.get_channel_layer()
 
 
 def _from_sync(coroutine_function, *args, **kwargs):
@@ -362,9 +361,7 @@ def _from_sync(coroutine_function, *args, **kwargs):
     The in-memory layer lives on the loop that receives its events (the embedded server's), where
     ``async_to_sync`` runs it from the server's threads; it holds no connections to keep.
     """
-    from channels.layers import InMemoryChannelLayer, get_channel_layer
-
-    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+    if isinstance(channels.layers.get_channel_layer(), channels.layers.InMemoryChannelLayer):
         return async_to_sync(coroutine_function)(*args, **kwargs)
     return publisher.run(coroutine_function, *args, **kwargs)
 
@@ -465,12 +462,10 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
     out as one ``automation.wakes`` event: one event for the channel layer and the worker, not one
     each, while a burst of instances starts and waits.
     """
-    from channels.layers import InMemoryChannelLayer, get_channel_layer
-
     try:
         event = _checked(wake_event(automation_id, at))
-        layer = get_channel_layer()
-        if isinstance(layer, InMemoryChannelLayer):
+        layer = channels.layers.get_channel_layer()
+        if isinstance(layer, channels.layers.InMemoryChannelLayer):
             _from_sync(layer.send, channel_name(), event)
             return
         if at is None or (at - timezone.now()).total_seconds() < WAKE_SOON:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from automations import event_resolution, events, wakeups
+from automations import engine, event_resolution, events, wakeups
 from automations.engine import lock_rows
 from automations.logsafe import shown
 from automations.models import InboxEvent
@@ -168,8 +169,6 @@ def handle(event: events.Event):
 
     What a worker does with one event outside its listener (``Scheduler.dispatch()``).
     """
-    from automations import engine
-
     if event.type in events.WAKE_TYPES:
         wakes = event.data if event.type == events.WAKES else ((event.automation, event.at),)
         with wakeups.event_scope():
@@ -187,8 +186,6 @@ def pending_ids(*, limit: int = 100, live_workers=None, now=None) -> list[str]:
     in ``live_workers`` (the names of the workers known alive; ``None``: every stored event), or
     longer ago than ``PENDING_GRACE`` (a live worker that fell behind, an event to retry).
     """
-    from django.db.models import Q
-
     pending = InboxEvent.objects.filter(handled__isnull=True)
     if live_workers is not None:
         now = now or timezone.now()

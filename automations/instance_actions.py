@@ -27,10 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import jsonlimits, registry
+from automations import jsonlimits, registry, task_list_updates
 from automations.engine.locking import lock_instance
-from automations.flow.messages import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
+from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.receivers import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
 
 logger = logging.getLogger("automations.actions")
 
@@ -39,7 +40,7 @@ FAILED = Q(result__has_key="traceback") & Q(result__has_key="exception")
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 
 
-class ActionNotPossible(Exception):
+class ActionNotPossible(AutomationsError):
     """The action does not apply to the instance as it stands now; the message says why."""
 
 
@@ -212,8 +213,6 @@ def retry(row, user) -> str:
 
 def kill(row, user) -> str:
     """Stop the locked instance ``row`` for good: close its open tasks, mark it stopped, keep its history."""
-    from automations import task_list_updates
-
     if row.finished:
         raise ActionNotPossible(_("A finished instance cannot be killed."))
     now = timezone.now()

@@ -19,8 +19,10 @@ import asyncio
 import logging
 import threading
 
+import channels.layers
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.core.signals import request_finished
 from django.db import transaction
@@ -50,9 +52,7 @@ def notify_users(user_ids=(), *, everyone: bool = False) -> None:
         groups.add(EVERYONE_GROUP)
     if not groups:
         return
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
+    layer = channels.layers.get_channel_layer()
     if layer is None:
         return
     groups = sorted(groups)
@@ -213,8 +213,6 @@ def connect_receivers():
     The engine's own writes are followed by :func:`after_step`, which the app config registers as
     an engine hook.
     """
-    from django.contrib.auth.models import Group
-
     uid = "automations.live."
     post_init.connect(_remember_assignment, sender=AutomationTaskModel, dispatch_uid=uid + "init")
     post_save.connect(_task_saved, sender=AutomationTaskModel, dispatch_uid=uid + "saved")

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from automations import engine, events, inbox, wakeups
 from automations import settings as atm_settings
+from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 
 logger = logging.getLogger("automations.scheduler")
@@ -67,7 +68,7 @@ MAX_RESTARTS = 5  # task restarts within RESTART_WINDOW seconds before the worke
 RESTART_WINDOW = 60.0
 
 
-class SchedulerFailedError(RuntimeError):
+class SchedulerFailedError(AutomationsError, RuntimeError):
     """The scheduler's tasks kept failing: the process should exit and be restarted."""
 
 

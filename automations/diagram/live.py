@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 
+import channels.layers
 from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.db.models.signals import pre_delete
@@ -40,13 +41,11 @@ def notify_instance(automation_id) -> None:
     pay a round trip for diagrams that nobody may be watching; hints that wait there meanwhile go out
     together, each group once.
     """
-    from channels.layers import InMemoryChannelLayer, get_channel_layer
-
-    layer = get_channel_layer()
+    layer = channels.layers.get_channel_layer()
     if layer is None:
         return
     group = instance_group(automation_id)
-    if not isinstance(layer, InMemoryChannelLayer):
+    if not isinstance(layer, channels.layers.InMemoryChannelLayer):
         _hand_to_publisher(group)
         return
     if not layer.groups.get(group):  # nobody in this process watches the instance: nothing to send

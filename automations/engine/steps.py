@@ -29,6 +29,7 @@ from automations import registry, signals, wakeups
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.receivers import receiver_for
 from automations.stepping import current_steps, in_step, stepping, stepping_automation
 
 from .hooks import StepReport, after_commit
@@ -148,8 +149,6 @@ def _id_of(automation) -> int:
 
 
 def _receiver_name(automation, message) -> str:
-    from automations.flow.messages import receiver_for  # declaration layer: the receiver's name
-
     return receiver_for(type(automation), message).__name__
 
 

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from automations.exceptions import AutomationsError
 from automations.models import AutomationTaskModel
 from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
 
@@ -52,7 +53,7 @@ class Cursor:
     stack: tuple[str, ...] = ()
 
 
-class NodeFailed(Exception):
+class NodeFailed(AutomationsError):
     """A node's code raised ``error``; the walk records it on the task and stops or takes ``OnError``."""
 
     def __init__(self, error: BaseException):
