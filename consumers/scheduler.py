@@ -10,6 +10,7 @@ It keeps one timer, armed for the earliest wake time it knows: instances report 
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
 with ``at``, several at once as ``automation.wakes``), and each sweep loads the next wake times
 from the database. A due instance therefore runs within milliseconds of its time, without polling.
+At most ``MAX_TIMERS`` wake times are kept, the earliest (:mod:`consumers.timers`).
 When it starts and every ``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances
 and for stored events nobody applied. Each worker records a heartbeat; when one stops beating,
 another takes over its timers and stored events at once by sweeping.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import heapq
 import logging
 import os
 import secrets
@@ -46,6 +46,8 @@ from automations import engine, events, inbox, wakeups
 from automations import settings as atm_settings
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 
+from .timers import Timers
+
 logger = logging.getLogger("automations.scheduler")
 
 LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
@@ -58,7 +60,7 @@ LOAD_AHEAD_MARGIN = 1.3  # the measured loading time is multiplied by this
 LOAD_AHEAD_MAX = 0.1  # ... at most
 DUE_TOGETHER = 0.002  # timers due within this of the earliest count as due with it
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
-MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
+MAX_TIMERS = 50_000  # wake times kept in memory, the earliest; the sweeps' look-ahead finds the others
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
 INTAKE_BATCH = 100  # events stored in one transaction at most
 HEARTBEAT_INTERVAL = 0.5  # seconds between a worker's heartbeats
@@ -91,8 +93,7 @@ class Scheduler:
         self.sweep_interval = sweep_interval
         self.name = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._due: dict[int, datetime] = {}  # instance id -> earliest wake time known
-        self._heap: list[tuple[datetime, int]] = []
+        self._timers = Timers(MAX_TIMERS)
         self._timer: asyncio.TimerHandle | None = None
         self._lead = 0.0  # seconds the armed timer fires before its wake time (see _arm)
         self._load_per_row = LOAD_AHEAD_PER_ROW  # seconds to lock and load one row, as measured
@@ -401,26 +402,19 @@ class Scheduler:
             self.loop.call_soon_threadsafe(self.schedule, automation_id, at, context=_fresh_context())
 
     def schedule(self, automation_id: int, at: datetime | None = None) -> None:
-        """Advance ``automation_id`` at ``at`` (default: now) if it is still due then."""
+        """Advance ``automation_id`` at ``at`` (default: now) if it is still due then.
+
+        At most ``MAX_TIMERS`` timers are kept, the earliest: when they are all taken, a wake time
+        earlier than the latest one kept takes its place, and a later one is left to the sweeps.
+        """
         at = at or self.now()
-        known = self._due.get(automation_id)
-        if known is not None and known <= at:
-            return
-        if known is None and len(self._due) >= MAX_TIMERS:
-            return  # the next sweep's look-ahead finds it
-        self._due[automation_id] = at
-        heapq.heappush(self._heap, (at, automation_id))
-        if self._heap[0] == (at, automation_id):
+        if self._timers.add(automation_id, at) and self._timers.first() == (at, automation_id):
             self._arm()
 
     def next_wake(self) -> datetime | None:
         """Return the earliest wake time this scheduler's timer is armed for."""
-        self._drop_stale()
-        return self._heap[0][0] if self._heap else None
-
-    def _drop_stale(self):
-        while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
-            heapq.heappop(self._heap)
+        first = self._timers.first()
+        return first[0] if first else None
 
     def _arm(self, *, near=False):
         if self.loop is None:
@@ -463,13 +457,7 @@ class Scheduler:
         first ``LOAD_AHEAD_PER_ROW``) times ``LOAD_AHEAD_MARGIN``, for each instance due within
         ``DUE_TOGETHER`` of ``at``; at most ``LOAD_AHEAD_MAX``, nothing for one instance. The batch
         waits for the wake times before it steps. Counted ``LOAD_AHEAD_MAX`` before ``at``."""
-        together, near, count = [], at + timedelta(seconds=DUE_TOGETHER), 0
-        while self._heap and count < WAKE_BATCH and self._heap[0][0] <= near:
-            entry = heapq.heappop(self._heap)
-            together.append(entry)
-            count += self._due.get(entry[1]) == entry[0]
-        for entry in together:
-            heapq.heappush(self._heap, entry)
+        count = self._timers.count_until(at + timedelta(seconds=DUE_TOGETHER), WAKE_BATCH)
         return min(LOAD_AHEAD_MAX, count * self._load_per_row * LOAD_AHEAD_MARGIN) if count > 1 else 0.0
 
     def _measured_loading(self, fired, loaded, rows) -> None:
@@ -492,15 +480,7 @@ class Scheduler:
         lead, self._lead = timedelta(seconds=self._lead), 0.0
         fired = time.monotonic()
         while True:
-            now = self.now()
-            due = []
-            while len(due) < WAKE_BATCH:
-                self._drop_stale()
-                if not self._heap or self._heap[0][0] > now + lead:
-                    break
-                at, automation_id = heapq.heappop(self._heap)
-                self._due.pop(automation_id, None)
-                due.append((automation_id, at))
+            due = self._timers.pop_due(self.now() + lead, WAKE_BATCH)
             if not due:
                 return
             timing = {}
