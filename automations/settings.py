@@ -19,6 +19,10 @@
 ``ATM_SWEEP_INTERVAL``
     Seconds between the scheduler worker's sweeps for due instances, the safety net for lost
     events and dead workers (default 30).
+``ATM_WAKE_HORIZON``
+    Seconds ahead within which an ``automation.wake`` from another process arms the worker's timer
+    (default 3600, at least two sweep intervals); a wake-up due later is left to the sweeps, which
+    arm it when it comes near.
 """
 
 from datetime import timedelta
@@ -35,6 +39,7 @@ DEFAULTS = {
     "ATM_CHANNEL_NAME": "automations",
     "ATM_WORKER": False,
     "ATM_SWEEP_INTERVAL": 30,
+    "ATM_WAKE_HORIZON": 3600,
 }
 
 

@@ -10,7 +10,8 @@ It keeps one timer, armed for the earliest wake time it knows: instances report 
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
 with ``at``, several at once as ``automation.wakes``), and each sweep loads the next wake times
 from the database. A due instance therefore runs within milliseconds of its time, without polling.
-At most ``MAX_TIMERS`` wake times are kept, the earliest (:mod:`consumers.timers`).
+Other processes' wake times arm timers only for running instances and within ``ATM_WAKE_HORIZON``;
+at most ``MAX_TIMERS`` are kept, the earliest (:mod:`consumers.timers`).
 When it starts and every ``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances
 and for stored events nobody applied. Each worker records a heartbeat; when one stops beating,
 another takes over its timers and stored events at once by sweeping.
@@ -50,7 +51,7 @@ from .timers import Timers
 
 logger = logging.getLogger("automations.scheduler")
 
-LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
+LOOKAHEAD = 500  # upcoming wake times loaded at each sweep at least (see _upcoming)
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
 WAKE_BATCH = 200  # due instances advanced per transaction when their timers fire together
 WAKE_BATCH_SECONDS = 0.1  # on SQLite a batch's steps stop after this long, so that requests get the database
@@ -110,7 +111,8 @@ class Scheduler:
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
-        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0}
+        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0,
+                      "refused": 0}  # fmt: skip
 
     # -- running --------------------------------------------------------------------------------
 
@@ -323,10 +325,9 @@ class Scheduler:
     async def _handle(self, event) -> bool:
         """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
         if event.type == events.WAKE:
-            return await self._wake(event.automation, event.at)
+            return await self._wake([(event.automation, event.at)])
         if event.type == events.WAKES:
-            woken = [await self._wake(automation_id, at) for automation_id, at in event.data]
-            return all(woken)
+            return await self._wake(event.data)
         try:
             outcome = await database_sync_to_async(inbox.apply)(event.id)
         except Exception:
@@ -339,10 +340,57 @@ class Scheduler:
             self.stats["failed"] += 1
         return outcome not in (InboxEvent.REJECTED, InboxEvent.FAILED)
 
-    async def _wake(self, automation_id, at) -> bool:
-        if at is not None and at > self.now():
+    async def _wake(self, wakes) -> bool:
+        """Advance the instances of the wake-ups ``[(id, at)]`` due now; arm timers for the others.
+
+        A wake-up from another process due later arms a timer only for an instance that runs, and
+        only within the horizon (see :meth:`_arm_reported`); the others are refused, and left to
+        the sweeps, which arm every wake time stored in the database when it comes near.
+        """
+        now = self.now()
+        later = [(automation_id, at) for automation_id, at in wakes if at is not None and at > now]
+        checked = await self._arm_reported(later, now) if later else True
+        due = [(automation_id, at) for automation_id, at in wakes if at is None or at <= now]
+        woken = [await self._advance_now(automation_id, at) for automation_id, at in due]
+        return checked and all(woken)
+
+    async def _arm_reported(self, wakes, now) -> bool:
+        """Arm timers for the wake-ups ``[(id, at)]`` reported by another process, those that pass.
+
+        Refused are wake-ups of instances that do not exist, have finished or were stopped by an
+        error, and those due beyond the horizon (see :meth:`wake_horizon`): no process can fill the
+        timers with made-up or far-off wake-ups. Return False if the database could not be asked.
+        """
+        horizon = now + self.wake_horizon()
+        near = [(automation_id, at) for automation_id, at in wakes if at <= horizon]
+        running = set()
+        try:
+            if near:
+                running = await database_sync_to_async(_running)([automation_id for automation_id, _ in near])
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Wake-ups of %d instance(s) not checked; the sweeps find them.", len(near))
+            return False
+        armed = [(automation_id, at) for automation_id, at in near if automation_id in running]
+        for automation_id, at in armed:
             self.schedule(automation_id, at)
-            return True
+        refused = len(wakes) - len(armed)
+        if refused:
+            self.stats["refused"] += refused
+            logger.debug("Wake-ups refused: %d of %d, for instances that do not run or beyond %s.",
+                         refused, len(wakes), horizon.isoformat())  # fmt: skip
+        return True
+
+    def wake_horizon(self) -> timedelta:
+        """Return how far ahead a wake-up from another process may arm a timer.
+
+        ``ATM_WAKE_HORIZON`` seconds, and at least two sweep intervals: every sweep arms the wake
+        times stored for the next two intervals (:func:`_upcoming`), so that a wake-up refused for
+        being too far off is armed by a sweep before it is due.
+        """
+        return timedelta(seconds=max(atm_settings.get("ATM_WAKE_HORIZON"), 2 * self.sweep_interval))
+
+    async def _advance_now(self, automation_id, at) -> bool:
         try:
             await database_sync_to_async(_advance)(automation_id, at is not None)
         except Exception:
@@ -540,7 +588,8 @@ class Scheduler:
         self.stats["sweeps"] += 1
         counts: dict = {}
         try:
-            for automation_id, at in await database_sync_to_async(_upcoming)():
+            within = 2 * self.sweep_interval
+            for automation_id, at in await database_sync_to_async(_upcoming)(within):
                 self.schedule(automation_id, at)
             counts["events"], tried = 0, set()
             while True:
@@ -554,7 +603,7 @@ class Scheduler:
                     counts[name] = counts.get(name, 0) + value
                 if batch["advanced"] < SWEEP_BATCH or counts["advanced"] >= SWEEP_MAX:
                     break
-            upcoming = await database_sync_to_async(_after_sweep)()
+            upcoming = await database_sync_to_async(_after_sweep)(within)
         except Exception:
             logger.exception("Sweep failed; the next one retries.")
             return counts
@@ -707,19 +756,35 @@ def _sweep_inbox(limit, dead_workers, tried):
     return inbox.apply_pending(limit=limit, live_workers=live, tried=tried)
 
 
-def _after_sweep():
+def _after_sweep(within):
     """Forget the events handled a day ago; return the earliest wake times to arm timers for.
 
     Wake times that have passed are included: an instance that fell due while the sweep ran is run
     by the timer at once instead of waiting for the next sweep.
     """
     inbox.forget_handled()
-    return _upcoming()
+    return _upcoming(within)
 
 
-def _upcoming():
+def _upcoming(within: float) -> list:
+    """Return ``(id, wake time)`` of the instances due next, earliest first, for the timers.
+
+    The first ``LOOKAHEAD``, and beyond those every one due within ``within`` seconds (up to
+    ``MAX_TIMERS``): all that fall due before the next sweep looks again get a timer.
+    """
     upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
-    return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
+    upcoming = upcoming.values_list("pk", "wake_at")
+    rows = list(upcoming[:LOOKAHEAD])
+    until = timezone.now() + timedelta(seconds=within)
+    if len(rows) == LOOKAHEAD and rows[-1][1] <= until:
+        rows += upcoming.filter(wake_at__lte=until)[LOOKAHEAD:MAX_TIMERS]
+    return rows
+
+
+def _running(automation_ids) -> set[int]:
+    """Return those of ``automation_ids`` that are instances neither finished nor stopped by an error."""
+    running = AutomationModel.objects.running().filter(pk__in=automation_ids)
+    return set(running.values_list("pk", flat=True))
 
 
 def _live_workers() -> list[str]:
