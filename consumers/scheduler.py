@@ -4,7 +4,8 @@
 database inbox (:mod:`automations.inbox`), on a database thread of its own so that a long node in
 the engine's thread does not hold it in memory, and confirmed to a publisher that asked for a
 receipt; then it is applied once, through the sync engine, on the engine's thread
-(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped.
+(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped; a message
+the channel layer cannot decode is skipped at once, and counted in a log line now and then.
 
 It keeps one timer, armed for the earliest wake time it knows: instances report their next wake
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
@@ -42,9 +43,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from automations import engine, events, inbox, wakeups
 from automations import settings as atm_settings
+from automations.logsafe import Throttle, shown
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 
 from .timers import Timers
@@ -68,6 +71,14 @@ HEARTBEAT_INTERVAL = 0.5  # seconds between a worker's heartbeats
 WORKER_TIMEOUT = timedelta(seconds=2)  # a worker whose heartbeat is older is taken for dead
 MAX_RESTARTS = 5  # task restarts within RESTART_WINDOW seconds before the worker gives up
 RESTART_WINDOW = 60.0
+RECONNECT_DELAY = 1.0  # seconds between tries to receive while the channel layer's server is unreachable
+SKIP_PAUSE_EVERY = 100  # messages that could not be received in a row before the listener pauses ...
+SKIP_PAUSE = 0.05  # ... this many seconds (see _listen)
+SKIP_LOG_INTERVAL = 10.0  # seconds between log lines about messages that could not be received
+
+# What a channel layer raises when it cannot reach its server (channels-redis: redis-py's errors,
+# sockets), as opposed to the errors of a message it took from the channel but could not decode.
+CONNECTION_ERRORS = (OSError, EOFError, RedisError)
 
 
 class SchedulerFailedError(RuntimeError):
@@ -111,8 +122,9 @@ class Scheduler:
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
+        self._skip_log = Throttle(SKIP_LOG_INTERVAL)
         self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0,
-                      "refused": 0}  # fmt: skip
+                      "refused": 0, "undecodable": 0}  # fmt: skip
 
     # -- running --------------------------------------------------------------------------------
 
@@ -247,23 +259,51 @@ class Scheduler:
     # -- events ---------------------------------------------------------------------------------
 
     async def _listen(self):
-        failing = False
+        """Take the events from the channel, into the queue of those to store.
+
+        A message that the channel layer takes but cannot decode (bytes of another serializer or
+        other encryption keys, or no message at all) raises in ``receive()``: channels-redis has
+        removed it from the channel by then. It is skipped at once, counted and logged now and
+        then (``SKIP_LOG_INTERVAL``). Only a connection error waits before trying again.
+        """
+        lost, skipped = False, 0  # skipped: messages in a row that could not be received
         while True:
             try:
                 raw = await self.channel_layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not failing:
-                    logger.error("Could not receive from channel %r (%r); retrying every second.",
-                                 self.channel, exc)  # fmt: skip
-                failing = True
-                await asyncio.sleep(1)
+            except CONNECTION_ERRORS as exc:
+                if not lost:
+                    logger.error("Could not receive from channel %r (%r); retrying every %g s.",
+                                 self.channel, exc, RECONNECT_DELAY)  # fmt: skip
+                lost = True
+                await asyncio.sleep(RECONNECT_DELAY)
                 continue
-            if failing:
-                logger.warning("Receiving from channel %r again.", self.channel)
-                failing = False
+            except Exception as exc:
+                lost = self._receiving_again(lost)
+                skipped += 1
+                self._skipped(exc)
+                # The next message may well be readable: no wait. Yet an error that recurs without
+                # taking a message would keep the listener spinning; a short pause every
+                # SKIP_PAUSE_EVERY failures in a row bounds that, and costs a flood of bad messages
+                # little. sleep(0) lets the event loop's other tasks run in between.
+                await asyncio.sleep(SKIP_PAUSE if skipped % SKIP_PAUSE_EVERY == 0 else 0)
+                continue
+            lost, skipped = self._receiving_again(lost), 0
             await self._received.put(raw)
+
+    def _receiving_again(self, lost) -> bool:
+        if lost:
+            logger.warning("Receiving from channel %r again.", self.channel)
+        return False
+
+    def _skipped(self, exc) -> None:
+        self.stats["undecodable"] += 1
+        count = self._skip_log.passes()
+        if count:
+            logger.warning(
+                "Skipped %d message(s) on channel %r that could not be received (the last: %s: %s). "
+                "Do all senders use this site's channel layer settings (serializer, encryption keys)?",
+                count, self.channel, type(exc).__name__, shown(str(exc)),
+            )  # fmt: skip
 
     async def _take_in(self):
         while True:
@@ -640,15 +680,20 @@ async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000
     """
     layer = get_channel_layer()
     channel = channel or events.channel_name()
-    received = []
-    while len(received) < limit:
+    received, skipped, problem = [], 0, None
+    while len(received) + skipped < limit:
         try:
             received.append(await asyncio.wait_for(layer.receive(channel), wait))
         except TimeoutError:
             break
-        except Exception as exc:
+        except CONNECTION_ERRORS as exc:
             logger.warning("Could not receive from channel %r (%r).", channel, exc)
             break
+        except Exception as exc:  # a message that could not be decoded, taken from the channel
+            skipped, problem = skipped + 1, f"{type(exc).__name__}: {shown(str(exc))}"
+    if skipped:
+        logger.warning("Skipped %d message(s) on channel %r that could not be received (the last: %s).",
+                       skipped, channel, problem)  # fmt: skip
     if received:
         for intake in await database_sync_to_async(inbox.accept)(received):
             await send_receipt(layer, intake)
