@@ -23,6 +23,10 @@
     Most bytes, encoded as compact JSON in UTF-8, of one channel event and of data typed into the
     console; a larger event is refused with a receipt error before it is stored (default 262144,
     256 KiB). See :mod:`automations.jsonlimits`.
+``ATM_WAKE_HORIZON``
+    Seconds ahead within which an ``automation.wake`` from another process arms the worker's timer
+    (default 3600, at least two sweep intervals); a wake-up due later is left to the sweeps, which
+    arm it when it comes near.
 """
 
 from datetime import timedelta
@@ -40,6 +44,7 @@ DEFAULTS = {
     "ATM_WORKER": False,
     "ATM_SWEEP_INTERVAL": 30,
     "ATM_MAX_EVENT_SIZE": 256 * 1024,
+    "ATM_WAKE_HORIZON": 3600,
 }
 
 

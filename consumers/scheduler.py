@@ -4,12 +4,15 @@
 database inbox (:mod:`automations.inbox`), on a database thread of its own so that a long node in
 the engine's thread does not hold it in memory, and confirmed to a publisher that asked for a
 receipt; then it is applied once, through the sync engine, on the engine's thread
-(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped.
+(``database_sync_to_async``). Invalid events are logged (type and id, bounded) and dropped; a message
+the channel layer cannot decode is skipped at once, and counted in a log line now and then.
 
 It keeps one timer, armed for the earliest wake time it knows: instances report their next wake
 time when a step ends (in this process directly, from other processes as ``automation.wake`` events
 with ``at``, several at once as ``automation.wakes``), and each sweep loads the next wake times
 from the database. A due instance therefore runs within milliseconds of its time, without polling.
+Other processes' wake times arm timers only for running instances and within ``ATM_WAKE_HORIZON``;
+at most ``MAX_TIMERS`` are kept, the earliest (:mod:`consumers.timers`).
 When it starts and every ``ATM_SWEEP_INTERVAL`` seconds it sweeps the database for due instances
 and for stored events nobody applied. Each worker records a heartbeat; when one stops beating,
 another takes over its timers and stored events at once by sweeping.
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import heapq
 import logging
 import os
 import secrets
@@ -41,31 +43,39 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, connections
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from automations import engine, events, inbox, wakeups
 from automations import settings as atm_settings
 from automations.exceptions import AutomationsError
+from automations.logsafe import Throttle, shown
 from automations.models import AutomationModel, InboxEvent, WorkerModel
+
+from .timers import Timers
 
 logger = logging.getLogger("automations.scheduler")
 
-LOOKAHEAD = 500  # upcoming wake times loaded from the database at each sweep
+LOOKAHEAD = 500  # upcoming wake times loaded at each sweep at least (see _upcoming)
 SWEEP_BATCH = 50  # instances advanced per database call of a sweep
 WAKE_BATCH = 200  # due instances advanced per transaction when their timers fire together
 WAKE_BATCH_SECONDS = 0.1  # on SQLite a batch's steps stop after this long, so that requests get the database
 WAKE_BATCH_BESIDE_FACTOR = 5  # ... times this elsewhere, where requests do not wait for the batch's thread
-LOAD_AHEAD_PER_ROW = 0.0003  # seconds a timer fires early per instance due with it, until measured
-LOAD_AHEAD_MARGIN = 1.3  # the measured loading time is multiplied by this
-LOAD_AHEAD_MAX = 0.1  # ... at most
-DUE_TOGETHER = 0.002  # timers due within this of the earliest count as due with it
 SWEEP_MAX = 10_000  # instances advanced by one sweep at most
-MAX_TIMERS = 50_000  # wake times kept in memory; beyond that the sweeps' look-ahead takes over
+MAX_TIMERS = 50_000  # wake times kept in memory, the earliest; the sweeps' look-ahead finds the others
 INTAKE_QUEUE = 500  # events received but not yet stored; the listener waits when it is full
 INTAKE_BATCH = 100  # events stored in one transaction at most
 HEARTBEAT_INTERVAL = 0.5  # seconds between a worker's heartbeats
 WORKER_TIMEOUT = timedelta(seconds=2)  # a worker whose heartbeat is older is taken for dead
 MAX_RESTARTS = 5  # task restarts within RESTART_WINDOW seconds before the worker gives up
 RESTART_WINDOW = 60.0
+RECONNECT_DELAY = 1.0  # seconds between tries to receive while the channel layer's server is unreachable
+SKIP_PAUSE_EVERY = 100  # messages that could not be received in a row before the listener pauses ...
+SKIP_PAUSE = 0.05  # ... this many seconds (see _listen)
+SKIP_LOG_INTERVAL = 10.0  # seconds between log lines about messages that could not be received
+
+# What a channel layer raises when it cannot reach its server (channels-redis: redis-py's errors,
+# sockets), as opposed to the errors of a message it took from the channel but could not decode.
+CONNECTION_ERRORS = (OSError, EOFError, RedisError)
 
 
 class SchedulerFailedError(AutomationsError, RuntimeError):
@@ -92,11 +102,8 @@ class Scheduler:
         self.sweep_interval = sweep_interval
         self.name = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._due: dict[int, datetime] = {}  # instance id -> earliest wake time known
-        self._heap: list[tuple[datetime, int]] = []
+        self._timers = Timers(MAX_TIMERS)
         self._timer: asyncio.TimerHandle | None = None
-        self._lead = 0.0  # seconds the armed timer fires before its wake time (see _arm)
-        self._load_per_row = LOAD_AHEAD_PER_ROW  # seconds to lock and load one row, as measured
         self._firing: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._services: dict[asyncio.Task, tuple[str, object]] = {}
@@ -110,7 +117,9 @@ class Scheduler:
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
-        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0}
+        self._skip_log = Throttle(SKIP_LOG_INTERVAL)
+        self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0,
+                      "refused": 0, "undecodable": 0}  # fmt: skip
 
     # -- running --------------------------------------------------------------------------------
 
@@ -245,23 +254,51 @@ class Scheduler:
     # -- events ---------------------------------------------------------------------------------
 
     async def _listen(self):
-        failing = False
+        """Take the events from the channel, into the queue of those to store.
+
+        A message that the channel layer takes but cannot decode (bytes of another serializer or
+        other encryption keys, or no message at all) raises in ``receive()``: channels-redis has
+        removed it from the channel by then. It is skipped at once, counted and logged now and
+        then (``SKIP_LOG_INTERVAL``). Only a connection error waits before trying again.
+        """
+        lost, skipped = False, 0  # skipped: messages in a row that could not be received
         while True:
             try:
                 raw = await self.channel_layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not failing:
-                    logger.error("Could not receive from channel %r (%r); retrying every second.",
-                                 self.channel, exc)  # fmt: skip
-                failing = True
-                await asyncio.sleep(1)
+            except CONNECTION_ERRORS as exc:
+                if not lost:
+                    logger.error("Could not receive from channel %r (%r); retrying every %g s.",
+                                 self.channel, exc, RECONNECT_DELAY)  # fmt: skip
+                lost = True
+                await asyncio.sleep(RECONNECT_DELAY)
                 continue
-            if failing:
-                logger.warning("Receiving from channel %r again.", self.channel)
-                failing = False
+            except Exception as exc:
+                lost = self._receiving_again(lost)
+                skipped += 1
+                self._skipped(exc)
+                # The next message may well be readable: no wait. Yet an error that recurs without
+                # taking a message would keep the listener spinning; a short pause every
+                # SKIP_PAUSE_EVERY failures in a row bounds that, and costs a flood of bad messages
+                # little. sleep(0) lets the event loop's other tasks run in between.
+                await asyncio.sleep(SKIP_PAUSE if skipped % SKIP_PAUSE_EVERY == 0 else 0)
+                continue
+            lost, skipped = self._receiving_again(lost), 0
             await self._received.put(raw)
+
+    def _receiving_again(self, lost) -> bool:
+        if lost:
+            logger.warning("Receiving from channel %r again.", self.channel)
+        return False
+
+    def _skipped(self, exc) -> None:
+        self.stats["undecodable"] += 1
+        count = self._skip_log.passes()
+        if count:
+            logger.warning(
+                "Skipped %d message(s) on channel %r that could not be received (the last: %s: %s). "
+                "Do all senders use this site's channel layer settings (serializer, encryption keys)?",
+                count, self.channel, type(exc).__name__, shown(str(exc)),
+            )  # fmt: skip
 
     async def _take_in(self):
         while True:
@@ -323,10 +360,9 @@ class Scheduler:
     async def _handle(self, event) -> bool:
         """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
         if event.type == events.WAKE:
-            return await self._wake(event.automation, event.at)
+            return await self._wake([(event.automation, event.at)])
         if event.type == events.WAKES:
-            woken = [await self._wake(automation_id, at) for automation_id, at in event.data]
-            return all(woken)
+            return await self._wake(event.data)
         try:
             outcome = await database_sync_to_async(inbox.apply)(event.id)
         except Exception:
@@ -339,10 +375,57 @@ class Scheduler:
             self.stats["failed"] += 1
         return outcome not in (InboxEvent.REJECTED, InboxEvent.FAILED)
 
-    async def _wake(self, automation_id, at) -> bool:
-        if at is not None and at > self.now():
+    async def _wake(self, wakes) -> bool:
+        """Advance the instances of the wake-ups ``[(id, at)]`` due now; arm timers for the others.
+
+        A wake-up from another process due later arms a timer only for an instance that runs, and
+        only within the horizon (see :meth:`_arm_reported`); the others are refused, and left to
+        the sweeps, which arm every wake time stored in the database when it comes near.
+        """
+        now = self.now()
+        later = [(automation_id, at) for automation_id, at in wakes if at is not None and at > now]
+        checked = await self._arm_reported(later, now) if later else True
+        due = [(automation_id, at) for automation_id, at in wakes if at is None or at <= now]
+        woken = [await self._advance_now(automation_id, at) for automation_id, at in due]
+        return checked and all(woken)
+
+    async def _arm_reported(self, wakes, now) -> bool:
+        """Arm timers for the wake-ups ``[(id, at)]`` reported by another process, those that pass.
+
+        Refused are wake-ups of instances that do not exist, have finished or were stopped by an
+        error, and those due beyond the horizon (see :meth:`wake_horizon`): no process can fill the
+        timers with made-up or far-off wake-ups. Return False if the database could not be asked.
+        """
+        horizon = now + self.wake_horizon()
+        near = [(automation_id, at) for automation_id, at in wakes if at <= horizon]
+        running = set()
+        try:
+            if near:
+                running = await database_sync_to_async(_running)([automation_id for automation_id, _ in near])
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Wake-ups of %d instance(s) not checked; the sweeps find them.", len(near))
+            return False
+        armed = [(automation_id, at) for automation_id, at in near if automation_id in running]
+        for automation_id, at in armed:
             self.schedule(automation_id, at)
-            return True
+        refused = len(wakes) - len(armed)
+        if refused:
+            self.stats["refused"] += refused
+            logger.debug("Wake-ups refused: %d of %d, for instances that do not run or beyond %s.",
+                         refused, len(wakes), horizon.isoformat())  # fmt: skip
+        return True
+
+    def wake_horizon(self) -> timedelta:
+        """Return how far ahead a wake-up from another process may arm a timer.
+
+        ``ATM_WAKE_HORIZON`` seconds, and at least two sweep intervals: every sweep arms the wake
+        times stored for the next two intervals (:func:`_upcoming`), so that a wake-up refused for
+        being too far off is armed by a sweep before it is due.
+        """
+        return timedelta(seconds=max(atm_settings.get("ATM_WAKE_HORIZON"), 2 * self.sweep_interval))
+
+    async def _advance_now(self, automation_id, at) -> bool:
         try:
             await database_sync_to_async(_advance)(automation_id, at is not None)
         except Exception:
@@ -402,28 +485,21 @@ class Scheduler:
             self.loop.call_soon_threadsafe(self.schedule, automation_id, at, context=_fresh_context())
 
     def schedule(self, automation_id: int, at: datetime | None = None) -> None:
-        """Advance ``automation_id`` at ``at`` (default: now) if it is still due then."""
+        """Advance ``automation_id`` at ``at`` (default: now) if it is still due then.
+
+        At most ``MAX_TIMERS`` timers are kept, the earliest: when they are all taken, a wake time
+        earlier than the latest one kept takes its place, and a later one is left to the sweeps.
+        """
         at = at or self.now()
-        known = self._due.get(automation_id)
-        if known is not None and known <= at:
-            return
-        if known is None and len(self._due) >= MAX_TIMERS:
-            return  # the next sweep's look-ahead finds it
-        self._due[automation_id] = at
-        heapq.heappush(self._heap, (at, automation_id))
-        if self._heap[0] == (at, automation_id):
+        if self._timers.add(automation_id, at) and self._timers.first() == (at, automation_id):
             self._arm()
 
     def next_wake(self) -> datetime | None:
         """Return the earliest wake time this scheduler's timer is armed for."""
-        self._drop_stale()
-        return self._heap[0][0] if self._heap else None
+        first = self._timers.first()
+        return first[0] if first else None
 
-    def _drop_stale(self):
-        while self._heap and self._due.get(self._heap[0][1]) != self._heap[0][0]:
-            heapq.heappop(self._heap)
-
-    def _arm(self, *, near=False):
+    def _arm(self):
         if self.loop is None:
             return  # not started: start() arms the timer
         if self._firing is not None and not self._firing.done():
@@ -434,55 +510,11 @@ class Scheduler:
         at = self.next_wake()
         if at is None:
             return
-        until = (at - self.now()).total_seconds()
-        if not self._loads_ahead():
-            self._lead = 0.0
-        elif until > LOAD_AHEAD_MAX and not near:  # count who is due together once they are known
-            self._timer = self.loop.call_later(
-                until - LOAD_AHEAD_MAX, self._arm_near, context=_fresh_context()
-            )
-            return
-        else:
-            self._lead = self._load_ahead(at)
-        delay = max(0.0, until - self._lead)
+        delay = max(0.0, (at - self.now()).total_seconds())
         if self.call_later is not None:
             self._timer = self.call_later(delay, self._fire)
         else:
             self._timer = self.loop.call_later(delay, self._fire, context=_fresh_context())
-
-    def _arm_near(self):
-        self._timer = None
-        self._arm(near=True)
-
-    def _loads_ahead(self) -> bool:
-        """Whether timers fire early to load rows ahead: no longer; a step never waits for its time
-        while it holds locks."""
-        return False
-
-    def _load_ahead(self, at) -> float:
-        """Return how long before ``at`` to fire, so that the rows of the instances due then are
-        loaded and locked when it comes: the time loading took per row in the last batches (at
-        first ``LOAD_AHEAD_PER_ROW``) times ``LOAD_AHEAD_MARGIN``, for each instance due within
-        ``DUE_TOGETHER`` of ``at``; at most ``LOAD_AHEAD_MAX``, nothing for one instance. The batch
-        waits for the wake times before it steps. Counted ``LOAD_AHEAD_MAX`` before ``at``."""
-        together, near, count = [], at + timedelta(seconds=DUE_TOGETHER), 0
-        while self._heap and count < WAKE_BATCH and self._heap[0][0] <= near:
-            entry = heapq.heappop(self._heap)
-            together.append(entry)
-            count += self._due.get(entry[1]) == entry[0]
-        for entry in together:
-            heapq.heappush(self._heap, entry)
-        return min(LOAD_AHEAD_MAX, count * self._load_per_row * LOAD_AHEAD_MARGIN) if count > 1 else 0.0
-
-    def _measured_loading(self, fired, loaded, rows) -> None:
-        """Learn how long loading ``rows`` rows took, from firing (``time.monotonic()``) to loaded:
-        a slower batch counts at once, a faster one a fifth, so that one quick batch does not make
-        the next ones late."""
-        if loaded is None or rows < 2:
-            return
-        per_row = (loaded - fired) / rows
-        known = self._load_per_row
-        self._load_per_row = per_row if per_row > known else 0.8 * known + 0.2 * per_row
 
     def _fire(self):
         self._timer = None
@@ -491,25 +523,11 @@ class Scheduler:
 
     async def _run_due(self):
         """Advance the instances whose timers are due, a batch per transaction (see :func:`_advance_due`)."""
-        lead, self._lead = timedelta(seconds=self._lead), 0.0
-        fired = time.monotonic()
         while True:
-            now = self.now()
-            due = []
-            while len(due) < WAKE_BATCH:
-                self._drop_stale()
-                if not self._heap or self._heap[0][0] > now + lead:
-                    break
-                at, automation_id = heapq.heappop(self._heap)
-                self._due.pop(automation_id, None)
-                due.append((automation_id, at))
+            due = self._timers.pop_due(self.now(), WAKE_BATCH)
             if not due:
                 return
-            timing = {}
-            results, left = await self._advance_batch(due, timing)
-            if lead:
-                self._measured_loading(fired, timing.get("loaded"), len(due))
-                lead = timedelta(0)
+            results, left = await self._advance_batch(due)
             for automation_id, at in due:
                 if automation_id in left:
                     self.schedule(automation_id, at)  # not reached within the batch's time: the next one
@@ -518,7 +536,7 @@ class Scheduler:
                 if result.skipped and result.wake_at is not None and result.wake_at > self.now():
                     self.schedule(automation_id, result.wake_at)
 
-    async def _advance_batch(self, due, timing=None) -> tuple[dict, set]:
+    async def _advance_batch(self, due) -> tuple[dict, set]:
         """Advance the due instances ``[(id, wake time)]`` together (see :func:`_advance_due`).
 
         On SQLite (one writer) the batch runs on the engine's thread, which requests share; on other
@@ -532,7 +550,7 @@ class Scheduler:
             run = database_sync_to_async(_advance_due, thread_sensitive=False, executor=self._wake_executor)
         automation_ids = [automation_id for automation_id, _ in due]
         try:
-            return await run(automation_ids, dict(due), timing=timing)
+            return await run(automation_ids)
         except Exception:
             logger.exception("Instances %s could not be advanced together; advancing them one by one.",
                              automation_ids)  # fmt: skip
@@ -562,7 +580,8 @@ class Scheduler:
         self.stats["sweeps"] += 1
         counts: dict = {}
         try:
-            for automation_id, at in await database_sync_to_async(_upcoming)():
+            within = 2 * self.sweep_interval
+            for automation_id, at in await database_sync_to_async(_upcoming)(within):
                 self.schedule(automation_id, at)
             counts["events"], tried = 0, set()
             while True:
@@ -576,7 +595,7 @@ class Scheduler:
                     counts[name] = counts.get(name, 0) + value
                 if batch["advanced"] < SWEEP_BATCH or counts["advanced"] >= SWEEP_MAX:
                     break
-            upcoming = await database_sync_to_async(_after_sweep)()
+            upcoming = await database_sync_to_async(_after_sweep)(within)
         except Exception:
             logger.exception("Sweep failed; the next one retries.")
             return counts
@@ -613,22 +632,26 @@ async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000
     """
     layer = get_channel_layer()
     channel = channel or events.channel_name()
-    received = []
-    while len(received) < limit:
+    received, skipped, problem = [], 0, None
+    while len(received) + skipped < limit:
         try:
             received.append(await asyncio.wait_for(layer.receive(channel), wait))
         except TimeoutError:
             break
-        except Exception as exc:
+        except CONNECTION_ERRORS as exc:
             logger.warning("Could not receive from channel %r (%r).", channel, exc)
             break
+        except Exception as exc:  # a message that could not be decoded, taken from the channel
+            skipped, problem = skipped + 1, f"{type(exc).__name__}: {shown(str(exc))}"
+    if skipped:
+        logger.warning("Skipped %d message(s) on channel %r that could not be received (the last: %s).",
+                       skipped, channel, problem)  # fmt: skip
     if received:
         for intake in await database_sync_to_async(inbox.accept)(received):
             await send_receipt(layer, intake)
     return len(received)
 
 
-_REAL_NOW = timezone.now
 
 
 def _now() -> datetime:
@@ -650,7 +673,7 @@ def _advance(automation_id, due_only=True):
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
 
 
-def _advance_due(automation_ids, wake_times=None, *, timing=None) -> tuple[dict, set]:
+def _advance_due(automation_ids) -> tuple[dict, set]:
     """Advance the due instances ``automation_ids`` together (``engine.advance_due``): one commit
     (and one hop to this thread) for the batch instead of one per instance.
 
@@ -693,19 +716,35 @@ def _sweep_inbox(limit, dead_workers, tried):
     return inbox.apply_pending(limit=limit, live_workers=live, tried=tried)
 
 
-def _after_sweep():
+def _after_sweep(within):
     """Forget the events handled a day ago; return the earliest wake times to arm timers for.
 
     Wake times that have passed are included: an instance that fell due while the sweep ran is run
     by the timer at once instead of waiting for the next sweep.
     """
     inbox.forget_handled()
-    return _upcoming()
+    return _upcoming(within)
 
 
-def _upcoming():
+def _upcoming(within: float) -> list:
+    """Return ``(id, wake time)`` of the instances due next, earliest first, for the timers.
+
+    The first ``LOOKAHEAD``, and beyond those every one due within ``within`` seconds (up to
+    ``MAX_TIMERS``): all that fall due before the next sweep looks again get a timer.
+    """
     upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
-    return list(upcoming.values_list("pk", "wake_at")[:LOOKAHEAD])
+    upcoming = upcoming.values_list("pk", "wake_at")
+    rows = list(upcoming[:LOOKAHEAD])
+    until = timezone.now() + timedelta(seconds=within)
+    if len(rows) == LOOKAHEAD and rows[-1][1] <= until:
+        rows += upcoming.filter(wake_at__lte=until)[LOOKAHEAD:MAX_TIMERS]
+    return rows
+
+
+def _running(automation_ids) -> set[int]:
+    """Return those of ``automation_ids`` that are instances neither finished nor stopped by an error."""
+    running = AutomationModel.objects.running().filter(pk__in=automation_ids)
+    return set(running.values_list("pk", flat=True))
 
 
 def _live_workers() -> list[str]:

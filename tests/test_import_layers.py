@@ -65,7 +65,10 @@ LAYERS = [
     ("engine", ["automations.engine.*"]),
     ("run time", ["automations.instances"]),
     ("facade", ["automations.flow", "automations.flow.automation"]),
-    ("events and worker", ["automations.event_resolution", "automations.inbox", "consumers.scheduler"]),
+    (
+        "events and worker",
+        ["automations.event_resolution", "automations.inbox", "consumers.scheduler", "consumers.timers"],
+    ),
     (
         "web",
         [
