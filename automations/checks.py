@@ -132,7 +132,26 @@ def check_worker_reachable(app_configs=None, **kwargs):
 
 # -- limits ----------------------------------------------------------------------------------------
 
-POSITIVE_NUMBER_SETTINGS = ("ATM_MAX_EVENT_SIZE",)
+POSITIVE_NUMBER_SETTINGS = (
+    "ATM_MAX_EVENT_SIZE",
+    "ATM_SWEEP_INTERVAL",
+    "ATM_WAKE_HORIZON",
+    "ATM_WAKE_BATCH",
+    "ATM_WAKE_BATCH_SECONDS",
+    "ATM_SWEEP_BATCH",
+    "ATM_SWEEP_MAX",
+    "ATM_SWEEP_LOOKAHEAD",
+    "ATM_MAX_TIMERS",
+    "ATM_INTAKE_QUEUE",
+    "ATM_INTAKE_BATCH",
+    "ATM_HEARTBEAT_INTERVAL",
+    "ATM_WORKER_TIMEOUT",
+    "ATM_MAX_RESTARTS",
+    "ATM_RESTART_WINDOW",
+    "ATM_RECONNECT_DELAY",
+    "ATM_CONDITION_RECHECK_INTERVAL",
+    "ATM_STEP_NODE_LIMIT",
+)
 
 
 def check_limit_settings(app_configs=None, **kwargs):

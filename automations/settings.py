@@ -27,6 +27,27 @@
     Seconds ahead within which an ``automation.wake`` from another process arms the worker's timer
     (default 3600, at least two sweep intervals); a wake-up due later is left to the sweeps, which
     arm it when it comes near.
+``ATM_WAKE_BATCH``, ``ATM_WAKE_BATCH_SECONDS``
+    Most due instances a worker advances in one transaction when their timers fire together
+    (default 200), and the seconds after which such a batch stops on SQLite so that requests get
+    the database (default 0.1; five times that on other databases).
+``ATM_SWEEP_BATCH``, ``ATM_SWEEP_MAX``, ``ATM_SWEEP_LOOKAHEAD``
+    Instances a sweep advances per database call (default 50) and at most in all (default
+    10000), and the upcoming wake times it arms at least (default 500).
+``ATM_MAX_TIMERS``
+    Wake times a worker keeps in memory, the earliest (default 50000); the sweeps arm the others.
+``ATM_INTAKE_QUEUE``, ``ATM_INTAKE_BATCH``
+    Events a worker has received but not yet stored before its listener waits (default 500), and
+    events stored in one transaction at most (default 100).
+``ATM_HEARTBEAT_INTERVAL``, ``ATM_WORKER_TIMEOUT``
+    Seconds between a worker's heartbeats (default 0.5), and after which a worker whose heartbeat
+    is older is taken for dead and its work taken over (default 2).
+``ATM_MAX_RESTARTS``, ``ATM_RESTART_WINDOW``
+    A worker stops (and its process exits non-zero) when its tasks ended unexpectedly more than
+    this many times (default 5) within this many seconds (default 60).
+``ATM_RECONNECT_DELAY``
+    Seconds between a worker's tries to receive while the channel layer's server is unreachable
+    (default 1).
 """
 
 from datetime import timedelta
@@ -45,6 +66,19 @@ DEFAULTS = {
     "ATM_SWEEP_INTERVAL": 30,
     "ATM_MAX_EVENT_SIZE": 256 * 1024,
     "ATM_WAKE_HORIZON": 3600,
+    "ATM_WAKE_BATCH": 200,
+    "ATM_WAKE_BATCH_SECONDS": 0.1,
+    "ATM_SWEEP_BATCH": 50,
+    "ATM_SWEEP_MAX": 10_000,
+    "ATM_SWEEP_LOOKAHEAD": 500,
+    "ATM_MAX_TIMERS": 50_000,
+    "ATM_INTAKE_QUEUE": 500,
+    "ATM_INTAKE_BATCH": 100,
+    "ATM_HEARTBEAT_INTERVAL": 0.5,
+    "ATM_WORKER_TIMEOUT": 2,
+    "ATM_MAX_RESTARTS": 5,
+    "ATM_RESTART_WINDOW": 60,
+    "ATM_RECONNECT_DELAY": 1.0,
 }
 
 

@@ -32,7 +32,7 @@ async def in_process_scheduler():
     """A :class:`Scheduler` on this loop with an in-memory layer; yields a ``send(event)`` coroutine."""
     from django.db import connections
 
-    from consumers.scheduler import Scheduler
+    from automations.worker import Scheduler
 
     kept = {connection.alias: connection.settings_dict["CONN_MAX_AGE"] for connection in connections.all()}
     for connection in connections.all():  # as automation_worker keeps its connection
@@ -63,9 +63,9 @@ async def _in_memory_latencies(samples):
     committed: dict[int, float] = {}
     loop = asyncio.get_running_loop()
     arrived = asyncio.Event()
-    import consumers.scheduler as scheduler_module
+    import automations.worker.database as worker_database
 
-    advance = scheduler_module._advance
+    advance = worker_database.advance_one
     began: dict[int, float] = {}
 
     def advance_and_note(automation_id, due_only=True):
@@ -77,7 +77,7 @@ async def _in_memory_latencies(samples):
 
     latencies, steps = [], []
     async with in_process_scheduler() as send:
-        with mock.patch.object(scheduler_module, "_advance", advance_and_note):
+        with mock.patch.object(worker_database, "advance_one", advance_and_note):
             for automation_id in ids:
                 arrived.clear()
                 sent = time.perf_counter()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from automations import events, inbox
 from automations.models import AutomationModel
-from consumers.scheduler import Scheduler
+from automations.worker import Scheduler
 from tests.testapp.automations import Napper
 
 NAPPER = Napper.get_automation_class_name()

@@ -20,10 +20,10 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
-import consumers.scheduler as scheduler_module
+import automations.worker.database as worker_database
 from automations import engine, events, inbox
 from automations.models import AutomationModel, InboxEvent, WorkerModel
-from consumers.scheduler import Scheduler, SchedulerFailedError
+from automations.worker import Scheduler, SchedulerFailedError
 from tests.test_scheduler import finished, running, until
 from tests.testapp.automations import EffectChain, Napper
 
@@ -116,12 +116,12 @@ async def test_a_task_that_ends_is_restarted(worker):
     await until(finished(napper.id))
 
 
-async def test_a_task_that_keeps_failing_stops_the_worker_with_an_error(channel, monkeypatch):
+async def test_a_task_that_keeps_failing_stops_the_worker_with_an_error(settings, channel, monkeypatch):
     async def broken(self):
         raise RuntimeError("cannot listen")
 
     monkeypatch.setattr(Scheduler, "_listen", broken)
-    monkeypatch.setattr(scheduler_module, "MAX_RESTARTS", 2)
+    settings.ATM_MAX_RESTARTS = 2
     worker = Scheduler(sweep_interval=3600)
     with pytest.raises(SchedulerFailedError, match="cannot listen"):
         await asyncio.wait_for(worker.arun(), 10)
@@ -253,8 +253,8 @@ async def heartbeats(worker, count):
     await until(beaten)
 
 
-async def test_events_stored_by_a_dead_worker_are_applied_by_another(channel, monkeypatch):
-    monkeypatch.setattr(scheduler_module, "HEARTBEAT_INTERVAL", 0.05)
+async def test_events_stored_by_a_dead_worker_are_applied_by_another(settings, channel, monkeypatch):
+    settings.ATM_HEARTBEAT_INTERVAL = 0.05
     napper = await db(Napper)(seconds=60)
     async with running(Scheduler(sweep_interval=3600)) as worker:
         await db(WorkerModel.objects.create)(name="gone-worker")  # alive when it stored the event
@@ -268,8 +268,10 @@ async def test_events_stored_by_a_dead_worker_are_applied_by_another(channel, mo
         await until(lambda: not WorkerModel.objects.filter(name="gone-worker").exists())  # released
 
 
-async def test_a_dead_workers_timers_fire_within_seconds_not_at_the_next_sweep(channel, monkeypatch):
-    monkeypatch.setattr(scheduler_module, "HEARTBEAT_INTERVAL", 0.05)
+async def test_a_dead_workers_timers_fire_within_seconds_not_at_the_next_sweep(
+    settings, channel, monkeypatch
+):
+    settings.ATM_HEARTBEAT_INTERVAL = 0.05
     async with running(Scheduler(sweep_interval=3600)):
         chain = await db(EffectChain)(autorun=False)  # due now, armed only in the dead worker's timer
         await db(stale_worker)("killed-worker")
@@ -297,7 +299,7 @@ async def test_a_stopping_worker_signs_off_so_that_others_take_over_at_once(chan
         name = worker.name
         assert await db(WorkerModel.objects.filter(name=name).exists)()
     seen = await db(WorkerModel.objects.values_list("seen", flat=True).get)(name=name)
-    assert seen < timezone.now() - scheduler_module.WORKER_TIMEOUT
+    assert seen < timezone.now() - worker_database.worker_timeout()
 
 
 # -- without a worker -------------------------------------------------------------------------------
@@ -324,9 +326,9 @@ def test_a_bad_log_value_stays_on_one_bounded_line(caplog):
 
 def test_a_dead_worker_is_claimed_once_and_again_if_its_claimant_dies_too():
     stale_worker("dead")
-    assert scheduler_module._heartbeat("first") == ["dead"]
-    assert scheduler_module._heartbeat("second") == []  # claimed: "first" is taking over
+    assert worker_database.heartbeat("first") == ["dead"]
+    assert worker_database.heartbeat("second") == []  # claimed: "first" is taking over
     WorkerModel.objects.filter(name__in=["dead", "first"]).update(seen=timezone.now() - timedelta(minutes=1))
-    assert sorted(scheduler_module._heartbeat("second")) == ["dead", "first"]  # "first" died mid-way
-    scheduler_module._forget_workers(["dead", "first"])
+    assert sorted(worker_database.heartbeat("second")) == ["dead", "first"]  # "first" died mid-way
+    worker_database.forget_workers(["dead", "first"])
     assert list(WorkerModel.objects.values_list("name", flat=True)) == ["second"]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from automations import events, jsonlimits
 from automations.models import AutomationModel, InboxEvent
-from consumers.scheduler import Scheduler
+from automations.worker import Scheduler
 from tests.test_scheduler import running, until
 from tests.testapp.automations import Napper
 

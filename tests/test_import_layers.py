@@ -67,7 +67,7 @@ LAYERS = [
     ("facade", ["automations.flow", "automations.flow.automation"]),
     (
         "events and worker",
-        ["automations.event_resolution", "automations.inbox", "consumers.scheduler", "consumers.timers"],
+        ["automations.event_resolution", "automations.inbox", "automations.worker.*"],
     ),
     (
         "web",
@@ -85,6 +85,7 @@ LAYERS = [
             "automations.views.*",
             "consumers",
             "consumers.diagram",
+            "consumers.scheduler",
             "consumers.task_list",
             "consumers.unknown",
         ],
@@ -307,7 +308,8 @@ def test_imports_inside_functions_say_why():
 def test_the_graph_sees_imports_inside_functions_and_the_packages_they_load():
     graph = import_graph()
     assert "automations.checks" in graph["automations.apps"]  # inside ready()
-    assert "consumers" in graph["automations.management.commands.automation_worker"]  # consumers/__init__.py
+    assert "automations.worker" in graph["automations.management.commands.automation_worker"]  # its package
+    assert "consumers" not in graph["automations.management.commands.automation_worker"]  # not the web
     assert "automations.flow" in graph["automations.page_views"]  # the package of automations.flow.*
 
 

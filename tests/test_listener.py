@@ -22,10 +22,10 @@ from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from channels_redis.serializers import registry as serializers
 
-import consumers.scheduler as scheduler_module
+import automations.worker.intake as worker_intake
 import settings as site
 from automations import events
-from consumers.scheduler import Scheduler, take_waiting_events
+from automations.worker import Scheduler, take_waiting_events
 from tests.conftest import REQUIRE_SERVICES
 from tests.test_scheduler import finished, running, until
 from tests.testapp.automations import Napper
@@ -130,8 +130,8 @@ async def test_undecodable_messages_are_skipped_without_waiting(channel, caplog)
     assert line.levelno == logging.WARNING and "Skipped 1 message(s)" in line.getMessage()
 
 
-async def test_a_lost_connection_still_waits_before_trying_again(channel, caplog, monkeypatch):
-    monkeypatch.setattr(scheduler_module, "RECONNECT_DELAY", 0.15)
+async def test_a_lost_connection_still_waits_before_trying_again(settings, channel, caplog, monkeypatch):
+    settings.ATM_RECONNECT_DELAY = 0.15
     layer = Failing(get_channel_layer(), [redis.exceptions.ConnectionError("lost"), ConnectionRefusedError()])
     napper = await db(Napper)(seconds=0, sleepy=True)
     await layer.send(channel, wake_up(napper))  # waiting in the channel before the worker starts
@@ -162,13 +162,13 @@ async def test_an_error_that_takes_nothing_does_not_spin_the_listener(channel, c
             ticks += 1
         calls = layer.calls
     assert ticks > 10
-    assert 100 <= calls <= 100 * (0.3 / scheduler_module.SKIP_PAUSE + 2)  # a pause after every hundred
+    assert 100 <= calls <= 100 * (0.3 / worker_intake.SKIP_PAUSE + 2)  # a pause after every hundred
     assert len(skip_lines(caplog)) == 1
 
 
 async def test_automation_step_skips_undecodable_messages_and_takes_the_others(channel, monkeypatch, caplog):
     layer = Failing(get_channel_layer(), [decode_error(body) for body in UNDECODABLE.values()])
-    monkeypatch.setattr(scheduler_module, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(worker_intake, "get_channel_layer", lambda: layer)
     napper = await db(Napper)(seconds=0, sleepy=True)
     await layer.send(channel, wake_up(napper))
     assert await take_waiting_events() == 1  # stored in the inbox

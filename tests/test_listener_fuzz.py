@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import settings as site
 from automations import events
 from automations.models import AutomationModel
-from consumers.scheduler import Scheduler
+from automations.worker import Scheduler
 from tests.conftest import REQUIRE_SERVICES
 from tests.test_listener import PREFIX_LENGTH, Failing, forget_channel, push_raw, receive_like_channels_redis
 from tests.test_scheduler import running

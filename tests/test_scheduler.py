@@ -12,12 +12,14 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.utils import timezone
 
-import consumers.scheduler as scheduler_module
+import automations.worker.database as worker_database
+import automations.worker.scheduler as worker_scheduler
 from automations import events
 from automations.event_resolution import EventRequest
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock, scheduler_running
-from consumers.scheduler import Scheduler, SchedulerConsumer
+from automations.worker import Scheduler
+from consumers.scheduler import SchedulerConsumer
 from tests.testapp.automations import EffectChain, Napper
 from tests.testapp.models import NodeEffect
 
@@ -297,16 +299,17 @@ async def test_a_timer_fires_at_its_time_without_any_sweep():
             assert worker.stats["timers"] >= 1
 
 
-async def test_timers_due_together_are_advanced_a_batch_per_transaction(monkeypatch):
+async def test_timers_due_together_are_advanced_a_batch_per_transaction(settings, monkeypatch):
     batches = []
-    advance_due = scheduler_module._advance_due
+    advance_due = worker_database.advance_due
 
-    def noted(automation_ids, wake_times=None, **options):
+    def noted(automation_ids):
         batches.append(list(automation_ids))
-        return advance_due(automation_ids, wake_times, **options)
+        return advance_due(automation_ids)
 
-    monkeypatch.setattr(scheduler_module, "_advance_due", noted)
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)  # this slow machine: no batch cut short
+    monkeypatch.setattr(worker_database, "advance_due", noted)
+    # This slow machine: no batch cut short.
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         async with running(quiet_worker(), clock=clock) as worker:
             nappers = [await db(Napper)(seconds=60) for _ in range(6)]
@@ -347,28 +350,28 @@ def _spoiled_by(failing_id, exception):
 
 
 @pytest.mark.parametrize("exception", [ValueError, "OperationalError"])
-def test_a_batch_of_due_instances_survives_a_failing_one(monkeypatch, exception):
+def test_a_batch_of_due_instances_survives_a_failing_one(settings, monkeypatch, exception):
     from automations import engine
 
     exception = OperationalError if exception == "OperationalError" else exception
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     nappers = [Napper(seconds=0, autorun=False) for _ in range(3)]
     monkeypatch.setattr(engine.batches, "advance", _spoiled_by(nappers[1].id, exception))
     ids = [n.id for n in nappers]
     if exception is OperationalError:
         with pytest.raises(OperationalError):  # the transaction is spoiled: nothing of the batch commits
-            scheduler_module._advance_due(ids)
+            worker_database.advance_due(ids)
         assert "woke_at" not in model(ids[0]).data
         return
-    results, left = scheduler_module._advance_due(ids)
+    results, left = worker_database.advance_due(ids)
     assert set(results) == {ids[0], ids[2]} and not left
     assert [bool(model(pk).data.get("woke_at")) for pk in ids] == [True, False, True]
 
 
-def test_a_batch_of_due_instances_stops_after_its_time(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 0)
+def test_a_batch_of_due_instances_stops_after_its_time(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 0
     ids = [Napper(seconds=0, autorun=False).id for _ in range(3)]
-    results, left = scheduler_module._advance_due(ids)
+    results, left = worker_database.advance_due(ids)
     assert list(results) == ids[:1] and left == set(ids[1:])
 
 
@@ -439,11 +442,11 @@ async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
             {"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}, "id": "s-1"}
         )
         await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
-        assert scheduler_module._process_scheduler.stats["invalid"] == 2
+        assert worker_scheduler._process_scheduler.stats["invalid"] == 2
     finally:
         communicator.stop(exceptions=False)
-        await scheduler_module._process_scheduler.aclose()
-        scheduler_module._process_scheduler = None
+        await worker_scheduler._process_scheduler.aclose()
+        worker_scheduler._process_scheduler = None
 
 
 async def test_schedule_before_start_is_kept_for_the_timer():
@@ -511,11 +514,11 @@ class WakesAnother(Napper):
             AutomationModel.objects.filter(pk=other).update(data={"seconds": 0, "awake": True})
 
 
-def test_a_batch_step_sees_what_an_earlier_step_of_the_batch_wrote_to_its_instance(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+def test_a_batch_step_sees_what_an_earlier_step_of_the_batch_wrote_to_its_instance(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     second = Napper(seconds=0, sleepy=True, autorun=False)
     first = WakesAnother(seconds=0, wakes=second.id, autorun=False)
-    results, _ = scheduler_module._advance_due([first.id, second.id])
+    results, _ = worker_database.advance_due([first.id, second.id])
     assert results[first.id].finished
     assert results[second.id].finished  # its step read its row after the first step wrote it
     assert model(second.id).data["awake"] is True and model(second.id).finished

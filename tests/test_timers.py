@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import consumers.timers as timers_module
-from consumers.timers import Timers
+import automations.worker.timers as timers_module
+from automations.worker.timers import Timers
 
 T = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 

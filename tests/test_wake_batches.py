@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import consumers.scheduler as scheduler_module
+import automations.worker.database as worker_database
 from automations import flow
 from automations.engine import steps
 from automations.flow import this
@@ -74,13 +74,13 @@ def _asleep(cls, count, clock):
 
 
 def _batch(ids):
-    results, left = scheduler_module._advance_due(ids)
+    results, left = worker_database.advance_due(ids)
     assert not left
     return results
 
 
-def test_a_batch_is_one_transaction_whose_steps_send_what_they_send_alone(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+def test_a_batch_is_one_transaction_whose_steps_send_what_they_send_alone(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     per_instance = []
     with frozen_clock() as clock:
         for count in (1, 3, 12):
@@ -105,8 +105,8 @@ def test_a_batch_is_one_transaction_whose_steps_send_what_they_send_alone(monkey
     assert per_instance[0] == per_instance[1] == per_instance[2]  # the steps of a batch are steps alone
 
 
-def test_a_node_in_a_batch_sees_the_rows_the_earlier_steps_wrote(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+def test_a_node_in_a_batch_sees_the_rows_the_earlier_steps_wrote(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(CountingRiser, 4, clock)
         _batch(ids)
@@ -114,8 +114,8 @@ def test_a_node_in_a_batch_sees_the_rows_the_earlier_steps_wrote(monkeypatch):
     assert results == [0, 1, 2, 3]
 
 
-def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(Riser, 3, clock)
         fields = steps._instance_fields
@@ -126,7 +126,7 @@ def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(monke
             return fields(instance, result, now)
 
         monkeypatch.setattr(steps, "_instance_fields", failing)
-        results, left = scheduler_module._advance_due(ids)
+        results, left = worker_database.advance_due(ids)
     assert set(results) == {ids[0], ids[2]} and not left
     failed = AutomationModel.objects.get(pk=ids[1])
     assert not failed.finished and failed.wake_at is not None and "woke" not in failed.data
@@ -135,8 +135,8 @@ def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(monke
     assert all(AutomationModel.objects.get(pk=pk).finished for pk in (ids[0], ids[2]))
 
 
-def test_a_failing_node_in_a_batch_keeps_the_earlier_nodes_and_steps(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "WAKE_BATCH_SECONDS", 10)
+def test_a_failing_node_in_a_batch_keeps_the_earlier_nodes_and_steps(settings, monkeypatch):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(HalfWay, 2, clock)
         results = _batch(ids)

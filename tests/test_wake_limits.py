@@ -10,17 +10,19 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-import consumers.scheduler as scheduler_module
+import automations.worker.database as worker_database
 from automations import events
+from automations import settings as atm_settings
 from automations.models import AutomationModel
 from automations.testing import frozen_clock
-from consumers.scheduler import MAX_TIMERS, Scheduler
+from automations.worker import Scheduler
 from tests.test_scheduler import finished, quiet_worker, running, until
 from tests.testapp.automations import EffectChain, Napper
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 db = database_sync_to_async
+MAX_TIMERS = atm_settings.DEFAULTS["ATM_MAX_TIMERS"]
 MADE_UP = 10**12  # the first of the made-up instance ids; far above any the tests create
 
 
@@ -101,13 +103,13 @@ def test_the_horizon_covers_two_sweep_intervals_at_least(settings):
     assert Scheduler(channel_layer=layer, sweep_interval=30).wake_horizon() == timedelta(seconds=60)
 
 
-def test_the_sweep_loads_every_wake_time_due_before_the_next_sweep(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "LOOKAHEAD", 2)
+def test_the_sweep_loads_every_wake_time_due_before_the_next_sweep(settings, monkeypatch):
+    settings.ATM_SWEEP_LOOKAHEAD = 2
     soon = [due_in(seconds) for seconds in (1, 2, 3, 4, 5)]
     later = due_in(60)
-    upcoming = [pk for pk, _ in scheduler_module._upcoming(20)]
+    upcoming = [pk for pk, _ in worker_database.upcoming(20)]
     assert upcoming == [chain.id for chain in soon] and later.id not in upcoming
-    assert [pk for pk, _ in scheduler_module._upcoming(0.5)] == [soon[0].id, soon[1].id]  # LOOKAHEAD at least
+    assert [pk for pk, _ in worker_database.upcoming(0.5)] == [soon[0].id, soon[1].id]  # LOOKAHEAD at least
 
 
 async def test_the_sweep_re_arms_its_wake_times_when_the_timers_are_full():

@@ -32,13 +32,13 @@ if pytest_asyncio is not None:
     async def automation_worker():
         """Run a scheduler worker in this process on the configured (in-memory) channel layer.
 
-        Yield the :class:`~consumers.scheduler.Scheduler` once its first sweep is done; events
+        Yield the :class:`~automations.worker.Scheduler` once its first sweep is done; events
         published with ``events.apublish`` are handled by it. It stops after the test.
         """
         # Imported on use: pytest loads this plugin in every run, before Django is set up.
         from channels.layers import get_channel_layer
 
-        from consumers.scheduler import Scheduler
+        from automations.worker import Scheduler
 
         from .running import scheduler_running
 

@@ -6,7 +6,7 @@ from daphne.server import Server  # installs Twisted's asyncio reactor: import b
 from twisted.internet import reactor
 
 from automations import wakeups
-from consumers.scheduler import Scheduler
+from automations.worker import Scheduler
 
 logger = logging.getLogger("automations.scheduler")
 

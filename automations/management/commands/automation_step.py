@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 
 from automations import inbox
 from automations.models import AutomationModel
-from consumers.scheduler import take_waiting_events
+from automations.worker import take_waiting_events
 
 
 class Command(BaseCommand):

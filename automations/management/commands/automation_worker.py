@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from automations import wakeups
-from consumers.scheduler import Scheduler, SchedulerFailedError
+from automations.worker import Scheduler, SchedulerFailedError
 
 
 class Command(BaseCommand):

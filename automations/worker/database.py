@@ -1,0 +1,140 @@
+"""What the scheduler worker does in the database: the sync functions it runs on its database threads.
+
+Advancing instances (one, or a batch due at once), sweeping, the wake times to arm, and the
+workers' heartbeats. Each is a plain function; the worker calls it through
+``database_sync_to_async`` on the engine's thread or on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from django.db import connection, connections
+from django.utils import timezone
+
+from automations import engine, inbox, wakeups
+from automations import settings as atm_settings
+from automations.models import AutomationModel, WorkerModel
+
+WAKE_BATCH_BESIDE_FACTOR = 5  # a batch's time limit, times this where requests do not wait for its thread
+
+
+def worker_timeout() -> timedelta:
+    """Return how old a worker's heartbeat may be before it is taken for dead (``ATM_WORKER_TIMEOUT``)."""
+    return timedelta(seconds=atm_settings.get("ATM_WORKER_TIMEOUT"))
+
+
+def advance_one(automation_id, due_only=True):
+    with wakeups.event_scope():
+        return engine.advance(automation_id, skip_locked=True, due_only=due_only)
+
+
+def advance_due(automation_ids) -> tuple[dict, set]:
+    """Advance the due instances ``automation_ids`` together (``engine.advance_due``): one commit
+    (and one hop to this thread) for the batch instead of one per instance.
+
+    The steps stop after ``ATM_WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the
+    database get their turn (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises
+    is rolled back alone, logged and left to the sweep; a database failure that spoils the
+    transaction raises, and the caller advances the instances one by one. Return
+    ``({id: StepResult}, ids not reached)``.
+    """
+    seconds = atm_settings.get("ATM_WAKE_BATCH_SECONDS")
+    if connection.vendor != "sqlite":
+        seconds *= WAKE_BATCH_BESIDE_FACTOR
+    with wakeups.event_scope():
+        results, left = engine.advance_due(automation_ids, seconds=seconds)
+    return results, set(left)
+
+
+def close_pool_connections(executor, threads) -> None:
+    """Close the database connections of every thread of ``executor``, then shut it down."""
+    barrier = threading.Barrier(threads)
+
+    def close():
+        try:
+            barrier.wait(timeout=5)  # one call per thread: each waits until all threads have one
+        except threading.BrokenBarrierError:
+            pass
+        connections.close_all()
+
+    for future in [executor.submit(close) for _ in range(threads)]:
+        future.result()
+    executor.shutdown(wait=True)
+
+
+def sweep_due(limit):
+    with wakeups.event_scope():
+        return engine.sweep(limit=limit)
+
+
+def apply_pending_events(limit, dead_workers, tried):
+    """Apply up to ``limit`` stored events that no live worker is applying; return counts by outcome."""
+    live = set(live_workers()) - set(dead_workers)
+    return inbox.apply_pending(limit=limit, live_workers=live, tried=tried)
+
+
+def after_sweep(within):
+    """Forget the events handled a day ago; return the earliest wake times to arm timers for.
+
+    Wake times that have passed are included: an instance that fell due while the sweep ran is run
+    by the timer at once instead of waiting for the next sweep.
+    """
+    inbox.forget_handled()
+    return upcoming(within)
+
+
+def upcoming(within: float) -> list:
+    """Return ``(id, wake time)`` of the instances due next, earliest first, for the timers.
+
+    The first ``ATM_SWEEP_LOOKAHEAD``, and beyond those every one due within ``within`` seconds (up to
+    ``ATM_MAX_TIMERS``): all that fall due before the next sweep looks again get a timer.
+    """
+    upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
+    upcoming = upcoming.values_list("pk", "wake_at")
+    lookahead, most = atm_settings.get("ATM_SWEEP_LOOKAHEAD"), atm_settings.get("ATM_MAX_TIMERS")
+    rows = list(upcoming[:lookahead])
+    until = timezone.now() + timedelta(seconds=within)
+    if len(rows) == lookahead and rows[-1][1] <= until:
+        rows += upcoming.filter(wake_at__lte=until)[lookahead:most]
+    return rows
+
+
+def running_ids(automation_ids) -> set[int]:
+    """Return those of ``automation_ids`` that are instances neither finished nor stopped by an error."""
+    running = AutomationModel.objects.running().filter(pk__in=automation_ids)
+    return set(running.values_list("pk", flat=True))
+
+
+def live_workers() -> list[str]:
+    cutoff = timezone.now() - worker_timeout()
+    return list(WorkerModel.objects.filter(seen__gte=cutoff).values_list("name", flat=True))
+
+
+def heartbeat(name) -> list[str]:
+    """Record that worker ``name`` is alive; claim the workers that stopped beating and return them.
+
+    Of several workers that find the same dead one, the one whose update refreshes its row claims
+    it; the refreshed row looks dead again after ``WORKER_TIMEOUT`` unless the claim ends first
+    (:func:`~.database.forget_workers`).
+    """
+    now = timezone.now()
+    if not WorkerModel.objects.filter(name=name).update(seen=now):
+        WorkerModel.objects.get_or_create(name=name, defaults={"started": now, "seen": now})
+    stale = WorkerModel.objects.filter(seen__lt=now - worker_timeout())
+    claimed = []
+    for other in stale.values_list("name", flat=True):
+        if stale.filter(name=other).update(seen=now):
+            claimed.append(other)
+    return claimed
+
+
+def forget_workers(names) -> None:
+    """Delete the rows of stopped workers whose work has been taken over."""
+    WorkerModel.objects.filter(name__in=names).delete()
+
+
+def sign_off(name) -> None:
+    """Leave worker ``name``'s row looking dead, so that another worker takes over its timers now."""
+    WorkerModel.objects.filter(name=name).update(seen=timezone.now() - 10 * worker_timeout())

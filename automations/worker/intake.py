@@ -1,0 +1,200 @@
+"""The scheduler worker's intake: events from the channel, stored in the inbox, confirmed, applied.
+
+Every event the worker receives is first written to the database inbox (:mod:`automations.inbox`),
+on a database thread of its own so that a long node in the engine's thread does not hold it in
+memory, and confirmed to a publisher that asked for a receipt; then it is applied once, through
+the sync engine, on the engine's thread. Invalid events are logged (type and id, bounded) and
+dropped; a message the channel layer cannot decode is skipped at once, and counted in a log line
+now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+from automations import events, inbox
+from automations import settings as atm_settings
+from automations.logsafe import shown
+from automations.models import InboxEvent
+
+logger = logging.getLogger("automations.scheduler")
+
+SKIP_PAUSE_EVERY = 100  # messages that could not be received in a row before the listener pauses ...
+SKIP_PAUSE = 0.05  # ... this many seconds (see Intake._listen)
+SKIP_LOG_INTERVAL = 10.0  # seconds between log lines about messages that could not be received
+
+# What a channel layer raises when it cannot reach its server (channels-redis: redis-py's errors,
+# sockets), as opposed to the errors of a message it took from the channel but could not decode.
+CONNECTION_ERRORS = (OSError, EOFError, RedisError)
+
+
+class Intake:
+    """What :class:`~automations.worker.Scheduler` does with events: listen, store, confirm, apply."""
+
+    async def _listen(self):
+        """Take the events from the channel, into the queue of those to store.
+
+        A message that the channel layer takes but cannot decode (bytes of another serializer or
+        other encryption keys, or no message at all) raises in ``receive()``: channels-redis has
+        removed it from the channel by then. It is skipped at once, counted and logged now and
+        then (``SKIP_LOG_INTERVAL``). Only a connection error waits before trying again.
+        """
+        lost, skipped = False, 0  # skipped: messages in a row that could not be received
+        while True:
+            try:
+                raw = await self.channel_layer.receive(self.channel)
+            except CONNECTION_ERRORS as exc:
+                if not lost:
+                    logger.error("Could not receive from channel %r (%r); retrying every %g s.",
+                                 self.channel, exc, atm_settings.get("ATM_RECONNECT_DELAY"))  # fmt: skip
+                lost = True
+                await asyncio.sleep(atm_settings.get("ATM_RECONNECT_DELAY"))
+                continue
+            except Exception as exc:
+                lost = self._receiving_again(lost)
+                skipped += 1
+                self._skipped(exc)
+                # The next message may well be readable: no wait. Yet an error that recurs without
+                # taking a message would keep the listener spinning; a short pause every
+                # SKIP_PAUSE_EVERY failures in a row bounds that, and costs a flood of bad messages
+                # little. sleep(0) lets the event loop's other tasks run in between.
+                await asyncio.sleep(SKIP_PAUSE if skipped % SKIP_PAUSE_EVERY == 0 else 0)
+                continue
+            lost, skipped = self._receiving_again(lost), 0
+            await self._received.put(raw)
+
+    def _receiving_again(self, lost) -> bool:
+        if lost:
+            logger.warning("Receiving from channel %r again.", self.channel)
+        return False
+
+    def _skipped(self, exc) -> None:
+        self.stats["undecodable"] += 1
+        count = self._skip_log.passes()
+        if count:
+            logger.warning(
+                "Skipped %d message(s) on channel %r that could not be received (the last: %s: %s). "
+                "Do all senders use this site's channel layer settings (serializer, encryption keys)?",
+                count, self.channel, type(exc).__name__, shown(str(exc)),
+            )  # fmt: skip
+
+    async def _take_in(self):
+        while True:
+            await self._store_received([await self._received.get()])
+
+    async def _store_received(self, batch=None):
+        """Store what the listener received, confirm it, and pass it on to be applied."""
+        batch = batch or []
+        while len(batch) < atm_settings.get("ATM_INTAKE_BATCH") and not self._received.empty():
+            batch.append(self._received.get_nowait())
+        self.stats["events"] += len(batch)
+        intakes = await self._store(batch)
+        for intake in intakes:  # stored: the engine's thread may apply them while the receipts go out
+            if intake.event is None:
+                self.stats["invalid"] += 1
+            else:
+                self._ready.put_nowait(intake.event)
+        for intake in intakes:
+            await self._reply(intake)
+
+    async def _store(self, batch):
+        """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
+        delay = 0.1
+        while True:
+            try:
+                return await self._side(inbox.accept)(batch, worker=self.name)
+            except Exception as exc:
+                logger.error("Could not store %d received event(s) (%r); trying again in %.1f s.",
+                             len(batch), exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _reply(self, intake):
+        await send_receipt(self.channel_layer or get_channel_layer(), intake)
+
+    async def _apply_ready(self):
+        while True:
+            event = await self._ready.get()
+            await self._handle(event)
+
+    async def dispatch(self, raw) -> bool:
+        """Store, confirm and apply one raw event now; return whether it was valid and applied.
+
+        An event applied already (a duplicate) counts as applied. Never raises.
+        """
+        self.stats["events"] += 1
+        try:
+            intake = (await database_sync_to_async(inbox.accept)([raw], worker=self.name))[0]
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Event (%s) could not be stored.", inbox.describe(raw))
+            return False
+        await self._reply(intake)
+        if intake.event is None:
+            self.stats["invalid"] += 1
+            return False
+        return await self._handle(intake.event)
+
+    async def _handle(self, event) -> bool:
+        """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
+        if event.type == events.WAKE:
+            return await self._wake([(event.automation, event.at)])
+        if event.type == events.WAKES:
+            return await self._wake(event.data)
+        try:
+            outcome = await database_sync_to_async(inbox.apply)(event.id)
+        except Exception:
+            self.stats["failed"] += 1
+            logger.exception("Event (%s) not handled; a sweep retries it.", inbox.describe(event.raw))
+            return False
+        if outcome == InboxEvent.REJECTED:
+            self.stats["invalid"] += 1
+        elif outcome == InboxEvent.FAILED:
+            self.stats["failed"] += 1
+        return outcome not in (InboxEvent.REJECTED, InboxEvent.FAILED)
+
+
+async def send_receipt(channel_layer, intake) -> None:
+    """Log a refused event; send the receipt to the event's ``reply_channel`` if it has one."""
+    if intake.error is not None:
+        logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
+    if intake.reply_channel is None:
+        return
+    try:
+        await channel_layer.send(intake.reply_channel, intake.receipt())
+    except Exception as exc:  # the publisher sends the event again and gets the receipt then
+        logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+
+
+async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000, wait: float = 0.05) -> int:
+    """Take the events waiting in the channel, store them in the inbox and answer their receipts.
+
+    What ``automation_step`` does where no worker listens. Waits ``wait`` seconds for each next
+    event; stops when none comes, after ``limit`` events, or if the channel layer fails. Wake-ups
+    are dropped: the database already says what is due. Return how many events were taken.
+    """
+    layer = get_channel_layer()
+    channel = channel or events.channel_name()
+    received, skipped, problem = [], 0, None
+    while len(received) + skipped < limit:
+        try:
+            received.append(await asyncio.wait_for(layer.receive(channel), wait))
+        except TimeoutError:
+            break
+        except CONNECTION_ERRORS as exc:
+            logger.warning("Could not receive from channel %r (%r).", channel, exc)
+            break
+        except Exception as exc:  # a message that could not be decoded, taken from the channel
+            skipped, problem = skipped + 1, f"{type(exc).__name__}: {shown(str(exc))}"
+    if skipped:
+        logger.warning("Skipped %d message(s) on channel %r that could not be received (the last: %s).",
+                       skipped, channel, problem)  # fmt: skip
+    if received:
+        for intake in await database_sync_to_async(inbox.accept)(received):
+            await send_receipt(layer, intake)
+    return len(received)

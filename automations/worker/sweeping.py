@@ -1,0 +1,102 @@
+"""The scheduler worker's sweeps and heartbeat: the safety net for lost events and dead workers.
+
+When it starts and every ``ATM_SWEEP_INTERVAL`` seconds a worker sweeps the database for due
+instances and for stored events nobody applied. Each worker records a heartbeat every
+``ATM_HEARTBEAT_INTERVAL`` seconds; when one stops beating for ``ATM_WORKER_TIMEOUT`` seconds,
+another takes over its timers and stored events at once by sweeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+
+from automations import settings as atm_settings
+
+from . import database
+
+logger = logging.getLogger("automations.scheduler")
+
+
+class Sweeping:
+    """What :class:`~automations.worker.Scheduler` does to sweep, beat and take over."""
+
+    async def _beat(self):
+        while True:
+            await asyncio.sleep(atm_settings.get("ATM_HEARTBEAT_INTERVAL"))
+            await self._beat_once()
+
+    async def _beat_once(self, take_over=True) -> list[str]:
+        """Record this worker's heartbeat; if others' have stopped, claim them and take over their work.
+
+        Return the workers claimed. A claimed worker's row is deleted once the sweep that takes over
+        is done; should the claiming worker die first, the row looks dead again and another claims it.
+        """
+        try:
+            dead = await self._side(database.heartbeat)(self.name)
+        except Exception as exc:
+            logger.warning("Heartbeat of worker %s not recorded (%r).", self.name, exc)
+            return []
+        if dead and take_over:
+            self.stats["takeovers"] += 1
+            logger.warning("Worker(s) %s stopped; taking over their timers and events.", ", ".join(dead))
+            self._spawn(self._take_over(dead))
+        return dead
+
+    async def _take_over(self, dead):
+        await self.sweep(dead_workers=dead)
+        await self._release(dead)
+
+    async def _release(self, claimed):
+        if claimed:
+            try:
+                await self._side(database.forget_workers)(claimed)
+            except Exception as exc:
+                logger.warning("Stopped workers %s not forgotten (%r); they are claimed again.", claimed, exc)
+
+    async def sweep(self, *, dead_workers=()) -> dict:
+        """Apply stored events nobody applies, advance the due instances, and load the next wake times.
+
+        Stored events are those of dead workers, older than ``inbox.PENDING_GRACE``, or stored
+        without a worker. The sweep goes a batch at a time, so that events and timers are served in
+        between; one sweep advances at most ``ATM_SWEEP_MAX`` instances (the next sweep goes on). Every
+        wake time the sweep leaves in the database, also one that fell due while it ran, is armed,
+        and the earliest ones are armed before it starts, so that timers are not held up by it.
+        ``dead_workers`` are workers whose stored events are taken over whatever their heartbeat says.
+        """
+        self.stats["sweeps"] += 1
+        counts: dict = {}
+        size, most = atm_settings.get("ATM_SWEEP_BATCH"), atm_settings.get("ATM_SWEEP_MAX")
+        try:
+            within = 2 * self.sweep_interval
+            for automation_id, at in await database_sync_to_async(database.upcoming)(within):
+                self.schedule(automation_id, at)
+            counts["events"], tried = 0, set()
+            while True:
+                apply_pending = database_sync_to_async(database.apply_pending_events)
+                applied = await apply_pending(size, dead_workers, tried)
+                counts["events"] += sum(applied.values())
+                if not any(applied.values()) or counts["events"] >= most:
+                    break
+            while True:
+                batch = await database_sync_to_async(database.sweep_due)(size)
+                for name, value in batch.items():
+                    counts[name] = counts.get(name, 0) + value
+                if batch["advanced"] < size or counts["advanced"] >= most:
+                    break
+            upcoming = await database_sync_to_async(database.after_sweep)(within)
+        except Exception:
+            logger.exception("Sweep failed; the next one retries.")
+            return counts
+        for automation_id, at in upcoming:
+            self.schedule(automation_id, at)
+        if counts.get("advanced") or counts.get("errors") or counts.get("events"):
+            logger.info("Sweep: %s", counts)
+        return counts
+
+    async def _sweep_periodically(self):
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            await self.sweep()
