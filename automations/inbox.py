@@ -104,8 +104,12 @@ def accept(raws, *, worker: str = "") -> list[Intake]:
     return intakes
 
 
-def apply(event_id: str) -> str | None:
+def apply(event_id: str, event: events.Event | None = None) -> str | None:
     """Apply the stored event ``event_id`` unless it was handled already; return the outcome.
+
+    ``event`` is the event as :func:`accept` validated it, when the worker that stored it applies
+    it: it is not validated again. Without it (a sweep applies what another worker stored, perhaps
+    before a deploy changed what is valid) the stored event is validated first.
 
     The outcome is ``InboxEvent.APPLIED``, ``REJECTED``, ``FAILED`` (this handling raised: rolled
     back, and retried later unless it was the last attempt), or ``None`` if the event was handled
@@ -117,7 +121,8 @@ def apply(event_id: str) -> str | None:
             return None
         row.attempts += 1
         try:
-            event = events.validate(row.event)
+            if event is None or event.id != row.pk:
+                event = events.validate(row.event)
             with transaction.atomic():  # the event's effects, undone if it fails; the row's outcome stays
                 perform(event)
         except events.InvalidEventError as exc:

@@ -147,7 +147,7 @@ class Intake:
         if event.type == events.WAKES:
             return await self._wake(event.data)
         try:
-            outcome = await database_sync_to_async(inbox.apply)(event.id)
+            outcome = await database_sync_to_async(inbox.apply)(event.id, event)
         except Exception:
             self.stats["failed"] += 1
             logger.exception("Event (%s) not handled; a sweep retries it.", inbox.describe(event.raw))
