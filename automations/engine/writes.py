@@ -16,6 +16,7 @@ from django.db import connection
 from automations.models import AutomationTaskModel
 
 CHANGED_FIELDS = ["finished", "message", "result", "finished_by"]  # what a step changes on a task
+FEW = 3  # changed rows written one UPDATE each; more go in one bulk_update()
 
 
 class TaskWrites:
@@ -48,8 +49,11 @@ class TaskWrites:
         """Write the changed rows (one ``UPDATE``), then the new ones (one ``INSERT``)."""
         new, self.new = self.new, []
         changed, self.changed = list(self.changed.values()), {}
-        if changed:
+        if len(changed) > FEW:
             AutomationTaskModel.objects.bulk_update(changed, CHANGED_FIELDS)
+        else:  # one UPDATE each: bulk_update()'s CASE per column costs more to build for a few rows
+            for task in changed:
+                task.save(update_fields=CHANGED_FIELDS)
         if new:
             if connection.features.can_return_rows_from_bulk_insert:
                 AutomationTaskModel.objects.bulk_create(new)
