@@ -3,6 +3,7 @@
 Runs on the database and channel layer of the settings: SQLite and in-memory, or PostgreSQL and Redis.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,12 @@ from tests.test_scheduler import finished, quiet_worker, running, until
 from tests.testapp.automations import EffectChain, Napper
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def own_channel(settings):
+    """A channel of the test's own: wake-ups other tests left on a shared layer never reach its worker."""
+    settings.ATM_CHANNEL_NAME = f"automations.test-wake-limits.{uuid.uuid4().hex[:12]}"
 
 db = database_sync_to_async
 MAX_TIMERS = atm_settings.DEFAULTS["ATM_MAX_TIMERS"]
