@@ -2,6 +2,7 @@
 #
 #   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000 (DJANGO_DEBUG=1)
 #   make test     install into $(VENV), system checks, migrations check, ruff, pytest
+#   make test-bench  the benchmarks' smoke runs (pytest -m bench), which `make test` leaves out
 #   make bench    run the benchmarks (BENCH_ARGS="--peers" side by side with DBOS and Viewflow,
 #                 BENCH_ARGS="--embedded" wake-ups in embedded mode; see bench/README.md)
 #
@@ -56,11 +57,12 @@ done | sort -u -V
 endef
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test run bench clean distclean which-python
+.PHONY: help venv test test-bench run bench clean distclean which-python
 
 help:
 	@echo "make run           install into $(VENV), migrate, load the demo, serve http://$(ADDR)"
 	@echo "make test          install into $(VENV), checks, migrations check, ruff, pytest"
+	@echo "make test-bench    the benchmarks' smoke runs (left out of make test)"
 	@echo "make bench         run the benchmarks"
 	@echo "make venv          create or update $(VENV) only"
 	@echo "make which-python  print the interpreter that would create a new venv"
@@ -99,6 +101,11 @@ test: venv
 	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The benchmarks' smoke runs: each benchmark runs once, small, to show that it still works.
+test-bench: venv
+	@mkdir -p var
+	$(VENV)/bin/pytest -m bench $(PYTEST_ARGS)
 
 # The demo is a development site: DEBUG on, the demo secret key, demo users with known passwords.
 run: export DJANGO_DEBUG = 1

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REQUIRE_SERVICES
 
+pytestmark = pytest.mark.bench  # smoke runs of the benchmarks: CI runs them apart (pytest -m bench)
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
     "--runs", "1", "--instances", "5", "--sizes", "20,40", "--repeats", "2",

@@ -14,6 +14,8 @@ import pytest
 
 from bench import peers
 
+pytestmark = pytest.mark.bench  # smoke runs of the benchmarks: CI runs them apart (pytest -m bench)
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ROOT / "bench" / "peer_workloads" / "run_ours.py"
 
