@@ -15,7 +15,7 @@ from django.urls import path
 
 from automations import flow
 from automations.flow import this
-from automations.models import AutomationModel
+from automations.models import AutomationModel, AutomationTaskModel
 
 pytestmark = pytest.mark.django_db
 
@@ -111,5 +111,11 @@ def test_malformed_keys_send_nothing_and_never_fail_the_page(query, caplog):
 
 def test_the_key_of_an_automation_without_the_receiver_sends_nothing():
     mute = Mute()
+    before = AutomationModel.objects.get(pk=mute.id)
+    rows = AutomationTaskModel.objects.filter(automation_id=mute.id).values_list("pk", "finished")
+    tasks = list(rows)
     response = visit("key=" + mute.get_key())
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.content == b"<p>Pricing</p>"
+    after = AutomationModel.objects.get(pk=mute.id)
+    assert (after.data, after.wake_at, after.error) == (before.data, before.wake_at, before.error)
+    assert list(rows) == tasks  # no task opened, finished or added: nothing was delivered
