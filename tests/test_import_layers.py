@@ -60,7 +60,15 @@ LAYERS = [
     ),
     (
         "persistence",
-        ["automations.events", "automations.models", "automations.wakeups", "automations.worklist"],
+        [
+            "automations.events",
+            "automations.events.publishing",
+            "automations.events.schema",
+            "automations.events.wakes",
+            "automations.models",
+            "automations.wakeups",
+            "automations.worklist",
+        ],
     ),
     ("engine", ["automations.engine.*"]),
     ("run time", ["automations.instances"]),
