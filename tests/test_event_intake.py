@@ -21,8 +21,8 @@ from django.db import connections
 from django.utils import timezone
 
 import automations.worker.database as worker_database
-from automations import engine, events, inbox
-from automations.events import publishing
+from automations import engine, events
+from automations.events import inbox, publishing
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 from automations.worker import Scheduler, SchedulerFailedError
 from tests.test_scheduler import finished, running, until

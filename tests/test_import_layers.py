@@ -65,8 +65,8 @@ LAYERS = [
             "automations.events.publishing",
             "automations.events.schema",
             "automations.events.wakes",
+            "automations.events.wakeups",
             "automations.models",
-            "automations.wakeups",
             "automations.worklist",
         ],
     ),
@@ -75,7 +75,7 @@ LAYERS = [
     ("facade", ["automations.flow", "automations.flow.automation"]),
     (
         "events and worker",
-        ["automations.event_resolution", "automations.inbox", "automations.worker.*"],
+        ["automations.events.inbox", "automations.events.resolution", "automations.worker.*"],
     ),
     (
         "web",

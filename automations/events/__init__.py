@@ -15,14 +15,14 @@ plain JSON dict to the channel named by ``ATM_CHANNEL_NAME`` (default ``"automat
 ``automation`` is an instance id (int, or a string of ASCII digits) or, for messages, the
 instance's key. ``token`` and ``data`` are optional. ``id`` (a string of up to 100 characters) names
 an event and is required for every type but ``automation.wake``: the worker stores the event in its
-database inbox on arrival and applies it once, however often it arrives (:mod:`automations.inbox`).
+database inbox on arrival and applies it once, however often it arrives (:mod:`automations.events.inbox`).
 :func:`publish` gives every event but ``automation.wake`` a random id. ``reply_channel`` (optional)
 asks for an ``automation.receipt`` once the event is stored (or with the reason it was refused);
 ``publish(event, confirm=True)`` sends the event again with the same id until the receipt comes.
 
 Message events may carry ``request`` instead of ``data`` (``{"GET": {name: [values]},
 "path": ..., "method": ..., "user": user id or null}``): the receiver then gets a request-like
-:class:`automations.event_resolution.EventRequest`, as page-view hooks promise. Keys this schema
+:class:`automations.events.resolution.EventRequest`, as page-view hooks promise. Keys this schema
 does not name are ignored.
 
 Every event must be JSON that databases store (string keys, finite numbers, no NUL characters),
@@ -32,14 +32,16 @@ with the reason in its receipt.
 
 :func:`publish` (sync code) and :func:`apublish` (async code) validate an event before sending it.
 The worker validates every event again on arrival (:func:`validate`, then
-:func:`automations.event_resolution.resolve` for what needs the database) and drops an invalid one
+:func:`automations.events.resolution.resolve` for what needs the database) and drops an invalid one
 with a logged reason. A wake-up is a hint: the database row decides what is due, so a duplicate
 does no harm and a lost one only delays work until a sweep. ``automation.wakes`` carries several
 wake-ups at once: :func:`publish_wake` sends those of a burst of starts together.
 
-The package's modules: the schema (:mod:`~automations.events.schema`) and publishing
-(:mod:`~automations.events.publishing`, :mod:`~automations.events.wakes`); this module exports
-their public names.
+The package is in two layers (docs/architecture.md). What this module exports is persistence: the
+schema (:mod:`~automations.events.schema`), publishing (:mod:`~automations.events.publishing`,
+:mod:`~automations.events.wakes`) and :mod:`~automations.events.wakeups`. The worker's side,
+:mod:`~automations.events.resolution` and :mod:`~automations.events.inbox`, needs the engine and the
+run time and is imported by its module path; this module never imports it.
 """
 
 from automations.events.publishing import (

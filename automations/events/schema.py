@@ -3,7 +3,7 @@
 :func:`validate` checks what an event can be checked against without the database: its type, its
 fields and their types, the JSON limits of :mod:`automations.jsonlimits`, and that a named class is
 registered and receives the named message. What needs the database is
-:func:`automations.event_resolution.resolve`'s.
+:func:`automations.events.resolution.resolve`'s.
 """
 
 from __future__ import annotations
