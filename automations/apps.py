@@ -17,9 +17,9 @@ class AutomationsConfig(AppConfig):
         from automations import (
             engine,  # also gives AutomationModel.run() its sweep
             page_views,
-            task_list_updates,
         )
         from automations.diagram import live as diagram_live
+        from automations.tasklist import live as task_list_live
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -32,8 +32,8 @@ class AutomationsConfig(AppConfig):
         checks.register(automation_checks.check_worker_reachable)
         checks.register(automation_checks.check_limit_settings)
         page_views.connect_receivers()
-        task_list_updates.connect_receivers()
+        task_list_live.connect_receivers()
         diagram_live.connect_receivers()
-        engine.hooks.register(task_list_updates.after_step)
+        engine.hooks.register(task_list_live.after_step)
         engine.hooks.register(diagram_live.after_step)
         autodiscover_modules("automations")

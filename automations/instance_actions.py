@@ -27,11 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import jsonlimits, registry, task_list_updates
+from automations import jsonlimits, registry
 from automations.engine.locking import lock_instance
 from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.receivers import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
+from automations.tasklist import live
 
 logger = logging.getLogger("automations.actions")
 
@@ -225,7 +226,7 @@ def kill(row, user) -> str:
     error = f"Killed by {user.get_username()}."
     AutomationModel.objects.filter(pk=row.pk).update(error=error, wake_at=None, updated=now)
     audit(row, user, "kill", error)
-    transaction.on_commit(lambda: [task_list_updates.notify_task(task) for task in open_tasks])
+    transaction.on_commit(lambda: [live.notify_task(task) for task in open_tasks])
     return _("Instance #%(pk)s was killed.") % {"pk": row.pk}
 
 

@@ -25,7 +25,8 @@ from django.apps import apps
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from automations import engine, registry, wakeups
+from automations import engine, registry
+from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel
 from automations.receivers import coerce_data, data_source, receiver_for, required_parameters

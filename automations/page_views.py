@@ -27,7 +27,8 @@ from functools import partial
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
-from automations import events, registry, wakeups
+from automations import events, registry
+from automations.events import wakeups
 from automations.flow import Automation
 from automations.logsafe import shown
 from automations.models import AutomationModel

@@ -6,7 +6,7 @@ A socket opened with a session lives as long as that session is the user's: befo
 sends (a push or a ``refresh``), the session is read again, and a session that has ended (logged
 out, expired, flushed because the password changed) or belongs to another user now closes the
 socket with code 4401, as does a user who may not log in any more. On connect, and whenever
-:mod:`automations.task_list_updates` reports that the user's tasks may have changed, the socket sends::
+:mod:`automations.tasklist.live` reports that the user's tasks may have changed, the socket sends::
 
     {"type": "tasks", "count": 2, "tasks": [{"id": 7, "url": "/automations/tasks/7/", ...}],
      "html": "<div class=\"atm-task-list\" ...>...</div>"}
@@ -32,10 +32,10 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 
 from automations import jsonlimits
-from automations.task_inbox import PARAMETERS
-from automations.task_list_updates import EVERYONE_GROUP, user_group
+from automations.tasklist.inbox import PARAMETERS
+from automations.tasklist.live import EVERYONE_GROUP, user_group
+from automations.tasklist.queries import open_task_list_for
 from automations.templatetags.automations import task_automation_name, task_description
-from automations.worklist import open_task_list_for
 
 TASKS_PATH = "ws/automations/tasks/"
 CLOSE_UNAUTHENTICATED = 4401

@@ -103,7 +103,7 @@ def open_tasks_helper(monkeypatch):
     Which tasks a user may process is the helper's business and tested with it; here it matters
     that the plugin shows what the helper returns for the request's user. Returns the users asked for.
     """
-    from automations import worklist
+    from automations.tasklist import queries
 
     asked = []
 
@@ -111,7 +111,7 @@ def open_tasks_helper(monkeypatch):
         asked.append(user.username)
         return AutomationTaskModel.objects.filter(finished=None, interaction_user=user).order_by("pk")
 
-    monkeypatch.setattr(worklist, "open_tasks_for", open_tasks_for)
+    monkeypatch.setattr(queries, "open_tasks_for", open_tasks_for)
     return asked
 
 

@@ -94,11 +94,11 @@ def test_registering_twice_registers_once():
 
 
 def test_the_live_task_lists_and_diagrams_are_hooks_the_app_registers():
-    from automations import task_list_updates
-    from automations.diagram import live
+    from automations.diagram import live as diagram_live
+    from automations.tasklist import live as task_list_live
 
-    assert task_list_updates.after_step in hooks.registered()
-    assert live.after_step in hooks.registered()
+    assert task_list_live.after_step in hooks.registered()
+    assert diagram_live.after_step in hooks.registered()
 
 
 PRIVATE_DJANGO = [

@@ -13,7 +13,8 @@ from asgiref.sync import async_to_sync
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from automations import events, inbox
+from automations import events
+from automations.events import inbox
 from automations.models import AutomationModel
 from automations.worker import Scheduler
 from tests.testapp.automations import Napper

@@ -21,7 +21,8 @@ from django.db import connections
 from django.utils import timezone
 
 import automations.worker.database as worker_database
-from automations import engine, events, inbox
+from automations import engine, events
+from automations.events import inbox, publishing
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 from automations.worker import Scheduler, SchedulerFailedError
 from tests.test_scheduler import finished, running, until
@@ -203,7 +204,7 @@ async def test_confirmed_publish_without_a_worker_times_out(channel):
 
 
 async def test_confirmed_publish_of_a_refused_event_raises_its_reason(worker, monkeypatch):
-    monkeypatch.setattr(events, "_checked", events.with_id)  # a publisher without the site's registry
+    monkeypatch.setattr(publishing, "checked", events.with_id)  # a publisher without the site's registry
     refused = {"type": "automation.start", "automation_class": "elsewhere.Gone", "id": "gone-1"}
     with pytest.raises(events.InvalidEventError, match="is not a registered automation class"):
         await events.apublish(refused, confirm=True, timeout=5)

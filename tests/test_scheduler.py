@@ -15,7 +15,7 @@ from django.utils import timezone
 import automations.worker.database as worker_database
 import automations.worker.scheduler as worker_scheduler
 from automations import events
-from automations.event_resolution import EventRequest
+from automations.events.resolution import EventRequest
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock, scheduler_running
 from automations.worker import Scheduler
@@ -488,7 +488,7 @@ async def test_publish_names_every_event_but_wake_ups():
 
 
 def test_handled_events_are_forgotten_after_a_day_pending_ones_never():
-    from automations import inbox
+    from automations.events import inbox
     from automations.models import InboxEvent
 
     InboxEvent.objects.create(id="old", handled=timezone.now() - timedelta(hours=25))

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from automations import engine, events, flow, inbox, page_views
+from automations import engine, events, flow, page_views
+from automations.events import inbox
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.people.flows import ForAda, make_user, open_task
@@ -17,7 +18,7 @@ class Offloaded(flow.Automation):
     work = flow.Execute(this.note_worker, threaded=True)
 
     def note_worker(self, task):
-        from automations import wakeups
+        from automations.events import wakeups
 
         self.data["by_worker"] = wakeups.handling_event()
 
@@ -84,7 +85,7 @@ def test_a_page_view_with_a_worker_publishes_a_message_event(published, django_c
 
 
 def engine_as_worker():
-    from automations import wakeups
+    from automations.events import wakeups
 
     return wakeups.event_scope()
 

@@ -10,8 +10,9 @@ from cms.plugin_base import CMSPluginBase
 from cms.plugin_pool import plugin_pool
 from django.utils.translation import gettext_lazy as _
 
-from automations import registry, worklist
+from automations import registry
 from automations.logsafe import shown
+from automations.tasklist import queries
 
 from . import choices, conf, delivery
 from .forms import AutomationHookForm, AutomationStatusForm, AutomationTaskListForm
@@ -55,7 +56,7 @@ class AutomationTaskList(_AutomationPlugin):
         user = _user(context)
         if user is None or not user.is_authenticated:
             return context
-        context["tasks"] = worklist.open_tasks_for(user)
+        context["tasks"] = queries.open_tasks_for(user)
         context[TEMPLATE_KEY] = self.template_for(instance)
         return context
 

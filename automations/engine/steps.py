@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from automations import registry, signals, wakeups
+from automations import registry, signals
 from automations import settings as atm_settings
+from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.receivers import receiver_for

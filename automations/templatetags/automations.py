@@ -17,15 +17,16 @@
 ``{% task_inbox_for tasks as inbox %}``
     Split ``tasks`` into ``inbox.mine`` (assigned to the user) and ``inbox.queue`` (their groups'
     and permissions' tasks), sorted and paged by the request's ``sort``, ``mine_page`` and
-    ``queue_page`` parameters (see :mod:`automations.task_inbox`).
+    ``queue_page`` parameters (see :mod:`automations.tasklist.inbox`).
 """
 
 from django import template
 from django.template.base import Variable, token_kwargs
 
-from automations import page_views, registry, task_inbox
+from automations import page_views, registry
 from automations.permissions import form_node_for
-from automations.worklist import open_tasks_for
+from automations.tasklist import inbox
+from automations.tasklist.queries import open_tasks_for
 
 register = template.Library()
 
@@ -130,27 +131,27 @@ def automation_name(automation):
 @register.filter
 def task_summary(task):
     """Return the automation's summary of ``task`` (``Automation.get_task_summary``)."""
-    return task_inbox.task_summary(task)
+    return inbox.task_summary(task)
 
 
 @register.filter
 def task_urgency(task):
     """Return ``"fresh"``, ``"due"`` or ``"late"``: how urgent the open ``task`` is by its age."""
-    return task_inbox.urgency(task)
+    return inbox.urgency(task)
 
 
 @register.filter
 def task_age(task):
     """Return how long the open ``task`` has waited, for people: "5 minutes", "30 hours", "3 days"."""
-    return task_inbox.age_text(task.hours_since_created())
+    return inbox.age_text(task.hours_since_created())
 
 
 @register.simple_tag(takes_context=True)
 def task_inbox_for(context, tasks, user=None):
-    """Return the :class:`~automations.task_inbox.Inbox` of ``tasks`` for ``user``."""
+    """Return the :class:`~automations.tasklist.inbox.Inbox` of ``tasks`` for ``user``."""
     user = user or context.get("user") or getattr(context.get("request"), "user", None)
     parameters = context.get("inbox_params")
     if parameters is None:
         request = context.get("request")
         parameters = request.GET if request is not None else {}
-    return task_inbox.build_inbox(tasks or [], user, parameters)
+    return inbox.build_inbox(tasks or [], user, parameters)

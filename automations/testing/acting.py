@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.http import Http404
 from django.test import RequestFactory
 
-from automations import events, inbox
+from automations import events
+from automations.events import inbox
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for
 from automations.views import TaskView

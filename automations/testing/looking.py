@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from automations.models import AutomationModel, AutomationTaskModel
-from automations.worklist import open_tasks_for
+from automations.tasklist.queries import open_tasks_for
 
 __all__ = ["assert_at", "open_tasks", "path", "paths"]
 

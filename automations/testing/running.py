@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from automations import engine, inbox, wakeups
+from automations import engine
+from automations.events import inbox, wakeups
 from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, AutomationTaskModel
 

@@ -26,7 +26,7 @@ from automations.flow import get_automations
 from automations.flow.forms import Form
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import may_process
-from automations.worklist import open_form_tasks
+from automations.tasklist.queries import open_form_tasks
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time

@@ -20,7 +20,7 @@ from automations import engine
 from automations.flow.forms import ModelForm
 from automations.models import AutomationTaskModel
 from automations.permissions import form_node_for, may_process
-from automations.worklist import open_tasks_for
+from automations.tasklist.queries import open_tasks_for
 
 from .closed_tasks import TaskClosed, closed_description, closed_task_response, may_see_closed, saved_message
 from .errors import PageErrorsMixin
@@ -40,7 +40,7 @@ class TaskListView(LoginRequiredMixin, TemplateView):
 
     The list is split into the tasks assigned to the user and their groups' and permissions' queue,
     sorted and paged by ``?sort=``, ``?mine_page=`` and ``?queue_page=`` (see
-    :mod:`automations.task_inbox`).
+    :mod:`automations.tasklist.inbox`).
     """
 
     template_name = "automations/task_list.html"

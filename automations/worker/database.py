@@ -13,8 +13,9 @@ from datetime import timedelta
 from django.db import connection, connections
 from django.utils import timezone
 
-from automations import engine, inbox, wakeups
+from automations import engine
 from automations import settings as atm_settings
+from automations.events import inbox, wakeups
 from automations.models import AutomationModel, WorkerModel
 
 WAKE_BATCH_BESIDE_FACTOR = 5  # a batch's time limit, times this where requests do not wait for its thread

@@ -1,6 +1,6 @@
 """The scheduler worker's intake: events from the channel, stored in the inbox, confirmed, applied.
 
-Every event the worker receives is first written to the database inbox (:mod:`automations.inbox`),
+Every event the worker receives is first written to the database inbox (:mod:`automations.events.inbox`),
 on a database thread of its own so that a long node in the engine's thread does not hold it in
 memory, and confirmed to a publisher that asked for a receipt; then it is applied once, through
 the sync engine, on the engine's thread. Invalid events are logged (type and id, bounded) and
@@ -17,8 +17,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-from automations import events, inbox
+from automations import events
 from automations import settings as atm_settings
+from automations.events import inbox
 from automations.logsafe import shown
 from automations.models import InboxEvent
 

@@ -24,8 +24,9 @@ from channels.layers import get_channel_layer
 from django.db import connections
 from django.utils import timezone
 
-from automations import events, wakeups
+from automations import events
 from automations import settings as atm_settings
+from automations.events import wakeups
 from automations.logsafe import Throttle
 
 from . import database

@@ -298,7 +298,7 @@ def test_a_decision_is_confirmed_with_a_message(people):
 
 
 def test_the_inbox_sorts_and_pages_each_section_on_its_own(people):
-    from automations import task_inbox
+    from automations.tasklist import inbox as task_inbox
 
     ada = make_user("ada")
     for _ in range(task_inbox.PAGE_SIZE + 3):

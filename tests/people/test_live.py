@@ -11,7 +11,7 @@ from django.test import Client
 import consumers
 from automations import engine
 from automations.models import AutomationTaskModel
-from automations.task_list_updates import notify_users
+from automations.tasklist.live import notify_users
 from consumers.task_list import CLOSE_UNAUTHENTICATED, TASKS_PATH
 from tests.people.flows import ForAda, ForReviewers, Unassigned, make_user, open_task
 

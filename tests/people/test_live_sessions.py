@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from automations.task_list_updates import notify_users
+from automations.tasklist.live import notify_users
 from consumers.task_list import CLOSE_UNAUTHENTICATED, TASKS_PATH
 from consumers.unknown import CLOSE_UNKNOWN_PATH
 from routing import build_application

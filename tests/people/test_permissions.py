@@ -10,7 +10,7 @@ from automations import engine, flow
 from automations.checks import check_permission_settings, check_unassigned_forms
 from automations.models import AutomationTaskModel
 from automations.permissions import form_node_for, group_model, may_process, uses_custom_permissions
-from automations.worklist import open_form_tasks, open_tasks_for
+from automations.tasklist.queries import open_form_tasks, open_tasks_for
 from tests.approvals.forms import ApprovalForm
 from tests.people.flows import (
     WHO_MAY_PROCESS,

@@ -12,8 +12,8 @@ from automations import flow
 from automations.checks import check_permission_settings
 from automations.models import AutomationTaskModel
 from automations.permissions import group_model, may_process
-from automations.task_list_updates import recipients
-from automations.worklist import open_tasks_for
+from automations.tasklist.live import recipients
+from automations.tasklist.queries import open_tasks_for
 from tests.approvals.forms import ApprovalForm
 from tests.teams.models import Team
 

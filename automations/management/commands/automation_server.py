@@ -5,7 +5,7 @@ from daphne.management.commands.runserver import Command as DaphneRunserver
 from daphne.server import Server  # installs Twisted's asyncio reactor: import before the reactor
 from twisted.internet import reactor
 
-from automations import wakeups
+from automations.events import wakeups
 from automations.worker import Scheduler
 
 logger = logging.getLogger("automations.scheduler")

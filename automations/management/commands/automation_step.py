@@ -1,7 +1,7 @@
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 
-from automations import inbox
+from automations.events import inbox
 from automations.models import AutomationModel
 from automations.worker import take_waiting_events
 

@@ -4,7 +4,7 @@ import signal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from automations import wakeups
+from automations.events import wakeups
 from automations.worker import Scheduler, SchedulerFailedError
 
 

@@ -25,8 +25,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from automations import engine, event_resolution, events, wakeups
+from automations import engine, events
 from automations.engine import lock_rows
+from automations.events import resolution, wakeups
 from automations.logsafe import shown
 from automations.models import InboxEvent
 
@@ -158,7 +159,7 @@ def _conclude(row, outcome, error):
 
 def perform(event: events.Event):
     """Do what the effectful ``event`` asks, through the automation's own API; return its result."""
-    automation_class, model, data = event_resolution.resolve(event)
+    automation_class, model, data = resolution.resolve(event)
     if event.type == events.MESSAGE:
         instance = automation_class(automation=model)
         return instance.send_message(event.message, event.token, data)

@@ -1,0 +1,152 @@
+"""Publishing events to the scheduler worker's channel: :func:`publish`, :func:`apublish`, confirmation.
+
+An event is validated (:func:`automations.events.schema.validate`) before it is sent; one without an
+``id`` gets a random one (:func:`with_id`). From sync code the event goes out on the process's one
+publishing loop (:mod:`automations.publisher`); a confirmed publish sends it again with the same id
+until a worker's receipt comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime
+
+import channels.layers
+from asgiref.sync import async_to_sync
+
+from automations import publisher
+from automations import settings as atm_settings
+from automations.events.schema import RECEIPT, WAKE, WAKE_TYPES, InvalidEventError, validate
+from automations.exceptions import AutomationsError
+from automations.logsafe import shown
+
+
+def channel_name() -> str:
+    """Return the channel the scheduler worker listens on (``ATM_CHANNEL_NAME``)."""
+    return atm_settings.get("ATM_CHANNEL_NAME")
+
+
+class EventNotConfirmedError(AutomationsError, TimeoutError):
+    """No worker confirmed an event within the time a confirmed :func:`publish` allowed."""
+
+
+CONFIRM_TIMEOUT = 30.0  # seconds a confirmed publish keeps trying by default
+_FIRST_WAIT = 1.0  # seconds a confirmed publish waits for a receipt before it sends the event again
+_LONGEST_WAIT = 5.0
+
+
+def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
+    """Validate ``event`` and send it to the scheduler worker's channel (from sync code).
+
+    An event other than ``automation.wake`` without an ``id`` gets a random one (``event`` itself
+    is not changed), so that the worker applies it once even if it is delivered twice. Return the
+    event's id. Raise :class:`InvalidEventError` if the event is invalid.
+
+    Without ``confirm`` the event is sent once: ``channels.exceptions.ChannelFull`` or a connection
+    error is raised if the channel layer refuses it, and it is lost if the worker that takes it dies
+    before storing it. With ``confirm=True`` the event asks for a receipt, and is sent again with
+    the same id until a worker confirms that it has stored it; full channels, connection errors and
+    lost events are retried. Raise :class:`EventNotConfirmedError` if ``timeout`` seconds pass
+    without a receipt, and :class:`InvalidEventError` if the worker rejects the event.
+    """
+    if confirm:
+        return from_sync(apublish, event, confirm=True, timeout=timeout)
+    event = checked(event)
+    from_sync(send, event)
+    return event.get("id")
+
+
+async def send(event):
+    """Send ``event`` as it is to the scheduler worker's channel."""
+    await _layer().send(channel_name(), event)
+
+
+def _layer():
+    """The channel layer to send with here: the publishing loop's own there, else the shared one."""
+    if publisher.on_publishing_loop():
+        return publisher.channel_layer()
+    return channels.layers.get_channel_layer()
+
+
+def from_sync(coroutine_function, *args, **kwargs):
+    """Run a publishing coroutine from sync code on the process's one publishing loop.
+
+    The in-memory layer lives on the loop that receives its events (the embedded server's), where
+    ``async_to_sync`` runs it from the server's threads; it holds no connections to keep.
+    """
+    if isinstance(channels.layers.get_channel_layer(), channels.layers.InMemoryChannelLayer):
+        return async_to_sync(coroutine_function)(*args, **kwargs)
+    return publisher.run(coroutine_function, *args, **kwargs)
+
+
+async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
+    """Validate ``event`` and send it to the scheduler worker's channel (from async code).
+
+    The same as :func:`publish`, awaitable.
+    """
+    event = checked(event)
+    layer = _layer()
+    if not confirm:
+        await layer.send(channel_name(), event)
+    else:
+        await _send_confirmed(layer, event, timeout)
+    return event.get("id")
+
+
+def checked(event):
+    """Return ``event`` with an ``id`` (:func:`with_id`), validated; raise :class:`InvalidEventError`."""
+    event = with_id(event)
+    validate(event)
+    return event
+
+
+async def _send_confirmed(layer, event, timeout):
+    deadline = time.monotonic() + timeout
+    reply_channel = await layer.new_channel("automations.receipt.")
+    event = {**event, "reply_channel": reply_channel}
+    wait, problem = _FIRST_WAIT, "no worker answered"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise EventNotConfirmedError(
+                f"Event {shown(event.get('id'))} ({event['type']}) was not confirmed within {timeout:g} s: "
+                f"{problem}. Is a scheduler worker running on channel {channel_name()!r}?"
+            )
+        try:
+            await layer.send(channel_name(), event)
+            answer = await asyncio.wait_for(_receipt_for(layer, reply_channel, event.get("id")),
+                                            min(wait, remaining))  # fmt: skip
+        except TimeoutError:
+            problem = "no worker answered"
+        except Exception as exc:  # a full channel, Redis restarting: the same event again, later
+            problem = f"the channel layer failed ({type(exc).__name__}: {shown(str(exc))})"
+            await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        else:
+            if answer.get("accepted") is True:
+                return
+            raise InvalidEventError(f"The worker rejected the event: {answer.get('error')}")
+        wait = min(wait * 2, _LONGEST_WAIT)
+
+
+async def _receipt_for(layer, reply_channel, event_id):
+    while True:
+        answer = await layer.receive(reply_channel)
+        if isinstance(answer, dict) and answer.get("type") == RECEIPT and answer.get("id") == event_id:
+            return answer
+
+
+def with_id(event):
+    """Return ``event`` with a random ``id`` if it has none and is not a wake-up."""
+    if not isinstance(event, dict) or event.get("id") is not None or event.get("type") in WAKE_TYPES:
+        return event
+    return {**event, "id": uuid.uuid4().hex}
+
+
+def wake_event(automation_id: int, at: datetime | None = None) -> dict:
+    """Return the ``automation.wake`` event for ``automation_id`` (due at ``at``; default: now)."""
+    event = {"type": WAKE, "automation": int(automation_id)}
+    if at is not None:
+        event["at"] = at.isoformat()
+    return event
