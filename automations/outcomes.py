@@ -1,17 +1,64 @@
-"""What a node visit decides; the engine carries it out.
+"""The contract between nodes and the engine: what a node sees of a visit, and what it decides.
 
-Nodes (:mod:`automations.flow`) return one of these from ``Node.visit``; the engine
+Nodes (:mod:`automations.flow`) are handed a :class:`Visit` and return one of :class:`Proceed`,
+:class:`Wait`, :class:`Finish` and :class:`JoinArrival` from ``Node.visit``; the engine
 (:mod:`automations.engine`) writes the task rows and moves the paths. Neither side knows how the
 other is implemented.
+
+The task rows and automation objects a visit carries are typed ``Any`` here: the models and the
+``flow.Automation`` facade sit in layers above this module (see ``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 UNCHANGED = object()
+
+
+@dataclass
+class Submission:
+    """A person's input for an open task (a submitted form), handed to the node that waits for it."""
+
+    task_id: int
+    result: Any = None  # the cleaned data, stored as the task's result
+    user: Any = None  # who submitted it
+    apply: Callable[[], Any] | None = None  # run in the step (e.g. saving a ModelForm); returns what it saved
+    consumed: bool = False  # set by the node that took the input; False after the step: not taken
+
+
+class HoldVisit(Protocol):
+    """What a node's modifiers see of a visit: the task and the time (``Node.hold``)."""
+
+    @property
+    def task(self) -> Any:
+        """The node's task row, an ``AutomationTaskModel`` (not saved yet on the first visit)."""
+
+    @property
+    def now(self) -> datetime:
+        """The time of the step."""
+
+
+class Visit(HoldVisit, Protocol):
+    """What a node sees of the step that visits it (``Node.visit``, ``Node.enter``)."""
+
+    @property
+    def automation(self) -> Any:
+        """The ``flow.Automation`` object being stepped."""
+
+    @property
+    def run_threaded(self) -> bool:
+        """Whether ``Execute(threaded=True)`` nodes run here (else they are handed to the worker)."""
+
+    @property
+    def submission(self) -> Submission | None:
+        """A person's input for this node's task, or ``None``."""
+
+    def previous_result(self, node_name: str) -> dict[str, Any] | None:
+        """Return the result of the latest finished visit of ``node_name`` if it is a dict."""
 
 
 @dataclass
@@ -51,3 +98,7 @@ class Finish:
 @dataclass
 class JoinArrival:
     """A path arrived at a ``Join``: continue once every sibling path has arrived."""
+
+
+#: What ``Node.visit`` returns.
+Outcome: TypeAlias = Proceed | Wait | Finish | JoinArrival

@@ -7,10 +7,13 @@ is not registered is never imported.
 
 from __future__ import annotations
 
+from typing import Any
+
 from automations.exceptions import AutomationsError
 from automations.logsafe import shown
 
-_automations: dict[str, type] = {}
+# The classes are flow.Automation subclasses, typed type[Any]: the facade sits layers above this module.
+_automations: dict[str, type[Any]] = {}
 
 
 class UnknownAutomationError(AutomationsError, LookupError):
@@ -27,7 +30,7 @@ def register(cls: type) -> None:
     _automations[class_path(cls)] = cls
 
 
-def get(path: str) -> type:
+def get(path: str) -> type[Any]:
     """Return the automation class registered under ``path``.
 
     Raise :class:`UnknownAutomationError` if no declared automation has that path.
@@ -41,7 +44,7 @@ def get(path: str) -> type:
         ) from None
 
 
-def all_automations() -> dict[str, type]:
+def all_automations() -> dict[str, type[Any]]:
     """Return a copy of the registry, path -> class, in registration order."""
     return dict(_automations)
 
@@ -55,6 +58,6 @@ def register_base(cls: type) -> None:
     _base = cls
 
 
-def is_automation_class(value) -> bool:
+def is_automation_class(value: object) -> bool:
     """Return whether ``value`` is a subclass of the automations' base class (abstract ones included)."""
     return isinstance(value, type) and _base is not None and issubclass(value, _base)

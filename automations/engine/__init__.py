@@ -9,11 +9,13 @@ else calls this package: ``Automation.run()``, ``AutomationModel.run()`` (the sw
 ``manage.py automation_step``), the form views and the scheduler worker.
 """
 
+from automations.outcomes import Submission
+
 from . import hooks
 from .batches import advance_due
 from .locking import lock_rows
 from .paths import Frame, frames
-from .steps import Message, Submission, advance, deliver, mark_error
+from .steps import Message, advance, deliver, mark_error
 from .sweep import sweep
 from .walk import StepResult
 

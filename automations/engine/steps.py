@@ -30,6 +30,7 @@ from automations import settings as atm_settings
 from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.outcomes import Submission
 from automations.receivers import receiver_for
 from automations.stepping import current_steps, in_step, stepping, stepping_automation
 
@@ -41,17 +42,6 @@ from .writes import TaskWrites
 logger = logging.getLogger("automations.engine")
 
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
-
-
-@dataclass
-class Submission:
-    """A person's input for an open task (a submitted form), handed to the node that waits for it."""
-
-    task_id: int
-    result: object = None
-    user: object = None
-    apply: object = None  # optional callable run inside the step, e.g. saving a ModelForm
-    consumed: bool = False  # set by the node that took the input; False after the step: not taken
 
 
 @dataclass
@@ -68,7 +58,8 @@ class Message:
 # -- entry points -------------------------------------------------------------------------------
 
 
-def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None):
+def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
+            submission: Submission | None = None):  # fmt: skip
     """Advance one instance as far as it can go; return a :class:`StepResult`.
 
     ``automation`` is an ``Automation`` object, an ``AutomationModel`` or an id. ``skip_locked``

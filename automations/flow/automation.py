@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Self
+
 from django.db import models
+from django.dispatch import Signal
 
 from automations import engine, instances, registry
 from automations.exceptions import AutomationsError
 from automations.instances import ModelReference
-from automations.models import AutomationModel
+from automations.models import AutomationModel, AutomationTaskModel
 from automations.receivers import coerce_data, receiver_for
 
 from . import discovery
@@ -18,6 +21,7 @@ from .declaration import (
     link_joins,
     link_successors,
 )
+from .nodes import Node
 
 
 class AutomationFinishedError(AutomationsError, RuntimeError):
@@ -49,17 +53,18 @@ class Automation:
     instead; ``autorun=False`` creates it without running it.
     """
 
-    unique = False
-    publish_receivers = False
-    default_template_name = None
-    context: dict = {}
-    _nodes: dict = {}
-    _node_names: tuple = ()
+    unique: ClassVar[bool | list[str] | tuple[str, ...]] = False
+    publish_receivers: ClassVar[bool] = False
+    default_template_name: ClassVar[str | None] = None
+    context: ClassVar[dict[str, Any]] = {}
+    _nodes: ClassVar[dict[str, Node]] = {}
+    _node_names: ClassVar[tuple[str, ...]] = ()
+    _model: AutomationModel  # the instance's row, shared with the other objects of the instance
 
     class Meta:
         pass
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, value in list(vars(cls).items()):
             if isinstance(value, type) and issubclass(value, models.Model):
@@ -99,13 +104,20 @@ class Automation:
         return str(_own_meta(cls, "verbose_name_plural") or f"Automations {cls.__name__}")
 
     @property
-    def model_class(self):
+    def model_class(self) -> type[AutomationModel]:
         """The model that stores automation instances (:class:`~automations.models.AutomationModel`)."""
         return AutomationModel
 
     # -- instances --------------------------------------------------------------------------
 
-    def __init__(self, *, automation=None, automation_id=None, autorun: bool = True, **kwargs):
+    def __init__(
+        self,
+        *,
+        automation: AutomationModel | None = None,
+        automation_id: int | None = None,
+        autorun: bool = True,
+        **kwargs: Any,
+    ) -> None:
         instances.start(self, model=automation, automation_id=automation_id, autorun=autorun, params=kwargs)
 
     @property
@@ -114,12 +126,12 @@ class Automation:
         return self._model.pk
 
     @property
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """The instance's JSON data, shared by all its nodes; call :meth:`save` after changing it."""
         return self._model.data
 
     @data.setter
-    def data(self, value):
+    def data(self, value: dict[str, Any]) -> None:
         self._model.data = value
 
     def save(self) -> None:
@@ -132,17 +144,17 @@ class Automation:
         """
         instances.save(self)
 
-    def get_model_instance(self, name: str):
+    def get_model_instance(self, name: str) -> models.Model | None:
         """Return the model instance whose id is stored under ``name`` in ``data``."""
         return instances.model_instance(self, name)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         model = self.__dict__.get("_model")
         if model is not None and name in model.model_refs:
             return self.get_model_instance(name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def run(self):
+    def run(self) -> Node | None:
         """Run until the instance finishes, needs a person, or has to wait; return that node.
 
         When the instance finishes, that is its ``End`` node (or, for a path that ran past the last
@@ -181,7 +193,7 @@ class Automation:
         """Return the instance's random, unguessable key, e.g. for ``?key={{ atm.get_key }}``."""
         return self._model.key
 
-    def get_task_summary(self, task) -> str:
+    def get_task_summary(self, task: AutomationTaskModel) -> str:
         """Return the line task lists show for ``task``, an open task of this instance.
 
         The default is the description of the task's node, then the instance's verbose name and
@@ -192,12 +204,12 @@ class Automation:
         description = str(getattr(node, "description", "") or task.status)
         return f"{description} · {self.get_verbose_name()} #{self.id}"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} id={getattr(self.__dict__.get('_model'), 'pk', None)}>"
 
     # -- messages ---------------------------------------------------------------------------
 
-    def send_message(self, message: str, token: str | None = None, data=None):
+    def send_message(self, message: str, token: str | None = None, data: object = None) -> Any:
         """Call ``receive_<message>(token, data)`` on this instance, then let the instance continue.
 
         Return the receiver's return value. A message whose data misses the receiver's
@@ -208,12 +220,18 @@ class Automation:
         return instances.send_message(self, message, token, data)
 
     @classmethod
-    def dispatch_message(cls, automation, message: str, token: str | None = None, data=None):
+    def dispatch_message(
+        cls,
+        automation: Automation | AutomationModel | int | str,
+        message: str,
+        token: str | None = None,
+        data: object = None,
+    ) -> Any:
         """Send ``message`` to ``automation``: an instance, an instance id, or an instance key."""
         return instances.dispatch_message(cls, automation, message, token, data)
 
     @classmethod
-    def create_on_message(cls, message: str, token: str | None = None, data=None):
+    def create_on_message(cls, message: str, token: str | None = None, data: object = None) -> Self | None:
         """Create an instance, send it ``message`` before its first node runs, then run it.
 
         For ``unique`` automations the unique parameters are taken from ``data`` (or the request's
@@ -224,7 +242,7 @@ class Automation:
         return instances.create_on_message(cls, message, token, data)
 
     @classmethod
-    def broadcast_message(cls, message: str, token: str | None = None, data=None) -> list:
+    def broadcast_message(cls, message: str, token: str | None = None, data: object = None) -> list[Any]:
         """Send ``message`` to every running instance; a receiver returning ``"received"`` stops it.
 
         Return the list of the receivers' return values (empty if ``data`` does not satisfy the
@@ -232,17 +250,19 @@ class Automation:
         """
         return instances.broadcast_message(cls, message, token, data)
 
-    def _deliver_message(self, target, message: str, token=None, data=None) -> list:
+    def _deliver_message(
+        self, target: object, message: str, token: str | None = None, data: object = None
+    ) -> list[Any]:
         """Send ``message`` to ``target`` for a ``SendMessage`` node of this instance; return the results."""
         return instances.send_to(target, message, token, data)
 
     @classmethod
-    def satisfies_data_requirements(cls, message: str, data) -> bool:
+    def satisfies_data_requirements(cls, message: str, data: object) -> bool:
         """Return whether ``data`` has the parameters the receiver of ``message`` requires."""
         return coerce_data(receiver_for(cls, message), data)[0]
 
     @classmethod
-    def on_signal(cls, signal, **connect_kwargs):
+    def on_signal(cls, signal: Signal, **connect_kwargs: Any) -> type[Self]:
         """Connect the class to ``signal``: each time it is sent, a new instance is created and run.
 
         If the class defines ``started_by_signal(self, *args, **kwargs)``, it is called with the
@@ -253,7 +273,7 @@ class Automation:
         return discovery.on_signal(signal, **connect_kwargs)(cls)
 
     @classmethod
-    def on(cls, signal, **connect_kwargs):
+    def on(cls, signal: Signal, **connect_kwargs: Any) -> type[Self]:
         """Another name of :meth:`on_signal`: ``MyAutomation.on(signal)``."""
         return cls.on_signal(signal, **connect_kwargs)
 
@@ -262,6 +282,6 @@ _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.starts
 registry.register_base(Automation)
 
 
-def _own_meta(cls, name):
+def _own_meta(cls: type, name: str) -> Any:
     meta = vars(cls).get("Meta")
     return getattr(meta, name, None) if meta is not None else None

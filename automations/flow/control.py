@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from automations.outcomes import Finish, JoinArrival, Proceed
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Self, TypeAlias, TypeGuard
+
+from automations.outcomes import Finish, JoinArrival, Outcome, Proceed, Visit
 
 from .nodes import Node
-from .references import Reference, reference_name
+from .references import NodeName, Reference, reference_name
+
+#: What ``If().Then()`` and ``.Else()`` take: a node to continue with, or a callable (or a reference
+#: to a method) to run with the task; ``None``: continue with the next node.
+Branch: TypeAlias = NodeName | Callable[[Any], object] | None
 
 
 class End(Node):
@@ -14,13 +21,13 @@ class End(Node):
     Paths still open elsewhere in the instance are closed (their tasks get the message ``"ended"``).
     """
 
-    def successors(self):
+    def successors(self) -> list[str]:
         return []
 
-    def runs_code(self):
+    def runs_code(self) -> bool:
         return self._has_modifiers()
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         return Finish()
 
 
@@ -36,60 +43,60 @@ class If(Node):
     Without ``.Else()`` a false condition continues with the next node.
     """
 
-    def __init__(self, condition, **kwargs):
+    def __init__(self, condition: object, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._condition = condition
-        self._then = None
+        self._then: Branch = None
         self._has_then = False
-        self._else = None
+        self._else: Branch = None
 
-    def Then(self, parameter=None):  # noqa: N802
+    def Then(self, parameter: Branch = None) -> Self:  # noqa: N802
         """Continue with (or run) ``parameter`` when the condition is truthy; none: the next node."""
         self._then = parameter
         self._has_then = True
         return self
 
-    def Else(self, parameter=None):  # noqa: N802
+    def Else(self, parameter: Branch = None) -> Self:  # noqa: N802
         """Continue with (or run) ``parameter`` when the condition is falsy; none: the next node."""
         self._else = parameter
         return self
 
-    def references(self):
+    def references(self) -> Iterator[tuple[str, NodeName]]:
         yield from super().references()
         for label, value in ((".Then()", self._then), (".Else()", self._else)):
-            if self._branch_is_node(value):
+            if _is_reference(value) and self._branch_is_node(value):
                 yield label, value
 
-    def code_references(self):
+    def code_references(self) -> Iterable[tuple[str, str]]:
         for label, value in ((".Then()", self._then), (".Else()", self._else)):
             if _is_reference(value) and not self._branch_is_node(value):
                 yield label, reference_name(value)
 
-    def _branch_is_node(self, value) -> bool:
+    def _branch_is_node(self, value: Branch) -> bool:
         name = reference_name(value)
-        return name is not None and name in self._owner._nodes
+        return name is not None and name in self._declaring_class()._nodes
 
-    def successors(self):
+    def successors(self) -> list[str]:
         names = []
         for value in (self._then, self._else):
-            if self._branch_is_node(value):
+            if _is_reference(value) and self._branch_is_node(value):
                 names.append(reference_name(value))
             elif self._successor:
                 names.append(self._successor)
         return names
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         branch = self._then if self.evaluate(self._condition, visit.task) else self._else
         if branch is None:
             return Proceed()
-        if self._branch_is_node(branch):
-            return Proceed(targets=(reference_name(branch),))
         if _is_reference(branch):
+            if self._branch_is_node(branch):
+                return Proceed(targets=(reference_name(branch),))
             branch = getattr(self._automation, reference_name(branch))
         return Proceed(result=self.resolve(branch)(visit.task))
 
 
-def _is_reference(value) -> bool:
+def _is_reference(value: object) -> TypeGuard[NodeName]:
     return isinstance(value, Reference | str)
 
 
@@ -102,26 +109,26 @@ class Split(Node):
     #: The ``Join`` where the paths of this split meet (set when the class is declared).
     matching_join: str | None = None
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._paths = []
+        self._paths: list[NodeName] = []
 
-    def Next(self, node):  # noqa: N802
+    def Next(self, node: NodeName) -> Self:  # noqa: N802
         """Add a parallel path starting at ``node``."""
         self._paths = [*self._paths, node]
         return self
 
-    def references(self):
+    def references(self) -> Iterator[tuple[str, NodeName]]:
         for value in self._paths:
             yield ".Next()", value
 
-    def successors(self):
+    def successors(self) -> list[str]:
         return [reference_name(value) for value in self._paths]
 
-    def runs_code(self):
+    def runs_code(self) -> bool:
         return self._has_modifiers()
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         return Proceed(targets=tuple(reference_name(value) for value in self._paths), split=True)
 
 
@@ -131,8 +138,8 @@ class Join(Node):
     A path that ends without reaching the ``Join`` (it ran past the last node) is not waited for.
     """
 
-    def runs_code(self):
+    def runs_code(self) -> bool:
         return self._has_modifiers()
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         return JoinArrival()

@@ -8,12 +8,13 @@ by ``manage.py check``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.exceptions import AutomationsError
 
 from .control import If, Join, Split
-from .nodes import Node
+from .nodes import Declaring, Node
 from .references import reference_name
 from .repeat import Repeat
 
@@ -40,7 +41,7 @@ class Problem:
     def is_error(self) -> bool:
         return self.level == "error"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.id}: {self.msg} HINT: {self.hint}"
 
 
@@ -48,7 +49,7 @@ class AutomationDeclarationError(AutomationsError, TypeError):
     """An automation class is declared wrongly; the message names the class, the node and the fix."""
 
 
-def collect_nodes(cls) -> dict[str, Node]:
+def collect_nodes(cls: type[Declaring]) -> dict[str, Node]:
     """Return the nodes of ``cls`` in declaration order, base classes' nodes first.
 
     A node redefined in a subclass keeps its base's position; a node replaced by something that is
@@ -69,7 +70,7 @@ def collect_nodes(cls) -> dict[str, Node]:
     return declared
 
 
-def link_successors(cls) -> None:
+def link_successors(cls: type[Declaring]) -> None:
     """Set each node's default successor: its ``.Next()`` or the next declared node."""
     names = list(cls._nodes)
     for position, name in enumerate(names):
@@ -78,14 +79,14 @@ def link_successors(cls) -> None:
         node._successor = reference_name(node._next) if node._next is not None else following
 
 
-def link_joins(cls) -> None:
+def link_joins(cls: type[Declaring]) -> None:
     """Give every ``Split`` of a valid declaration the name of the ``Join`` where its paths meet."""
     for node in cls._nodes.values():
         if isinstance(node, Split):
             node.matching_join = matching_join(cls, node)
 
 
-def matching_join(cls, split) -> str | None:
+def matching_join(cls: type[Declaring], split: Split) -> str | None:
     """Return the nearest ``Join`` that every path of ``split`` reaches, or ``None``."""
     if not split._paths:
         return None
@@ -96,7 +97,7 @@ def matching_join(cls, split) -> str | None:
     return min(common, key=lambda join: (max(found[join] for found in distances), join))
 
 
-def _join_distances(cls, start: str) -> dict[str, int]:
+def _join_distances(cls: type[Declaring], start: str) -> dict[str, int]:
     """Return ``{join name: nodes to go}`` for every ``Join`` reachable from ``start``."""
     distances: dict[str, int] = {}
     seen, pending = {start}, deque([(start, 0)])
@@ -114,7 +115,7 @@ def _join_distances(cls, start: str) -> dict[str, int]:
     return distances
 
 
-def find_problems(cls, base_attributes) -> list[Problem]:
+def find_problems(cls: type[Declaring], base_attributes: Iterable[str]) -> list[Problem]:
     """Return every problem of the declaration of ``cls``."""
     problems = []
     for name, node in cls._nodes.items():
@@ -157,7 +158,7 @@ def find_problems(cls, base_attributes) -> list[Problem]:
     return problems
 
 
-def _split_problems(cls) -> list[Problem]:
+def _split_problems(cls: type[Declaring]) -> list[Problem]:
     problems = []
     for name, node in cls._nodes.items():
         if not isinstance(node, Split):
@@ -191,7 +192,7 @@ def _split_problems(cls) -> list[Problem]:
     return problems
 
 
-def _every_path_repeats(cls, split) -> bool:
+def _every_path_repeats(cls: type[Declaring], split: Split) -> bool:
     """Return whether every path of ``split`` runs into a ``Repeat``: paths that recur for good."""
     return all(
         any(isinstance(cls._nodes.get(name), Repeat) for name in _reachable(cls, reference_name(path)))
@@ -199,7 +200,7 @@ def _every_path_repeats(cls, split) -> bool:
     )
 
 
-def _reachable(cls, start: str) -> set[str]:
+def _reachable(cls: type[Declaring], start: str) -> set[str]:
     """Return the names of the nodes a path starting at ``start`` may visit."""
     seen, pending = {start}, [start]
     while pending:

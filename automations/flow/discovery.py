@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.apps import AppConfig, apps
 from django.db import transaction
+from django.dispatch import Signal
 
 from automations import registry
 
+# An automation class; typed loosely, as flow.Automation is declared with this module's help.
+_AutomationClass = TypeVar("_AutomationClass", bound="type[Any]")
 
-def _app_module(app) -> str:
+
+def _app_module(app: str | AppConfig) -> str:
     if isinstance(app, AppConfig):
         return app.name
     try:
@@ -17,13 +24,14 @@ def _app_module(app) -> str:
         return str(app)
 
 
-def get_automations(app=None) -> list[tuple[str, str]]:
+def get_automations(app: str | AppConfig | None = None) -> list[tuple[str, str]]:
     """Return ``(dotted_path, verbose_name)`` for the declared automations, sorted by path.
 
     Automations are declared in modules named ``automations`` (or their submodules), e.g.
     ``shop/automations.py``; installed apps' ``automations`` modules are imported at start-up.
     With ``app`` (an app label, app module name or AppConfig) only ``<app>.automations`` counts.
     """
+    matches: Callable[[str], bool]
     if app is not None:
         prefix = _app_module(app) + ".automations"
         matches = lambda module: module == prefix or module.startswith(prefix + ".")  # noqa: E731
@@ -36,7 +44,7 @@ def get_automations(app=None) -> list[tuple[str, str]]:
     )
 
 
-def on_signal(signal, **connect_kwargs):
+def on_signal(signal: Signal, **connect_kwargs: Any) -> Callable[[_AutomationClass], _AutomationClass]:
     """Class decorator: start a new instance of the automation whenever ``signal`` is sent.
 
     If the automation defines ``started_by_signal(self, sender, **kwargs)``, it is called with
@@ -48,8 +56,8 @@ def on_signal(signal, **connect_kwargs):
                 self.data["user_id"] = user.pk
     """
 
-    def decorate(cls):
-        def start_automation(sender, **kwargs):
+    def decorate(cls: _AutomationClass) -> _AutomationClass:
+        def start_automation(sender: object, **kwargs: Any) -> None:
             with transaction.atomic():  # if started_by_signal raises, no unstarted instance is left
                 instance = cls(autorun=False)
                 if hasattr(instance, "started_by_signal"):

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from automations.outcomes import Proceed, Wait
+import enum
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Self
+
+from automations.outcomes import Outcome, Proceed, Visit, Wait
 
 from .declaration import AutomationDeclarationError
-from .nodes import Node
-from .references import Reference, reference_name
+from .nodes import Dynamic, Node
+from .references import NodeName, Reference, reference_name
 
-_NOT_GIVEN = object()
+
+class _NotGiven(enum.Enum):
+    NOT_GIVEN = enum.auto()
+
+
+_NOT_GIVEN = _NotGiven.NOT_GIVEN
 
 
 class Execute(Node):
@@ -40,8 +49,11 @@ class Execute(Node):
     does not wait for it; without a worker it runs in place.
     """
 
-    def __init__(self, *args, threaded=_NOT_GIVEN, description: str = "", **kwargs):
+    def __init__(
+        self, *args: Any, threaded: bool | _NotGiven = _NOT_GIVEN, description: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(description=description)
+        self._func: Callable[..., Any] | NodeName | None
         if type(self).method is Execute.method:
             self._func, args = (args[0], args[1:]) if args else (None, ())
             if args and threaded is not _NOT_GIVEN:
@@ -64,35 +76,35 @@ class Execute(Node):
         self._args = args
         self._kwargs = kwargs
         self.threaded = threaded
-        self._on_error = None
+        self._on_error: NodeName | None = None
 
-    def OnError(self, next_node):  # noqa: N802
+    def OnError(self, next_node: NodeName) -> Self:  # noqa: N802
         """Continue with ``next_node`` if the call raises, instead of stopping the instance."""
         self._on_error = next_node
         return self
 
-    def references(self):
+    def references(self) -> Iterator[tuple[str, NodeName]]:
         yield from super().references()
         if self._on_error is not None:
             yield ".OnError()", self._on_error
 
-    def code_references(self):
+    def code_references(self) -> Iterable[tuple[str, str]]:
         if isinstance(self._func, Reference | str):
             yield "Execute()", reference_name(self._func)
 
-    def successors(self):
+    def successors(self) -> list[str]:
         names = super().successors()
         if self._on_error is not None:
             names.append(self.target_name(self._on_error))
         return names
 
-    def method(self, task_instance, *args, **kwargs):
+    def method(self, task_instance: Any, *args: Any, **kwargs: Any) -> Any:
         """Call the node's callable (none: do nothing); override this in subclasses instead."""
         if self._func is None:
             return None
         return self.resolve(self._func)(task_instance, *args, **kwargs)
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         if self.threaded and not visit.run_threaded:
             return Wait(until=visit.now, handoff=True)
         return Proceed(result=self.method(visit.task, *self._args, **self._kwargs))
@@ -107,25 +119,32 @@ class SendMessage(Node):
     task's result is the list of the receivers' return values.
     """
 
-    def __init__(self, target, message: str, token: str | None = None, data=None, **kwargs):
+    def __init__(
+        self,
+        target: object,
+        message: str,
+        token: Dynamic[str] | None = None,
+        data: object = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._target, self._message, self._token, self._data = target, message, token, data
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         target = self.resolve(self._target)
         if callable(target) and not isinstance(target, type):
             target = target(visit.task)
         token, data = self._value(self._token, visit.task), self._value(self._data, visit.task)
         return Proceed(result=visit.automation._deliver_message(target, self._message, token, data))
 
-    def _value(self, value, task):
+    def _value(self, value: object, task: Any) -> Any:
         """Return ``value``, resolved if it is a reference and called with ``task`` if callable."""
         if isinstance(value, Reference) or (isinstance(value, str) and value.startswith("self.")):
             value = self.resolve(value)
         return value(task) if callable(value) else value
 
 
-def _shown(func) -> str:
+def _shown(func: object) -> str:
     """Return how a declaration error names the callable ``func``."""
     if isinstance(func, Reference):
         return f"this.{reference_name(func)}"

@@ -9,14 +9,15 @@ lets the instance continue at once.
 from __future__ import annotations
 
 import logging
+from typing import Any, Self
 
 from django import forms as django_forms
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 
 from automations import settings as atm_settings
 from automations.logsafe import shown
-from automations.outcomes import Proceed, Wait
+from automations.outcomes import Outcome, Proceed, Submission, Visit, Wait
 from automations.permissions import form_users_with_permission, group_model, may_process
 
 from .nodes import Node
@@ -51,13 +52,13 @@ class Form(Node):
 
     def __init__(
         self,
-        form,
+        form: type[django_forms.BaseForm],
         template_name: str | None = None,
         success_url: str | None = None,
         description: str = "",
-        context: dict | None = None,
-        **kwargs,
-    ):
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(description=description)
         if not (isinstance(form, type) and issubclass(form, django_forms.BaseForm)):
             raise TypeError(f"{type(self).__name__}() needs a Django form class, got {form!r}.")
@@ -65,13 +66,13 @@ class Form(Node):
         self.template_name = template_name
         self.success_url = success_url
         self.context = dict(context or {})
-        self._user: dict | None = None
-        self._group: dict | None = None
+        self._user: dict[str, Any] | None = None
+        self._group: dict[str, Any] | None = None
         self._permissions: tuple[str, ...] = ()
 
     # -- modifiers --------------------------------------------------------------------------
 
-    def User(self, **selector):  # noqa: N802
+    def User(self, **selector: Any) -> Self:  # noqa: N802
         """Assign the form to the one user matching ``selector``, e.g. ``.User(username="ada")``.
 
         Values may be callables (or ``this.method``) taking the task, evaluated when the task opens.
@@ -81,14 +82,14 @@ class Form(Node):
         self._user = dict(selector)
         return self
 
-    def Group(self, **selector):  # noqa: N802
+    def Group(self, **selector: Any) -> Self:  # noqa: N802
         """Assign the form to the members of the group matching ``selector``: ``.Group(name="Managers")``."""
         if not selector:
             raise TypeError("Form.Group() needs a selector, e.g. .Group(name='Managers').")
         self._group = dict(selector)
         return self
 
-    def Permission(self, permission: str):  # noqa: N802
+    def Permission(self, permission: str) -> Self:  # noqa: N802
         """Require the permission ``"app_label.codename"``; repeat the modifier to require several."""
         if not isinstance(permission, str) or permission.count(".") != 1 or permission.startswith("."):
             raise ValueError(
@@ -100,7 +101,7 @@ class Form(Node):
     # -- what the views use -----------------------------------------------------------------
 
     @property
-    def form_class(self):
+    def form_class(self) -> type[django_forms.BaseForm]:
         """The Django form class of this node."""
         return self._form
 
@@ -108,7 +109,7 @@ class Form(Node):
         """Return whether the form is restricted by ``.User()``, ``.Group()`` or ``.Permission()``."""
         return bool(self._user or self._group or self._permissions)
 
-    def get_form_kwargs(self, task) -> dict:
+    def get_form_kwargs(self, task: Any) -> dict[str, Any]:
         """Return extra keyword arguments for the form class (``ModelForm`` adds its instance)."""
         return {}
 
@@ -118,16 +119,16 @@ class Form(Node):
         names = [self.template_name, automation_default, DEFAULT_TEMPLATE_NAME]
         return [name for name in names if name]
 
-    def get_context(self) -> dict:
+    def get_context(self) -> dict[str, Any]:
         """Return the template context: ``ATM_FORM_VIEW_CONTEXT``, the automation's, then the node's."""
         automation_context = getattr(self._automation or self._owner, "context", None) or {}
         return {**atm_settings.get("ATM_FORM_VIEW_CONTEXT"), **automation_context, **self.context}
 
-    def get_users_with_permission(self):
+    def get_users_with_permission(self) -> models.QuerySet[Any]:
         """Return the users who may process this form (see ``ATM_USER_WITH_PERMISSIONS_FORM_METHOD``)."""
         return form_users_with_permission(self)
 
-    def resolve_selector(self, selector: dict, task) -> dict:
+    def resolve_selector(self, selector: dict[str, Any], task: Any) -> dict[str, Any]:
         """Return ``selector`` with callables and references evaluated for ``task``.
 
         Without a task (``task=None``) a selector that needs one raises ``TypeError``.
@@ -150,7 +151,7 @@ class Form(Node):
 
     # -- running ----------------------------------------------------------------------------
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         submission = visit.submission
         if submission is not None and not submission.consumed:
             if may_process(submission.user, visit.task, node=self):
@@ -164,14 +165,14 @@ class Form(Node):
         self._assign(visit.task)
         return Wait(until=None)
 
-    def accept(self, submission):
+    def accept(self, submission: Submission) -> Any:
         """Take a valid submission: apply it and store its result in the instance's data; return it."""
         if submission.apply is not None:
             submission.apply()
-        self.data[self._name] = submission.result
+        self.data[self._declared_name()] = submission.result
         return submission.result
 
-    def _assign(self, task) -> None:
+    def _assign(self, task: Any) -> None:
         """Put the assignment on the task row (the engine saves a new row; an existing one is saved here)."""
         if not self.is_assigned():
             return
@@ -187,7 +188,7 @@ class Form(Node):
         if task.pk is not None:
             task.save(update_fields=["interaction_user", "interaction_group", "interaction_permissions"])
 
-    def _resolve_assignment(self, task):
+    def _resolve_assignment(self, task: Any) -> tuple[Any, Any]:
         user_id = group_id = None
         if self._user is not None:
             user_id = _one_pk(get_user_model(), self.resolve_selector(self._user, task), self, ".User()")
@@ -207,38 +208,39 @@ class ModelForm(Form):
 
     def __init__(
         self,
-        form,
+        form: type[django_forms.BaseModelForm],
         key: str,
         template_name: str | None = None,
         description: str = "",
         success_url: str | None = None,
-        context: dict | None = None,
-        **kwargs,
-    ):
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not (isinstance(form, type) and issubclass(form, django_forms.BaseModelForm)):
             raise TypeError(f"ModelForm() needs a Django ModelForm class, got {form!r}.")
         super().__init__(form, template_name, success_url, description, context, **kwargs)
+        self._model_form = form
         self.key = key
 
-    def get_instance(self):
+    def get_instance(self) -> models.Model | None:
         """Return the model instance whose id is stored under ``key``, or ``None`` to create one."""
         pk = self.data.get(self.key)
         if pk is None:
             return None
-        return self._form._meta.model._default_manager.get(pk=pk)
+        return self._model_form._meta.model._default_manager.get(pk=pk)
 
-    def get_form_kwargs(self, task) -> dict:
+    def get_form_kwargs(self, task: Any) -> dict[str, Any]:
         return {"instance": self.get_instance()}
 
-    def accept(self, submission):
+    def accept(self, submission: Submission) -> Any:
         saved = submission.apply() if submission.apply is not None else None
         if saved is not None and getattr(saved, "pk", None) is not None:
             self.data[self.key] = saved.pk
-        self.data[self._name] = submission.result
+        self.data[self._declared_name()] = submission.result
         return submission.result
 
 
-def _one_pk(model, selector, node, modifier):
+def _one_pk(model: type[models.Model], selector: dict[str, Any], node: Node, modifier: str) -> Any:
     matches = list(model._default_manager.filter(**selector).values_list("pk", flat=True)[:2])
     if len(matches) != 1:
         found = "no" if not matches else "more than one"

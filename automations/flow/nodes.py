@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import copy
 import inspect
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypeVar
 
 from django.utils import timezone
 
 from automations import settings as atm_settings
-from automations.outcomes import Proceed, Wait
+from automations.outcomes import HoldVisit, Outcome, Proceed, Visit, Wait
 
-from .references import Reference, reference_name
+from .references import NodeName, Reference, reference_name
+
+_T = TypeVar("_T")
+
+#: What a node or modifier takes where a value may depend on the instance: the value itself, a
+#: callable taking the task, or a reference to a method (``this.name``, ``"self.name"``).
+Dynamic: TypeAlias = _T | Callable[[Any], _T] | Reference | str
+
+
+class Declaring(Protocol):
+    """What a node knows of the automation class that declares it (a ``flow.Automation`` subclass)."""
+
+    _nodes: ClassVar[dict[str, Node]]
+    _node_names: ClassVar[tuple[str, ...]]
 
 
 class Node:
@@ -29,47 +43,60 @@ class Node:
 
     opens_form_tasks = False  # True for Form nodes: their open tasks are in task lists
 
-    def __init__(self, *args, description: str = "", **kwargs):
+    def __init__(self, *args: Any, description: str = "", **kwargs: Any) -> None:
         self.description = description
         self._name: str | None = None
-        self._owner: type | None = None
-        self._automation = None
-        self._next = None
+        self._owner: type[Declaring] | None = None
+        self._automation: Any = None  # the flow.Automation object a bound copy belongs to
+        self._next: NodeName | None = None
         self._successor: str | None = None
-        self._wait_condition = None
-        self._wait_until = None
-        self._wait_for = None
-        self._skip_if = None
-        self._skip_after = None
+        self._wait_condition: object = None
+        self._wait_until: Dynamic[datetime] | None = None
+        self._wait_for: Dynamic[timedelta] | None = None
+        self._skip_if: object = None
+        self._skip_after: Dynamic[timedelta] | None = None
 
     # -- declaration ------------------------------------------------------------------------
 
-    def __set_name__(self, owner, name):
+    def __set_name__(self, owner: type, name: str) -> None:
         self._name = name
 
-    def __get__(self, instance, owner=None):
+    def __get__(self, instance: object, owner: type | None = None) -> Self:
         if instance is None:
             return self
         bound = self.ready(instance)
-        instance.__dict__[self._name] = bound
+        if self._name is not None:  # the instance keeps its bound copy
+            instance.__dict__[self._name] = bound
         return bound
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         owner = self._owner.__name__ if self._owner else "?"
         return f"<{type(self).__name__} {owner}.{self._name}>"
 
-    def _declare(self, owner: type, name: str) -> Node:
+    def _declare(self, owner: type[Declaring], name: str) -> Self:
         """Return this node's declaration copy for the automation class ``owner``."""
         node = copy.copy(self)
         node._owner, node._name = owner, name
         return node
 
-    def references(self):
+    def _declaring_class(self) -> type[Declaring]:
+        """Return the automation class that declares this node; raise ``TypeError`` if there is none."""
+        if self._owner is None:
+            raise TypeError(f"{self!r} is not declared in an automation class yet.")
+        return self._owner
+
+    def _declared_name(self) -> str:
+        """Return the node's name in its automation class; raise ``TypeError`` if it has none yet."""
+        if self._name is None:
+            raise TypeError(f"{self!r} is not declared in an automation class yet.")
+        return self._name
+
+    def references(self) -> Iterator[tuple[str, NodeName]]:
         """Yield ``(modifier, reference)`` for every node this node may continue with."""
         if self._next is not None:
             yield ".Next()", self._next
 
-    def code_references(self):
+    def code_references(self) -> Iterable[tuple[str, str]]:
         """Yield ``(modifier, name)`` for references that must name a node or method of the class."""
         return ()
 
@@ -91,42 +118,42 @@ class Node:
 
     # -- modifiers --------------------------------------------------------------------------
 
-    def Next(self, node):  # noqa: N802 - the documented modifier name
+    def Next(self, node: NodeName) -> Self:  # noqa: N802 - the documented modifier name
         """Continue with ``node`` (a node name, ``"self.name"`` or ``this.name``) after this node."""
         self._next = node
         return self
 
-    def AsSoonAs(self, condition):  # noqa: N802
+    def AsSoonAs(self, condition: object) -> Self:  # noqa: N802
         """Wait until ``condition`` (a value or a callable taking the task) is truthy."""
         self._wait_condition = condition
         return self
 
-    def AfterWaitingUntil(self, moment):  # noqa: N802
+    def AfterWaitingUntil(self, moment: Dynamic[datetime]) -> Self:  # noqa: N802
         """Do not run this node before ``moment`` (a datetime or a callable taking the task)."""
         self._wait_until = moment
         return self
 
-    def AfterWaitingFor(self, duration):  # noqa: N802
+    def AfterWaitingFor(self, duration: Dynamic[timedelta]) -> Self:  # noqa: N802
         """Wait ``duration`` (a timedelta or callable) after the node was reached before running it."""
         self._wait_for = duration
         return self
 
     AfterPausingFor = AfterWaitingFor
 
-    def SkipIf(self, condition):  # noqa: N802
+    def SkipIf(self, condition: object) -> Self:  # noqa: N802
         """Skip this node (task message ``"skipped"``) if ``condition`` is truthy."""
         self._skip_if = condition
         return self
 
-    def SkipAfter(self, duration):  # noqa: N802
+    def SkipAfter(self, duration: Dynamic[timedelta]) -> Self:  # noqa: N802
         """Skip this node once ``duration`` has passed since it was reached, e.g. an unanswered form."""
         self._skip_after = duration
         return self
 
     # -- binding and resolution -------------------------------------------------------------
 
-    def ready(self, automation_instance) -> Node:
-        """Return a copy of this node bound to ``automation_instance``."""
+    def ready(self, automation_instance: Any) -> Self:
+        """Return a copy of this node bound to ``automation_instance`` (a ``flow.Automation`` object)."""
         bound = object.__new__(type(self))  # copy.copy() without its generic protocol, twice as fast
         bound.__dict__.update(self.__dict__)
         bound._automation = automation_instance
@@ -134,7 +161,8 @@ class Node:
 
     def get_automation_name(self) -> str:
         """Return the dotted name of the automation class this node belongs to."""
-        return f"{self._owner.__module__}.{self._owner.__qualname__}"
+        owner = self._declaring_class()
+        return f"{owner.__module__}.{owner.__qualname__}"
 
     @property
     def name(self) -> str | None:
@@ -142,11 +170,13 @@ class Node:
         return self._name
 
     @property
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """The JSON data of the bound automation instance (call ``save()`` after changing it)."""
+        if self._automation is None:
+            raise AttributeError(f"{self!r} is a declaration: only the nodes of an instance have data.")
         return self._automation.data
 
-    def resolve(self, value):
+    def resolve(self, value: object) -> Any:
         """Return what ``value`` refers to on the bound automation (or its class), else ``value``.
 
         ``this.name`` and ``"self.name"`` refer to the attribute ``name``; so does a plain string
@@ -158,33 +188,34 @@ class Node:
         if isinstance(value, str) and value.isidentifier() and holder is not None and hasattr(holder, value):
             return getattr(holder, value)
         if inspect.isfunction(value) and holder is not None:
-            declared = getattr(self._owner, value.__name__, None)
+            name = value.__name__
+            declared = getattr(self._owner, name, None)
             if declared is value or getattr(declared, "__func__", None) is value:
-                return getattr(holder, value.__name__)
+                return getattr(holder, name)
         return value
 
-    def evaluate(self, value, task) -> Any:
+    def evaluate(self, value: object, task: Any) -> Any:
         """Resolve ``value``; call it with ``task`` if it is callable, and return the result."""
         value = self.resolve(value)
         return value(task) if callable(value) else value
 
-    def target_name(self, value) -> str:
+    def target_name(self, value: NodeName) -> str:
         """Return the node name a ``.Next()``-style reference points to."""
         return reference_name(value)
 
     # -- running ----------------------------------------------------------------------------
 
-    def visit(self, visit):
+    def visit(self, visit: Visit) -> Outcome:
         """Decide what happens to a path at this node: skip, wait, or :meth:`enter`."""
-        outcome = self.hold(visit)
-        if outcome is not None:
-            return outcome
+        held = self.hold(visit)
+        if held is not None:
+            return held
         outcome = self.enter(visit)
         if isinstance(outcome, Wait) and self._skip_after is not None:
             outcome.until = _earliest(outcome.until, self._skip_deadline(visit.task))
         return outcome
 
-    def hold(self, visit):
+    def hold(self, visit: HoldVisit) -> Proceed | Wait | None:
         """Return what the modifiers decide (skip it, or wait), or ``None`` if the node may be entered.
 
         Only conditions and times are evaluated here, never the node's work, so the engine may ask
@@ -203,18 +234,18 @@ class Node:
             return Wait(until=_earliest(now + atm_settings.condition_recheck_interval(), deadline))
         return None
 
-    def _skip_deadline(self, task) -> datetime:
+    def _skip_deadline(self, task: Any) -> datetime:
         return task.created + self.evaluate(self._skip_after, task)
 
-    def _waiting_until(self, task) -> datetime | None:
-        moments = []
+    def _waiting_until(self, task: Any) -> datetime | None:
+        moments: list[datetime] = []
         if self._wait_until is not None:
             moments.append(aware(self.evaluate(self._wait_until, task)))
         if self._wait_for is not None:
             moments.append(task.created + self.evaluate(self._wait_for, task))
         return max(moments) if moments else None
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         """Do this node's work once no modifier holds the path back; return an outcome."""
         return Proceed()
 
@@ -226,7 +257,7 @@ def aware(moment: datetime) -> datetime:
     return moment
 
 
-def _earliest(*moments):
-    moments = [m for m in moments if m is not None]
-    return min(moments) if moments else None
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias, overload
+
 
 class Reference:
     """A name on the automation, resolved against each automation instance when used."""
 
     __slots__ = ("name",)
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"this.{self.name}"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Reference) and other.name == self.name
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(("Reference", self.name))
+
+
+#: A node (or method) named in a declaration: ``this.name``, ``"self.name"`` or ``"name"``.
+NodeName: TypeAlias = Reference | str
 
 
 class This:
@@ -46,7 +52,11 @@ class This:
 this = This()
 
 
-def reference_name(value) -> str | None:
+@overload
+def reference_name(value: NodeName) -> str: ...
+@overload
+def reference_name(value: object) -> str | None: ...
+def reference_name(value: object) -> str | None:
     """Return the attribute name ``value`` refers to, or ``None`` if it is not a reference.
 
     ``this.name`` and the string ``"self.name"`` refer to ``name``; so does a plain string

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any, Self
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from automations.outcomes import Proceed, Wait
+from automations.outcomes import Outcome, Proceed, Visit, Wait
 
 from .nodes import Node
-from .references import reference_name
+from .references import NodeName, reference_name
 
 
 class Repeat(Node):
@@ -25,36 +27,36 @@ class Repeat(Node):
         again = flow.Repeat(this.report).At(7, 30)
     """
 
-    def __init__(self, start=None, **kwargs):
+    def __init__(self, start: NodeName | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._start = start
         self._at: tuple[int, int] | None = None
         self._interval: timedelta | None = None
         self._days: int = 1
 
-    def At(self, hour: int, minute: int):  # noqa: N802
+    def At(self, hour: int, minute: int) -> Self:  # noqa: N802
         """Run every day at ``hour``:``minute`` local time."""
         self._at, self._interval = (hour, minute), None
         return self
 
-    def EveryHour(self, hours: int = 1):  # noqa: N802
+    def EveryHour(self, hours: int = 1) -> Self:  # noqa: N802
         """Run every ``hours`` hours."""
         return self._every(timedelta(hours=hours))
 
-    def EveryNMinutes(self, minutes: int):  # noqa: N802
+    def EveryNMinutes(self, minutes: int) -> Self:  # noqa: N802
         """Run every ``minutes`` minutes."""
         return self._every(timedelta(minutes=minutes))
 
-    def EveryNDays(self, days: int):  # noqa: N802
+    def EveryNDays(self, days: int) -> Self:  # noqa: N802
         """Run every ``days`` days at the time of day the node was first reached."""
         self._at, self._interval, self._days = None, None, days
         return self
 
-    def EveryDay(self):  # noqa: N802
+    def EveryDay(self) -> Self:  # noqa: N802
         """Run once a day at the time of day the node was first reached."""
         return self.EveryNDays(1)
 
-    def _every(self, interval: timedelta):
+    def _every(self, interval: timedelta) -> Self:
         if interval <= timedelta(0):
             raise ValueError(f"Repeat interval must be positive, got {interval}.")
         self._at, self._interval = None, interval
@@ -62,16 +64,18 @@ class Repeat(Node):
 
     def start_name(self) -> str:
         """Return the name of the node the automation resumes at."""
-        return reference_name(self._start) if self._start is not None else self._owner._node_names[0]
+        if self._start is not None:
+            return reference_name(self._start)
+        return self._declaring_class()._node_names[0]
 
-    def references(self):
+    def references(self) -> Iterator[tuple[str, NodeName]]:
         if self._start is not None:
             yield "Repeat(start)", self._start
 
-    def successors(self):
+    def successors(self) -> list[str]:
         return [self.start_name()]
 
-    def runs_code(self):
+    def runs_code(self) -> bool:
         return self._has_modifiers()
 
     def next_run(self, anchor: datetime, now: datetime) -> datetime:
@@ -91,18 +95,24 @@ class Repeat(Node):
                 return moment
             periods += 1
 
-    def enter(self, visit):
+    def enter(self, visit: Visit) -> Outcome:
         scheduled = visit.task.result if isinstance(visit.task.result, dict) else {}
         if "next" in scheduled:
-            due = parse_datetime(scheduled["next"])
-            if visit.now >= due:
+            due = _moment(scheduled["next"])
+            if due is not None and visit.now >= due:
                 return Proceed(targets=(self.start_name(),), result=scheduled)
-            return Wait(until=due)
-        previous = visit.previous_result(self._name)
-        anchor = parse_datetime(previous["anchor"]) if previous and "anchor" in previous else visit.now
+            if due is not None:
+                return Wait(until=due)
+        previous = visit.previous_result(self._name) if self._name is not None else None
+        anchor = (_moment(previous["anchor"]) if previous and "anchor" in previous else None) or visit.now
         due = self.next_run(anchor, visit.now)
         return Wait(until=due, result={"anchor": anchor.isoformat(), "next": due.isoformat()})
 
 
-def _local(day, clock: time) -> datetime:
+def _moment(value: object) -> datetime | None:
+    """Return the stored moment ``value`` (ISO 8601), or ``None`` if it is not one."""
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def _local(day: date, clock: time) -> datetime:
     return timezone.make_aware(datetime.combine(day, clock.replace(tzinfo=None)))
