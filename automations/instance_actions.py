@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,8 +55,8 @@ class Action:
     """One thing a person with the change permission can do to an instance."""
 
     name: str
-    label: str
-    confirmation: str
+    label: str | Promise  # lazy translations, translated when shown
+    confirmation: str | Promise
     danger: bool = False
 
 
@@ -226,8 +227,13 @@ def kill(row, user) -> str:
     error = f"Killed by {user.get_username()}."
     AutomationModel.objects.filter(pk=row.pk).update(error=error, wake_at=None, updated=now)
     audit(row, user, "kill", error)
-    transaction.on_commit(lambda: [live.notify_task(task) for task in open_tasks])
+    transaction.on_commit(lambda: _notify_tasks(open_tasks))
     return _("Instance #%(pk)s was killed.") % {"pk": row.pk}
+
+
+def _notify_tasks(tasks) -> None:
+    for task in tasks:
+        live.notify_task(task)
 
 
 def parse_data(text: str):

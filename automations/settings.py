@@ -51,10 +51,11 @@
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "ATM_FORM_VIEW_CONTEXT": {},
     "ATM_GROUP_MODEL": "auth.Group",
     "ATM_USER_WITH_PERMISSIONS_FORM_METHOD": None,

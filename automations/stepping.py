@@ -8,25 +8,28 @@ step (a thread, or the thread ``sync_to_async`` hands it to), never another thre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from types import MappingProxyType
+from typing import Any
 
-_NONE: MappingProxyType = MappingProxyType({})
-_steps: ContextVar = ContextVar("automations_steps", default=_NONE)
+# The steps are the engine's (automations.engine.steps._Step); this module sits below the engine.
+_NONE: Mapping[int, Any] = MappingProxyType({})
+_steps: ContextVar[Mapping[int, Any]] = ContextVar("automations_steps", default=_NONE)
 
 
-def current_steps() -> dict:
+def current_steps() -> Mapping[int, Any]:
     """Return ``{automation id: step or None}`` for the instances being advanced here."""
-    return _steps.get()  # type: ignore[return-value]
+    return _steps.get()
 
 
-def in_step(automation_id=None) -> bool:
+def in_step(automation_id: int | None = None) -> bool:
     """Return whether a step runs here (of ``automation_id``, if given)."""
     steps = _steps.get()
     return bool(steps) if automation_id is None else automation_id in steps
 
 
-def stepping_automation(automation_id):
+def stepping_automation(automation_id: int) -> Any:
     """Return the ``Automation`` object being advanced here as ``automation_id``, or ``None``."""
     step = _steps.get().get(automation_id)
     return step.automation if step is not None else None
@@ -37,17 +40,17 @@ class stepping:  # noqa: N801 - used as a function: with stepping(automation_id)
 
     __slots__ = ("automation_id", "steps", "token")
 
-    def __init__(self, automation_id):
+    def __init__(self, automation_id: int) -> None:
         self.automation_id = automation_id
 
-    def __enter__(self):
-        self.steps = {**_steps.get(), self.automation_id: None}
-        self.token: Token = _steps.set(self.steps)
+    def __enter__(self) -> stepping:
+        self.steps: dict[int, Any] = {**_steps.get(), self.automation_id: None}
+        self.token: Token[Mapping[int, Any]] = _steps.set(self.steps)
         return self
 
-    def attach(self, step) -> None:
+    def attach(self, step: Any) -> None:
         """Let :func:`stepping_automation` find the object ``step`` advances."""
         self.steps[self.automation_id] = step
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         _steps.reset(self.token)

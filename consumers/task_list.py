@@ -19,7 +19,6 @@ computed for the socket's own user, so it never holds a task they may not proces
 from __future__ import annotations
 
 from importlib import import_module
-from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -27,9 +26,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from automations import jsonlimits
 from automations.tasklist.inbox import PARAMETERS
@@ -120,7 +121,9 @@ def session_user_id(session_key: str):
     request (the user's backend, the session's password hash, the user being active).
     """
     engine = import_module(settings.SESSION_ENGINE)
-    user = auth.get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+    request = HttpRequest()  # get_user() reads its session only
+    request.session = engine.SessionStore(session_key)
+    user = auth.get_user(request)
     return user.pk if user.is_authenticated else None
 
 
@@ -155,7 +158,7 @@ def _language(scope) -> str:
     candidates = [cookie] if cookie else []
     for name, value in scope.get("headers") or ():
         if name == b"accept-language":
-            for code, _ in translation.trans_real.parse_accept_lang_header(value.decode("latin-1")):
+            for code, _ in parse_accept_lang_header(value.decode("latin-1")):
                 candidates.append(code)
     for code in candidates:
         try:

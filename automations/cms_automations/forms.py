@@ -62,7 +62,7 @@ class AutomationStatusForm(_AutomationChoiceForm):
 
     class Meta:
         model = AutomationStatusPluginModel
-        fields = []
+        fields: list[str] = []
 
     def offered_choices(self):
         return choices.status_template_choices()

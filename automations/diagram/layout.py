@@ -138,7 +138,7 @@ def layout(graph: Graph) -> Layout:
 def assign_ranks(graph: Graph) -> dict[str, int]:
     """Return ``{node name: rank}``: the longest path along forward edges from the first node."""
     ranks: dict[str, int] = {}
-    incoming = {node.name: [] for node in graph.nodes}
+    incoming: dict[str, list[str]] = {node.name: [] for node in graph.nodes}
     for edge in graph.edges:
         if not edge.back:
             incoming[edge.target].append(edge.source)

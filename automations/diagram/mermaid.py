@@ -42,8 +42,8 @@ def render_mermaid(graph: Graph, counts: dict[str, int] | None = None) -> str:
         lines.append(f'  {node_id(node.name)}{opening}"{"<br/>".join(label)}"{closing}')
     for edge in graph.edges:
         arrow = EDGE_ARROWS.get(edge.kind, "-->")
-        label = f'|"{text(edge.label)}"|' if edge.label else ""
-        lines.append(f"  {node_id(edge.source)} {arrow}{label} {node_id(edge.target)}")
+        edge_label = f'|"{text(edge.label)}"|' if edge.label else ""
+        lines.append(f"  {node_id(edge.source)} {arrow}{edge_label} {node_id(edge.target)}")
     for kind, style in CLASSES.items():
         members = [node_id(node.name) for node in graph.nodes if node.kind == kind]
         if members:

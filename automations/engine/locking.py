@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from collections.abc import Iterable
+from typing import TypeVar
+
+from django.db import connection, models
 
 from automations.models import AutomationModel
 
+_Row = TypeVar("_Row", bound=models.Model)
 
-def lock_rows(queryset, *, skip_locked=False):
+
+def lock_rows(queryset: models.QuerySet[_Row], *, skip_locked: bool = False) -> models.QuerySet[_Row]:
     """Return ``queryset`` locking its rows until the transaction ends, where the database can.
 
     ``skip_locked`` leaves out rows another transaction holds (where the database supports it).
@@ -19,12 +24,12 @@ def lock_rows(queryset, *, skip_locked=False):
     return queryset
 
 
-def lock_instance(automation_id, *, skip_locked=False):
+def lock_instance(automation_id: int, *, skip_locked: bool = False) -> AutomationModel | None:
     """Lock the row of instance ``automation_id`` and return it (``None`` if gone or skipped)."""
     return lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked).first()
 
 
-def lock_instances(automation_ids, *, skip_locked=False) -> dict:
+def lock_instances(automation_ids: Iterable[int], *, skip_locked: bool = False) -> dict[int, AutomationModel]:
     """Lock the rows of the instances ``automation_ids`` in one query; return ``{id: row}`` of
     those locked (gone and skipped ones are left out)."""
     rows = lock_rows(AutomationModel.objects.filter(pk__in=list(automation_ids)).order_by("pk"),

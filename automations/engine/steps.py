@@ -211,8 +211,9 @@ class _Step:
                          on_failure=self.task_failed, submission=submission)  # fmt: skip
 
     def run(self) -> StepResult:
-        open_tasks = AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
-        open_tasks = list(open_tasks)
+        open_tasks = list(
+            AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
+        )
         for task in open_tasks:
             task.automation = self.model
         self.walk.start(open_tasks)

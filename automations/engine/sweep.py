@@ -87,11 +87,10 @@ def _postpone_held(pks) -> set:
     now = timezone.now()
     postponed = defaultdict(list)
     with transaction.atomic():
-        rows = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
-        rows = rows.only("automation_class", "data", "model_refs", "finished", "error", "key")
-        rows = lock_rows(rows, skip_locked=True)
-        rows = {row.pk: row for row in rows}
-        open_tasks = defaultdict(list)
+        due = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
+        due = due.only("automation_class", "data", "model_refs", "finished", "error", "key")
+        rows = {row.pk: row for row in lock_rows(due, skip_locked=True)}
+        open_tasks: defaultdict[int, list[AutomationTaskModel]] = defaultdict(list)
         tasks = AutomationTaskModel.objects.filter(automation_id__in=list(rows), finished=None)
         for task in tasks.only("automation_id", "status", "created", "path"):
             open_tasks[task.automation_id].append(task)

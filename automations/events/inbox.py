@@ -92,11 +92,11 @@ def accept(raws, *, worker: str = "") -> list[Intake]:
     be written (then none was).
     """
     intakes = [read(raw) for raw in raws]
-    rows = {}
+    rows: dict[str, InboxEvent] = {}
     received = timezone.now()  # read at call time, so that a test's frozen clock reaches it
     for intake in intakes:
-        if intake.stored:
-            event = intake.event
+        event = intake.event
+        if event is not None and event.id is not None and intake.stored:  # valid, effectful: has an id
             stored = {key: value for key, value in event.raw.items() if key != "reply_channel"}
             row = InboxEvent(id=event.id, type=event.type, event=stored, worker=worker, received=received)
             rows.setdefault(event.id, row)
@@ -181,6 +181,8 @@ def handle(event: events.Event):
             for automation_id, at in wakes:
                 engine.advance(automation_id, skip_locked=True, due_only=at is not None)
         return InboxEvent.APPLIED
+    if event.id is None:
+        raise events.InvalidEventError(f"An {event.type} event needs an id.")
     accept([event.raw])
     return apply(event.id)
 

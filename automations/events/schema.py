@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -65,7 +66,7 @@ class Event:
     automation_class: str | None = None
     message: str | None = None
     token: str | None = None
-    data: object = None
+    data: Any = None  # the message's data, the start's parameters, or the wake-ups
     request: dict | None = None
     at: datetime | None = None
     id: str | None = None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -94,8 +95,8 @@ def _verbose_name(task) -> str:
 class Inbox:
     """The two sections of a user's inbox, each a page of tasks, and how they are sorted."""
 
-    mine: object
-    queue: object
+    mine: Page
+    queue: Page
     sort: str
     parameters: dict
 
@@ -142,7 +143,7 @@ def build_inbox(tasks, user, parameters=None) -> Inbox:
         kept.pop("sort", None)
     mine = [task for task in ordered if is_assigned_to(task, user)]
     queue = [task for task in ordered if not is_assigned_to(task, user)]
-    pages = {}
+    pages: dict[str, Any] = {}  # pages, given their pager's links below
     for section, rows in zip(SECTIONS, (mine, queue), strict=True):
         page = Paginator(rows, PAGE_SIZE).get_page(parameters.get(f"{section}_page"))
         pages[section] = page

@@ -55,15 +55,15 @@ def notify_users(user_ids=(), *, everyone: bool = False) -> None:
     layer = channels.layers.get_channel_layer()
     if layer is None:
         return
-    groups = sorted(groups)
+    ordered = sorted(groups)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     if loop is None:
-        async_to_sync(_send)(layer, groups)
+        async_to_sync(_send)(layer, ordered)
     else:  # called from code running on an event loop: cannot block it, so send alongside
-        task = loop.create_task(_send(layer, groups))
+        task = loop.create_task(_send(layer, ordered))
         _in_flight.add(task)
         task.add_done_callback(_in_flight.discard)
 

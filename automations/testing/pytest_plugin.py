@@ -24,9 +24,11 @@ def automation_clock():
 try:
     import pytest_asyncio
 except ImportError:  # pragma: no cover - the worker fixture needs pytest-asyncio
-    pytest_asyncio = None
+    has_pytest_asyncio = False
+else:
+    has_pytest_asyncio = True
 
-if pytest_asyncio is not None:
+if has_pytest_asyncio:
 
     @pytest_asyncio.fixture
     async def automation_worker():

@@ -17,7 +17,7 @@ from .errors import PageErrorsMixin
 class InstanceAccessMixin(PageErrorsMixin, PermissionRequiredMixin):
     """Let active users with ``permission_required`` in; send anonymous users to log in; 403 others."""
 
-    permission_required = "automations.view_automationmodel"
+    permission_required: str | tuple[str, ...] = "automations.view_automationmodel"
 
     def has_permission(self):
         return self.request.user.is_active and super().has_permission()

@@ -208,7 +208,7 @@ def timeline(model, user) -> list[dict]:
         is_audit = task.status == "" and isinstance(result, dict) and instance_actions.AUDIT in result
         failed = isinstance(result, dict) and "traceback" in result and "exception" in result
         shown = result
-        if failed:
+        if failed and isinstance(result, dict):
             shown = {"exception": result.get("exception")}
         rows.append(
             {
@@ -295,7 +295,8 @@ class MessageForm(forms.Form):
 
     message = forms.ChoiceField(label=_("Receiver"))
     token = forms.CharField(label=_("Token"), required=False, max_length=256)
-    data = forms.CharField(
+    # The metaclass takes the field off the class: it does not replace Form.data, as the stubs think.
+    data = forms.CharField(  # type: ignore[assignment]
         label=_("Data (a JSON object)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -92,12 +92,13 @@ def upcoming(within: float) -> list:
     The first ``ATM_SWEEP_LOOKAHEAD``, and beyond those every one due within ``within`` seconds (up to
     ``ATM_MAX_TIMERS``): all that fall due before the next sweep looks again get a timer.
     """
-    upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk")
-    upcoming = upcoming.values_list("pk", "wake_at")
+    upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk").values_list(
+        "pk", "wake_at"
+    )
     lookahead, most = atm_settings.get("ATM_SWEEP_LOOKAHEAD"), atm_settings.get("ATM_MAX_TIMERS")
     rows = list(upcoming[:lookahead])
     until = timezone.now() + timedelta(seconds=within)
-    if len(rows) == lookahead and rows[-1][1] <= until:
+    if len(rows) == lookahead and rows[-1][1] <= until:  # type: ignore[operator]  # not null: filtered above
         rows += upcoming.filter(wake_at__lte=until)[lookahead:most]
     return rows
 

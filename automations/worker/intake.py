@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -20,7 +22,7 @@ from redis.exceptions import RedisError
 from automations import events
 from automations import settings as atm_settings
 from automations.events import inbox
-from automations.logsafe import shown
+from automations.logsafe import Throttle, shown
 from automations.models import InboxEvent
 
 logger = logging.getLogger("automations.scheduler")
@@ -36,6 +38,12 @@ CONNECTION_ERRORS = (OSError, EOFError, RedisError)
 
 class Intake:
     """What :class:`~automations.worker.Scheduler` does with events: listen, store, confirm, apply."""
+
+    name: str  # the Scheduler's attributes, and a method of its Timing
+    channel: str
+    stats: dict[str, int]
+    _skip_log: Throttle
+    _wake: Callable[[Any], Coroutine[Any, Any, bool]]
 
     async def _listen(self):
         """Take the events from the channel, into the queue of those to store.
@@ -181,7 +189,7 @@ async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000
     """
     layer = get_channel_layer()
     channel = channel or events.channel_name()
-    received, skipped, problem = [], 0, None
+    received, skipped, problem = list[object](), 0, None
     while len(received) + skipped < limit:
         try:
             received.append(await asyncio.wait_for(layer.receive(channel), wait))

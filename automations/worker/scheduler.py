@@ -65,7 +65,7 @@ class Scheduler(Intake, Timing, Sweeping, Supervised):
         self._tasks: set[asyncio.Task] = set()
         self._services: dict[asyncio.Task, tuple[str, object]] = {}
         self._restarts: list[float] = []
-        self._stopping: asyncio.Event | None = None
+        self._stopping = asyncio.Event()  # replaced by start(): stop() before it changes nothing
         self._closing = False
         self._received: asyncio.Queue | None = None  # raw events, not yet stored
         self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
@@ -151,7 +151,8 @@ class Scheduler(Intake, Timing, Sweeping, Supervised):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._wake_executor is not None:
-            await self.loop.run_in_executor(None, database.close_pool_connections, self._wake_executor, 1)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, database.close_pool_connections, self._wake_executor, 1)
             self._wake_executor = None
         if self._side_executor is not None:
             try:

@@ -28,8 +28,12 @@ class SchedulerFailedError(AutomationsError, RuntimeError):
 class Supervised:
     """What :class:`~automations.worker.Scheduler` does with its tasks: spawn, supervise, restart."""
 
+    loop: asyncio.AbstractEventLoop | None  # the Scheduler's attributes
+    _tasks: set[asyncio.Task]
+    _services: dict[asyncio.Task, tuple[str, object]]
+
     def _spawn(self, coroutine) -> asyncio.Task:
-        task = self.loop.create_task(coroutine, context=fresh_context())
+        task = asyncio.get_running_loop().create_task(coroutine, context=fresh_context())
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task

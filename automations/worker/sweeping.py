@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from typing import Any
 
 from channels.db import database_sync_to_async
 
@@ -22,6 +25,13 @@ logger = logging.getLogger("automations.scheduler")
 
 class Sweeping:
     """What :class:`~automations.worker.Scheduler` does to sweep, beat and take over."""
+
+    name: str  # the Scheduler's attributes, and methods of its Timing and Supervised
+    stats: dict[str, int]
+    sweep_interval: float
+    schedule: Callable[[int, datetime | None], None]
+    _side: Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]
+    _spawn: Callable[[Coroutine[Any, Any, Any]], asyncio.Task]
 
     async def _beat(self):
         while True:
@@ -73,7 +83,7 @@ class Sweeping:
             within = 2 * self.sweep_interval
             for automation_id, at in await database_sync_to_async(database.upcoming)(within):
                 self.schedule(automation_id, at)
-            counts["events"], tried = 0, set()
+            counts["events"], tried = 0, set[str]()
             while True:
                 apply_pending = database_sync_to_async(database.apply_pending_events)
                 applied = await apply_pending(size, dead_workers, tried)

@@ -86,7 +86,7 @@ class Timers:
 
     def pop_due(self, until: datetime, limit: int) -> list[tuple[int, datetime]]:
         """Remove up to ``limit`` timers due by ``until``; return them earliest first, as ``(id, at)``."""
-        due = []
+        due: list[tuple[int, datetime]] = []
         while len(due) < limit:
             first = self.first()
             if first is None or first[0] > until:

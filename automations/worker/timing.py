@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -21,12 +22,20 @@ from automations import settings as atm_settings
 
 from . import database
 from .supervision import fresh_context
+from .timers import Timers
 
 logger = logging.getLogger("automations.scheduler")
 
 
 class Timing:
     """What :class:`~automations.worker.Scheduler` does with wake times: arm, fire, advance."""
+
+    now: Callable[[], datetime]  # the Scheduler's attributes
+    stats: dict[str, int]
+    sweep_interval: float
+    loop: asyncio.AbstractEventLoop | None
+    _timers: Timers
+    _wake_executor: ThreadPoolExecutor | None
 
     async def _wake(self, wakes) -> bool:
         """Advance the instances of the wake-ups ``[(id, at)]`` due now; arm timers for the others.
