@@ -1,7 +1,7 @@
 # Django Automations: development entry points.
 #
 #   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000 (DJANGO_DEBUG=1)
-#   make test     install into $(VENV), system checks, migrations check, ruff, pytest
+#   make test     install into $(VENV), system checks, migrations check, ruff, mypy, pytest
 #   make test-bench  the benchmarks' smoke runs (pytest -m bench), which `make test` leaves out
 #   make bench    run the benchmarks (BENCH_ARGS="--peers" side by side with DBOS and Viewflow,
 #                 BENCH_ARGS="--embedded" wake-ups in embedded mode; see bench/README.md)
@@ -61,7 +61,7 @@ endef
 
 help:
 	@echo "make run           install into $(VENV), migrate, load the demo, serve http://$(ADDR)"
-	@echo "make test          install into $(VENV), checks, migrations check, ruff, pytest"
+	@echo "make test          install into $(VENV), checks, migrations check, ruff, mypy, pytest"
 	@echo "make test-bench    the benchmarks' smoke runs (left out of make test)"
 	@echo "make bench         run the benchmarks"
 	@echo "make venv          create or update $(VENV) only"
@@ -94,12 +94,14 @@ $(VENV_STAMP): pyproject.toml
 
 # The site's settings are production settings unless DJANGO_DEBUG=1: the checks of the development
 # setup run with it; pytest runs without it (tests/settings.py has a key of its own, and the
-# production settings are checked by tests/test_deploy_settings.py).
+# production settings are checked by tests/test_deploy_settings.py). mypy keeps its cache in $(VENV):
+# each venv has a Django of its own, and django-stubs reads the models from it.
 test: venv
 	@mkdir -p var
 	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py check
 	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --cache-dir $(VENV)/.mypy_cache automations consumers
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The benchmarks' smoke runs: each benchmark runs once, small, to show that it still works.
@@ -118,7 +120,7 @@ bench: venv
 	$(VENV_PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
 
 distclean: clean
