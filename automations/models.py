@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -19,10 +21,10 @@ MAX_ID = 2**63 - 1  # the largest primary key the databases store
 
 
 # The models sit below the engine: the engine hands its sweep over when it loads (see use_sweep).
-_engine_sweep = None
+_engine_sweep: Callable[[], dict[str, int]] | None = None
 
 
-def use_sweep(sweep) -> None:
+def use_sweep(sweep: Callable[[], dict[str, int]]) -> None:
     """Make ``AutomationModel.run()`` call ``sweep`` (called by :mod:`automations.engine` on import)."""
     global _engine_sweep
     _engine_sweep = sweep
@@ -33,8 +35,10 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-class AutomationManager(models.Manager):
-    def get_by_reference(self, reference):
+class AutomationManager(models.Manager["AutomationModel"]):
+    """The manager of :class:`AutomationModel`: instances by reference, due and running ones."""
+
+    def get_by_reference(self, reference: object) -> AutomationModel:
         """Return the instance for an id (int or string of ASCII digits) or a key; raise ``DoesNotExist``."""
         if isinstance(reference, AutomationModel):
             return reference
@@ -48,11 +52,11 @@ class AutomationManager(models.Manager):
             return self.get(key=reference)
         raise self.model.DoesNotExist(f"{shown(reference)} is neither an automation id nor a key.")
 
-    def due(self, now=None):
+    def due(self, now: datetime | None = None) -> models.QuerySet[AutomationModel]:
         """Return the unfinished instances whose wake time has come, earliest first."""
         return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
 
-    def running(self):
+    def running(self) -> models.QuerySet[AutomationModel]:
         """Return the instances that have neither finished nor been stopped by an error."""
         return self.filter(finished=False, error="")
 
@@ -90,10 +94,10 @@ class AutomationModel(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.automation_class} #{self.pk}"
 
-    def save(self, **kwargs):
+    def save(self, **kwargs: Any) -> None:
         """Save the row; saving a running instance's ``data`` makes it due now.
 
         The next step (``automation_step``, a worker's sweep) then checks its waiting conditions
@@ -109,7 +113,7 @@ class AutomationModel(models.Model):
                     kwargs["update_fields"] = {*update_fields, "wake_at"}
         super().save(**kwargs)
 
-    def get_automation_class(self):
+    def get_automation_class(self) -> type[Any]:
         """Return the automation class without instantiating it (resolved through the registry)."""
         cached = self.__dict__.get("_automation_class")
         if cached is None or registry.class_path(cached) != self.automation_class:
@@ -117,7 +121,7 @@ class AutomationModel(models.Model):
         return cached
 
     @property
-    def instance(self):
+    def instance(self) -> Any:
         """The automation instance (an ``Automation`` subclass object) bound to this row."""
         cached = self.__dict__.get("_instance")
         if cached is None:
@@ -125,14 +129,14 @@ class AutomationModel(models.Model):
         return cached
 
     @classmethod
-    def run(cls):
+    def run(cls) -> dict[str, int]:
         """Advance every due instance once (what ``manage.py automation_step`` calls); return counts."""
         if _engine_sweep is None:
             raise RuntimeError("The engine is not loaded: is 'automations' in INSTALLED_APPS?")
         return _engine_sweep()
 
     @classmethod
-    def delete_history(cls, days=30):
+    def delete_history(cls, days: float = 30) -> tuple[int, dict[str, int]]:
         """Delete instances finished more than ``days`` days ago with their tasks.
 
         An instance's finishing time is its last update. Return ``(total, {model_label: count})``
@@ -183,11 +187,11 @@ class AutomationTaskModel(models.Model):
         verbose_name_plural = _("automation tasks")
         indexes = [models.Index(fields=["automation", "finished"], name="automations_task_open")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.automation_id}.{self.status}"
 
     @property
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """Short for ``self.automation.data``: the automation instance's JSON data."""
         return self.automation.data
 
@@ -197,7 +201,9 @@ class AutomationTaskModel(models.Model):
             return 0
         return (timezone.now() - self.created).total_seconds() / 3600
 
-    def get_users_with_permission(self, include_superusers=True, backend=None):
+    def get_users_with_permission(
+        self, include_superusers: bool = True, backend: str | None = None
+    ) -> models.QuerySet[Any]:
         """Return the users who may process this task: its assigned user, group and permissions.
 
         ``backend`` is the authentication backend asked for permissions (default: the first
@@ -243,7 +249,7 @@ class InboxEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.type} {self.id}"
 
 
@@ -258,5 +264,5 @@ class WorkerModel(models.Model):
         verbose_name = _("scheduler worker")
         verbose_name_plural = _("scheduler workers")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name

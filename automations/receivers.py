@@ -8,6 +8,8 @@ importing anything from that package loads the facade, and the run time sits bel
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from automations.exceptions import AutomationsError
 from automations.logsafe import shown
@@ -16,12 +18,14 @@ logger = logging.getLogger("automations.messages")
 
 RECEIVER_PREFIX = "receive_"
 
+_Receiver = TypeVar("_Receiver", bound=Callable[..., Any])
+
 
 class UnknownMessageError(AutomationsError, AttributeError):
     """An automation has no receiver for a message."""
 
 
-def require_data_parameters(**types):
+def require_data_parameters(**types: type) -> Callable[[_Receiver], _Receiver]:
     """Declare the data parameters (and their types) a ``receive_*`` method needs.
 
     A message whose data (a dict, or a request's ``GET`` parameters) lacks one of them, or has a
@@ -33,14 +37,14 @@ def require_data_parameters(**types):
             ...
     """
 
-    def decorate(receiver):
-        receiver.require_data_parameters = dict(types)
+    def decorate(receiver: _Receiver) -> _Receiver:
+        vars(receiver)["require_data_parameters"] = dict(types)
         return receiver
 
     return decorate
 
 
-def receiver_for(automation_class: type, message: str):
+def receiver_for(automation_class: type, message: str) -> Callable[..., Any]:
     """Return the unbound receiver of ``message`` on ``automation_class``, or raise UnknownMessageError."""
     receiver = getattr(automation_class, RECEIVER_PREFIX + str(message), None)
     if not callable(receiver):
@@ -53,14 +57,14 @@ def receiver_for(automation_class: type, message: str):
     return receiver
 
 
-def data_source(data):
+def data_source(data: object) -> Any:
     """Return the mapping parameters are read from: a request's ``GET`` or the data itself."""
     if data is None:
         return {}
     return getattr(data, "GET", data)
 
 
-def required_parameters(receiver, data) -> dict | None:
+def required_parameters(receiver: Callable[..., Any], data: object) -> dict[str, Any] | None:
     """Return the receiver's required parameters read from ``data`` and converted to their types.
 
     Return ``None`` if one is missing or cannot be converted (``int("t2")``); ``{}`` if the
@@ -80,7 +84,7 @@ def required_parameters(receiver, data) -> dict | None:
     return converted
 
 
-def coerce_data(receiver, data):
+def coerce_data(receiver: Callable[..., Any], data: object) -> tuple[bool, Any]:
     """Return ``(ok, data)``: whether ``data`` meets the receiver's requirements, converted if a dict."""
     converted = required_parameters(receiver, data)
     if converted is None:

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 
 from django.db import connection, transaction
 
 from .steps import advance
+from .walk import StepResult
 
 logger = logging.getLogger("automations.engine")
 
 
-def advance_due(automation_ids, *, seconds: float | None = None) -> tuple[dict, list]:
+def advance_due(
+    automation_ids: Iterable[int], *, seconds: float | None = None
+) -> tuple[dict[int, StepResult], list[int]]:
     """Advance the due instances ``automation_ids`` in one transaction, in the order given.
 
     Instances another worker holds, or that are not due, are skipped. The steps stop once they
@@ -29,7 +33,7 @@ def advance_due(automation_ids, *, seconds: float | None = None) -> tuple[dict, 
     the transaction raises (nothing of the batch is committed). Return ``({id: StepResult}, ids
     not reached)``.
     """
-    results: dict = {}
+    results: dict[int, StepResult] = {}
     automation_ids = list(automation_ids)
     began = time.monotonic()
     with transaction.atomic():

@@ -23,10 +23,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 
 from automations.logsafe import shown
+from automations.models import AutomationTaskModel
+
+from .walk import StepResult
 
 logger = logging.getLogger("automations.engine")
 
@@ -35,10 +39,10 @@ logger = logging.getLogger("automations.engine")
 class StepReport:
     """What one committed step did: the instance, its result, and the task rows it opened and closed."""
 
-    automation: object  # the flow.Automation object that was advanced
-    result: object  # its steps.StepResult
-    opened: tuple = field(default_factory=tuple)  # task rows written open in the step
-    closed: tuple = field(default_factory=tuple)  # task rows the step finished (opened earlier or now)
+    automation: Any  # the flow.Automation object that was advanced
+    result: StepResult
+    opened: tuple[AutomationTaskModel, ...] = field(default_factory=tuple)  # task rows written open
+    closed: tuple[AutomationTaskModel, ...] = field(default_factory=tuple)  # task rows the step finished
 
 
 Hook = Callable[[StepReport], object]
@@ -69,7 +73,7 @@ def registered() -> tuple[Hook, ...]:
 def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
     """Run the hooks with ``report``, then each of ``then``, once the current transaction commits."""
 
-    def run():
+    def run() -> None:
         for hook in tuple(_hooks):
             call_robustly(hook, report)
         for follow_up in then:
@@ -78,7 +82,7 @@ def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
     transaction.on_commit(run)
 
 
-def call_robustly(hook, *args) -> None:
+def call_robustly(hook: Callable[..., object], *args: object) -> None:
     """Call ``hook(*args)``; an exception is logged, never raised into the engine's caller."""
     try:
         hook(*args)

@@ -27,7 +27,7 @@ class Frame:
         return f"{self.split_task}@{self.join}" if self.join else self.split_task
 
 
-def frame(split_task_pk, join_name) -> str:
+def frame(split_task_pk: int | str | None, join_name: str | None) -> str:
     """Return the frame of the split task ``split_task_pk`` whose paths meet at ``join_name``."""
     return str(Frame(str(split_task_pk), join_name or None))
 
@@ -37,7 +37,7 @@ def frame_join(text: str) -> str | None:
     return Frame.parse(text).join
 
 
-def within(stack, prefix) -> bool:
+def within(stack: tuple[str, ...], prefix: str) -> bool:
     """Return whether a path with the frames ``stack`` is inside the path ``prefix`` (or is it)."""
     joined = "/".join(stack)
     return joined == prefix or joined.startswith(prefix + "/")

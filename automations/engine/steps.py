@@ -20,9 +20,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from automations import registry, signals
@@ -30,18 +34,22 @@ from automations import settings as atm_settings
 from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
-from automations.outcomes import Submission
+from automations.outcomes import Outcome, Submission
 from automations.receivers import receiver_for
 from automations.stepping import current_steps, in_step, stepping, stepping_automation
 
 from .hooks import StepReport, after_commit
 from .locking import lock_instance
-from .walk import NodeFailed, StepResult, Walk
+from .walk import Cursor, NodeFailed, StepResult, Walk
 from .writes import TaskWrites
 
 logger = logging.getLogger("automations.engine")
 
 LOGGED_ERROR_LENGTH = 500  # characters of an instance's error shown in a log line
+
+#: An instance as the engine is handed one: a ``flow.Automation`` object (typed ``Any``, as the
+#: facade sits above the engine), its :class:`~automations.models.AutomationModel` row, or its id.
+InstanceRef: TypeAlias = AutomationModel | int | Any
 
 
 @dataclass
@@ -49,17 +57,23 @@ class Message:
     """A message for an instance: the receiver ``receive_<name>`` called with ``token`` and ``data``."""
 
     name: str
-    token: object = None
-    data: object = None
-    received: object = None  # what the receiver returned
+    token: str | None = None
+    data: Any = None
+    received: Any = None  # what the receiver returned
     delivered: bool = False  # the receiver ran: the instance was running
 
 
 # -- entry points -------------------------------------------------------------------------------
 
 
-def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
-            submission: Submission | None = None):  # fmt: skip
+def advance(
+    automation: InstanceRef,
+    *,
+    skip_locked: bool = False,
+    due_only: bool = False,
+    run_threaded: bool | None = None,
+    submission: Submission | None = None,
+) -> StepResult:
     """Advance one instance as far as it can go; return a :class:`StepResult`.
 
     ``automation`` is an ``Automation`` object, an ``AutomationModel`` or an id. ``skip_locked``
@@ -72,7 +86,8 @@ def advance(automation, *, skip_locked=False, due_only=False, run_threaded=None,
                  submission=submission)  # fmt: skip
 
 
-def deliver(automation, message: str, token=None, data=None, *, walk: bool = True) -> Message:
+def deliver(automation: Any, message: str, token: str | None = None, data: Any = None, *,
+            walk: bool = True) -> Message:  # fmt: skip
     """Call the receiver of ``message`` on the running instance ``automation``, under its row lock.
 
     One transaction: the row is locked, the receiver runs on the object the engine steps, the
@@ -94,8 +109,9 @@ def deliver(automation, message: str, token=None, data=None, *, walk: bool = Tru
     return delivery
 
 
-def _step(automation, *, skip_locked=False, due_only=False, run_threaded=None, submission=None,
-          message=None, walk=True) -> StepResult:  # fmt: skip
+def _step(automation: InstanceRef, *, skip_locked: bool = False, due_only: bool = False,
+          run_threaded: bool | None = None, submission: Submission | None = None,
+          message: Message | None = None, walk: bool = True) -> StepResult:  # fmt: skip
     automation_id = _id_of(automation)
     if in_step(automation_id):
         return StepResult(automation_id, skipped=True)
@@ -134,17 +150,17 @@ def _step(automation, *, skip_locked=False, due_only=False, run_threaded=None, s
     return result
 
 
-def _id_of(automation) -> int:
+def _id_of(automation: InstanceRef) -> int:
     if isinstance(automation, int):
         return automation
     return automation.pk if isinstance(automation, AutomationModel) else automation.id
 
 
-def _receiver_name(automation, message) -> str:
+def _receiver_name(automation: Any, message: str) -> str:
     return receiver_for(type(automation), message).__name__
 
 
-def _instance_for(automation, row):
+def _instance_for(automation: InstanceRef, row: AutomationModel) -> Any:
     """Return the ``Automation`` object to run, refreshed from the locked ``row``, or mark an error."""
     if not isinstance(automation, int | AutomationModel):
         _refresh(automation._model, row)
@@ -161,12 +177,12 @@ def _instance_for(automation, row):
     return instance
 
 
-def _refresh(model, row):
+def _refresh(model: AutomationModel, row: AutomationModel) -> None:
     for name in ("data", "finished", "wake_at", "error", "model_refs", "automation_class"):
         setattr(model, name, getattr(row, name))
 
 
-def mark_error(row, message):
+def mark_error(row: AutomationModel, message: str) -> None:
     """Stop the instance of ``row`` with the error ``message``."""
     logger.error("Automation instance %s stopped: %s", row.pk, shown(message, LOGGED_ERROR_LENGTH))
     row.error, row.wake_at = message, None
@@ -179,14 +195,14 @@ def mark_error(row, message):
 class _Visit:
     """What a node sees of the step: its task, the time, and a few engine services."""
 
-    def __init__(self, step, cursor):
+    def __init__(self, step: _Step, cursor: Cursor) -> None:
         self.step, self.task, self.now = step, cursor.task, step.now
         self.run_threaded = step.run_threaded
         self.automation = step.automation
         submission = step.submission
         self.submission = submission if submission and submission.task_id == cursor.task.pk else None
 
-    def previous_result(self, node_name):
+    def previous_result(self, node_name: str) -> dict[str, Any] | None:
         """Return the result of this node's latest finished visit (e.g. a Repeat's schedule)."""
         self.step.writes.flush()  # an earlier visit in this step counts too
         row = (
@@ -202,7 +218,9 @@ class _Visit:
 class _Step:
     """One step of one instance: the walk, the node visits in savepoints, the task rows' writes."""
 
-    def __init__(self, automation, now, *, run_threaded, submission):
+    def __init__(
+        self, automation: Any, now: datetime, *, run_threaded: bool, submission: Submission | None
+    ) -> None:
         self.automation, self.now = automation, now
         self.model = automation._model
         self.run_threaded, self.submission = run_threaded, submission
@@ -230,7 +248,7 @@ class _Step:
                          shown(result.error, LOGGED_ERROR_LENGTH))  # fmt: skip
         return result
 
-    def visit_node(self, node, cursor):
+    def visit_node(self, node: Any, cursor: Cursor) -> Outcome:
         """Visit ``node``; code that may write runs in a savepoint, its ``data`` changes undone on failure."""
         visit = _Visit(self, cursor)
         if not node.runs_code():
@@ -244,15 +262,15 @@ class _Step:
             self.model.data = data
             raise NodeFailed(exc) from exc
 
-    def task_failed(self, task, exc):
+    def task_failed(self, task: AutomationTaskModel, exc: BaseException) -> None:
         _send_robust(signals.task_failed, type(self.automation), task=task, exception=exc)
 
 
-def _save_instance(instance, result, now):
+def _save_instance(instance: Any, result: StepResult, now: datetime) -> None:
     AutomationModel.objects.filter(pk=instance.id).update(**_instance_fields(instance, result, now))
 
 
-def _save_after_message(instance, now):
+def _save_after_message(instance: Any, now: datetime) -> None:
     """Store the data a receiver changed and make the instance due now (a worker steps it)."""
     model = instance._model
     _strict_json(model.data)
@@ -260,7 +278,7 @@ def _save_after_message(instance, now):
     model.wake_at = now
 
 
-def _instance_fields(instance, result, now) -> dict:
+def _instance_fields(instance: Any, result: StepResult, now: datetime) -> dict[str, Any]:
     """Return the instance row's columns after a step (and stop the instance if its data is not JSON)."""
     model = instance._model
     model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
@@ -276,11 +294,11 @@ def _instance_fields(instance, result, now) -> dict:
     return fields
 
 
-def _after_commit(instance, result, writes):
+def _after_commit(instance: Any, result: StepResult, writes: TaskWrites) -> None:
     """Register what follows the step once it commits: the hooks, the public signals, the wake-up."""
     cls = type(instance)
     report = StepReport(instance, result, tuple(writes.opened), tuple(writes.closed))
-    follow_ups = []
+    follow_ups: list[Callable[[], None]] = []
     if result.visits:
         follow_ups.append(lambda: _send_robust(signals.automation_advanced, cls, automation=instance))
     if result.finished:
@@ -290,7 +308,7 @@ def _after_commit(instance, result, writes):
         wakeups.wake_at(instance.id, result.wake_at)
 
 
-def _send_robust(signal, sender, **kwargs):
+def _send_robust(signal: Signal, sender: type, **kwargs: Any) -> None:
     """Send ``signal``; a failing receiver is logged and never stops the engine."""
     for receiver, response in signal.send_robust(sender=sender, **kwargs):
         if isinstance(response, Exception):

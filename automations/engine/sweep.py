@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -23,7 +26,7 @@ from .steps import advance, mark_error
 logger = logging.getLogger("automations.engine")
 
 
-def sweep(*, limit=None, batch_size=200) -> dict:
+def sweep(*, limit: int | None = None, batch_size: int = 200) -> dict[str, int]:
     """Advance every instance that is due now once; skip those another worker holds.
 
     Due instances are read in batches through the ``wake_at`` index, earliest first, so the cost
@@ -74,7 +77,7 @@ def sweep(*, limit=None, batch_size=200) -> dict:
 models.use_sweep(sweep)
 
 
-def _postpone_held(pks) -> set:
+def _postpone_held(pks: Iterable[int]) -> set[int]:
     """Re-check the due instances ``pks`` without stepping them; return the ids that stay held.
 
     An instance whose every open path is held back by its node's modifiers (``AsSoonAs`` still
@@ -85,7 +88,7 @@ def _postpone_held(pks) -> set:
     step, which decides under the instance's own lock as always.
     """
     now = timezone.now()
-    postponed = defaultdict(list)
+    postponed: defaultdict[datetime, list[int]] = defaultdict(list)
     with transaction.atomic():
         due = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
         due = due.only("automation_class", "data", "model_refs", "finished", "error", "key")
@@ -112,11 +115,11 @@ class _HoldVisit:
 
     run_threaded, submission = True, None
 
-    def __init__(self, automation, task, now):
+    def __init__(self, automation: Any, task: AutomationTaskModel, now: datetime) -> None:
         self.automation, self.task, self.now = automation, task, now
 
 
-def _held_until(row, tasks, now):
+def _held_until(row: AutomationModel, tasks: list[AutomationTaskModel], now: datetime) -> datetime | None:
     """Return when to look again if every path in ``tasks`` is still held back, else ``None``."""
     if not tasks:
         return None

@@ -13,14 +13,17 @@ import json
 import math
 import traceback
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from automations.exceptions import AutomationsError
 from automations.models import AutomationTaskModel
-from automations.outcomes import UNCHANGED, Finish, JoinArrival, Proceed, Wait
+from automations.outcomes import UNCHANGED, Finish, JoinArrival, Outcome, Proceed, Submission, Wait
 
 from .paths import frame, frame_join, split_stack, within
+from .writes import TaskWrites
 
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 
@@ -56,7 +59,7 @@ class Cursor:
 class NodeFailed(AutomationsError):
     """A node's code raised ``error``; the walk records it on the task and stops or takes ``OnError``."""
 
-    def __init__(self, error: BaseException):
+    def __init__(self, error: BaseException) -> None:
         super().__init__(repr(error))
         self.error = error
 
@@ -64,7 +67,16 @@ class NodeFailed(AutomationsError):
 class Walk:
     """The paths of one step of one instance and the decisions on them."""
 
-    def __init__(self, automation, now, writes, *, visit_node, on_failure, submission=None):
+    def __init__(
+        self,
+        automation: Any,
+        now: datetime,
+        writes: TaskWrites,
+        *,
+        visit_node: Callable[[Any, Cursor], Outcome],
+        on_failure: Callable[[AutomationTaskModel, BaseException], None],
+        submission: Submission | None = None,
+    ) -> None:
         self.automation, self.now, self.writes = automation, now, writes
         self.model = automation._model
         self.cls = type(automation)
@@ -78,7 +90,7 @@ class Walk:
         self.last_visited: str | None = None
         self.result = StepResult(self.model.pk)
 
-    def start(self, open_tasks) -> None:
+    def start(self, open_tasks: Sequence[AutomationTaskModel]) -> None:
         """Put a cursor on each open task; a new instance starts at its first node."""
         for task in open_tasks:
             self.queue.append(Cursor(task.status, task, split_stack(task.path)))
@@ -135,14 +147,14 @@ class Walk:
         else:
             raise TypeError(f"{node!r} returned {outcome!r}, not an outcome.")
 
-    def continue_at(self, node_name, stack) -> None:
+    def continue_at(self, node_name: str | None, stack: tuple[str, ...]) -> None:
         if node_name is None:
             return  # the path ran past the last node: it ends here
         path = "/".join(stack)
         task = AutomationTaskModel(automation=self.model, status=node_name, created=self.now, path=path)
         self.queue.append(Cursor(node_name, task, stack))
 
-    def finish_task(self, task, message, result) -> None:
+    def finish_task(self, task: AutomationTaskModel, message: str, result: object) -> None:
         task.finished = self.now
         task.message = message[:MESSAGE_LENGTH]
         task.result = jsonable(result)
@@ -151,7 +163,7 @@ class Walk:
         self.writes.store(task)
         self.writes.finished(task)
 
-    def wait(self, cursor, outcome) -> None:
+    def wait(self, cursor: Cursor, outcome: Wait) -> None:
         task = cursor.task
         changed = outcome.result is not UNCHANGED and outcome.result != task.result
         if changed:
@@ -162,7 +174,7 @@ class Walk:
 
     # -- joins ------------------------------------------------------------------------------------
 
-    def arrive_at_join(self, cursor, join) -> None:
+    def arrive_at_join(self, cursor: Cursor, join: Any) -> None:
         if not cursor.stack:  # not inside a split: nothing to wait for
             self.finish_task(cursor.task, "OK", None)
             self.continue_at(join._successor, ())
@@ -197,7 +209,7 @@ class Walk:
 
     # -- failures and the end of the step ---------------------------------------------------------
 
-    def failed(self, cursor, node, exc) -> None:
+    def failed(self, cursor: Cursor, node: Any, exc: BaseException) -> None:
         task = cursor.task
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         error = {"error": details, "exception": qualified_name(type(exc)), "traceback": details}
@@ -210,7 +222,7 @@ class Walk:
             return
         self.stop(f"{self.cls.__name__}.{cursor.node}: {repr(exc)}"[:2000], cursor)
 
-    def stop(self, message, cursor) -> None:
+    def stop(self, message: str, cursor: Cursor) -> None:
         self.result.error = message
         self.result.stopped_at = [cursor.node]
 
@@ -236,7 +248,10 @@ class Walk:
             return
         result.stopped_at = stopped
         moments = [self.now] if self.queue or self.woken else []
-        moments += [self.now if w.handoff else w.until for _, w in self.waiting if w.handoff or w.until]
+        for _, waiting in self.waiting:
+            moment = self.now if waiting.handoff else waiting.until
+            if moment is not None:
+                moments.append(moment)
         result.wake_at = min(moments) if moments else None
 
     def left_open(self) -> bool:
@@ -244,11 +259,11 @@ class Walk:
         return bool(self.waiting) or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
 
 
-def qualified_name(cls) -> str:
+def qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def jsonable(value):
+def jsonable(value: Any) -> Any:
     """Return ``value`` if it is strict JSON that every database stores, else its ``repr``."""
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is str and "\x00" not in value:

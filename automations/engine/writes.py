@@ -24,13 +24,13 @@ class TaskWrites:
 
     __slots__ = ("new", "changed", "opened", "closed")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.new: list[AutomationTaskModel] = []
         self.changed: dict[int, AutomationTaskModel] = {}  # by id(task): a task is changed once
         self.opened: list[AutomationTaskModel] = []  # written open, for the after-commit hooks
         self.closed: list[AutomationTaskModel] = []  # finished in this step
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.new or self.changed)
 
     def store(self, task: AutomationTaskModel) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from datetime import datetime
+from typing import Any, overload
 
 import channels.layers
 from asgiref.sync import async_to_sync
@@ -137,7 +138,11 @@ async def _receipt_for(layer, reply_channel, event_id):
             return answer
 
 
-def with_id(event):
+@overload
+def with_id(event: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def with_id(event: object) -> object: ...
+def with_id(event: object) -> object:
     """Return ``event`` with a random ``id`` if it has none and is not a wake-up."""
     if not isinstance(event, dict) or event.get("id") is not None or event.get("type") in WAKE_TYPES:
         return event

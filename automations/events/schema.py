@@ -77,7 +77,7 @@ class Event:
 # -- validation ---------------------------------------------------------------------------------
 
 
-def validate(event) -> Event:
+def validate(event: object) -> Event:
     """Check ``event`` against the schema and the registry; return it as an :class:`Event`.
 
     Raise :class:`InvalidEventError` with the reason if the event is not a JSON dict, has an
@@ -195,7 +195,7 @@ def _optional_string(event, name):
     return value
 
 
-def registered_class(path):
+def registered_class(path: Any) -> type[Any]:
     """Return the declared automation class at ``path``, or raise :class:`InvalidEventError`."""
     try:
         return registry.get(path)
@@ -206,7 +206,7 @@ def registered_class(path):
         ) from None
 
 
-def check_receiver(automation_class, message):
+def check_receiver(automation_class: type, message: str) -> None:
     """Raise :class:`InvalidEventError` unless ``automation_class`` receives ``message``."""
     try:
         receiver_for(automation_class, message)

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Self
 
+from django.utils.functional import Promise
+
 from automations.outcomes import Outcome, Proceed, Visit, Wait
 
 from .declaration import AutomationDeclarationError
@@ -50,7 +52,11 @@ class Execute(Node):
     """
 
     def __init__(
-        self, *args: Any, threaded: bool | _NotGiven = _NOT_GIVEN, description: str = "", **kwargs: Any
+        self,
+        *args: Any,
+        threaded: bool | _NotGiven = _NOT_GIVEN,
+        description: str | Promise = "",
+        **kwargs: Any,
     ) -> None:
         super().__init__(description=description)
         self._func: Callable[..., Any] | NodeName | None

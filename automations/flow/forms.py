@@ -14,6 +14,7 @@ from typing import Any, Self
 from django import forms as django_forms
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.utils.functional import Promise
 
 from automations import settings as atm_settings
 from automations.logsafe import shown
@@ -55,7 +56,7 @@ class Form(Node):
         form: type[django_forms.BaseForm],
         template_name: str | None = None,
         success_url: str | None = None,
-        description: str = "",
+        description: str | Promise = "",
         context: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -211,7 +212,7 @@ class ModelForm(Form):
         form: type[django_forms.BaseModelForm],
         key: str,
         template_name: str | None = None,
-        description: str = "",
+        description: str | Promise = "",
         success_url: str | None = None,
         context: dict[str, Any] | None = None,
         **kwargs: Any,

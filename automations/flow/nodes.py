@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol, Self, TypeAlias, TypeVar
 
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from automations import settings as atm_settings
 from automations.outcomes import HoldVisit, Outcome, Proceed, Visit, Wait
@@ -43,7 +44,7 @@ class Node:
 
     opens_form_tasks = False  # True for Form nodes: their open tasks are in task lists
 
-    def __init__(self, *args: Any, description: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, description: str | Promise = "", **kwargs: Any) -> None:
         self.description = description
         self._name: str | None = None
         self._owner: type[Declaring] | None = None

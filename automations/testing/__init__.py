@@ -12,6 +12,24 @@
 """
 
 import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what __getattr__ returns, for type checkers; at run time each loads on first use
+    from .acting import publish as publish
+    from .acting import send as send
+    from .acting import submit as submit
+    from .clock import FrozenClock as FrozenClock
+    from .clock import frozen_clock as frozen_clock
+    from .looking import assert_at as assert_at
+    from .looking import open_tasks as open_tasks
+    from .looking import path as path
+    from .looking import paths as paths
+    from .looking import where as where
+    from .mixins import AutomationTestMixin as AutomationTestMixin
+    from .running import Moved as Moved
+    from .running import NotIdleError as NotIdleError
+    from .running import run_until_idle as run_until_idle
+    from .running import scheduler_running as scheduler_running
 
 _HOMES = {
     "AutomationTestMixin": "mixins",
@@ -34,7 +52,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # Imported on first use: pytest loads the plugin of this package before Django is set up.
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 from django.test import RequestFactory
 
@@ -11,19 +13,19 @@ from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for
 from automations.views import TaskView
 
-from .looking import _automation_id, where
+from .looking import InstanceRef, _automation_id, where
 
 __all__ = ["publish", "send", "submit"]
 
 
-def _instance(instance):
+def _instance(instance: InstanceRef) -> Any:
     if isinstance(instance, int | AutomationModel):
         row = instance if isinstance(instance, AutomationModel) else AutomationModel.objects.get(pk=instance)
         return row.instance
     return instance
 
 
-def send(instance, message: str, token: str | None = None, data=None):
+def send(instance: InstanceRef, message: str, token: str | None = None, data: object = None) -> Any:
     """Send ``message`` to ``instance`` as ``dispatch_message`` does; return the receiver's result.
 
     The instance goes on at once, as far as it can without the clock moving.
@@ -31,7 +33,7 @@ def send(instance, message: str, token: str | None = None, data=None):
     return _instance(instance).send_message(message, token, data)
 
 
-def publish(event: dict):
+def publish(event: dict[str, Any]) -> str | None:
     """Handle ``event`` as a scheduler worker handles one it receives; return the inbox outcome.
 
     The event is given an id if it has none, validated (``InvalidEventError`` if it is not
@@ -40,7 +42,7 @@ def publish(event: dict):
     return inbox.handle(events.validate(events.with_id(event)))
 
 
-def _open_form_task(task_or_instance) -> AutomationTaskModel:
+def _open_form_task(task_or_instance: AutomationTaskModel | InstanceRef) -> AutomationTaskModel:
     if isinstance(task_or_instance, AutomationTaskModel):
         return task_or_instance
     automation_id = _automation_id(task_or_instance)
@@ -52,7 +54,13 @@ def _open_form_task(task_or_instance) -> AutomationTaskModel:
     return forms[0]
 
 
-def submit(task_or_instance, data: dict, *, user, files: dict | None = None) -> AutomationTaskModel:
+def submit(
+    task_or_instance: AutomationTaskModel | InstanceRef,
+    data: dict[str, Any],
+    *,
+    user: Any,
+    files: dict[str, Any] | None = None,
+) -> AutomationTaskModel:
     """Submit ``data`` to an open form task as ``user`` would, through the task view; return the task.
 
     ``task_or_instance`` is the task, or an instance with exactly one open form task. The task

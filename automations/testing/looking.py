@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.tasklist.queries import open_tasks_for
 
 __all__ = ["assert_at", "open_tasks", "path", "paths"]
 
+#: An instance as the test kit takes it: a ``flow.Automation`` object (typed ``Any``: the test kit
+#: does not import the facade), an ``AutomationModel`` or an id.
+InstanceRef: TypeAlias = AutomationModel | int | Any
 
-def _automation_id(instance) -> int:
+
+def _automation_id(instance: InstanceRef) -> int:
     if isinstance(instance, int):
         return instance
     if isinstance(instance, AutomationModel):
@@ -16,7 +22,7 @@ def _automation_id(instance) -> int:
     return instance.id
 
 
-def paths(instance) -> dict[str, list[str]]:
+def paths(instance: InstanceRef) -> dict[str, list[str]]:
     """Return ``{path: [node names in visiting order]}`` of ``instance``, from its task rows.
 
     The main path is ``""``; a path of a ``Split`` is named as its tasks' ``path`` field.
@@ -29,18 +35,18 @@ def paths(instance) -> dict[str, list[str]]:
     return result
 
 
-def path(instance) -> list[str]:
+def path(instance: InstanceRef) -> list[str]:
     """Return the names of the nodes ``instance`` visited, in order, across all its paths."""
     tasks = AutomationTaskModel.objects.filter(automation_id=_automation_id(instance)).order_by("pk")
     return list(tasks.values_list("status", flat=True))
 
 
-def open_tasks(user) -> list[AutomationTaskModel]:
+def open_tasks(user: Any) -> list[AutomationTaskModel]:
     """Return the open form tasks ``user`` may process, oldest first, as their task list shows them."""
     return list(open_tasks_for(user))
 
 
-def where(instance) -> str:
+def where(instance: InstanceRef) -> str:
     """Return a sentence saying where ``instance`` stands: waiting, finished or stopped."""
     automation_id = _automation_id(instance)
     row = AutomationModel.objects.filter(pk=automation_id).first()
@@ -63,7 +69,7 @@ def where(instance) -> str:
     return f"{name} {state}; it visited {visited}"
 
 
-def assert_at(instance, node_name: str) -> None:
+def assert_at(instance: InstanceRef, node_name: str) -> None:
     """Fail unless ``instance`` has an open task at ``node_name``, saying where it really is."""
     automation_id = _automation_id(instance)
     open_nodes = AutomationTaskModel.objects.filter(automation_id=automation_id, finished=None)

@@ -9,11 +9,19 @@ Both fixtures need the database (pytest-django's ``db`` or ``transactional_db``;
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:  # both are imported on use: pytest loads this plugin before Django is set up
+    from automations.worker import Scheduler
+
+    from .clock import FrozenClock
 
 
 @pytest.fixture
-def automation_clock():
+def automation_clock() -> Iterator[FrozenClock]:
     """Freeze the time of Django Automations at 2030-01-07 09:00 UTC; ``advance()`` runs what falls due."""
     from .clock import START, frozen_clock  # imported on use: the plugin loads before Django is set up
 
@@ -31,7 +39,7 @@ else:
 if has_pytest_asyncio:
 
     @pytest_asyncio.fixture
-    async def automation_worker():
+    async def automation_worker() -> AsyncIterator[Scheduler]:
         """Run a scheduler worker in this process on the configured (in-memory) channel layer.
 
         Yield the :class:`~automations.worker.Scheduler` once its first sweep is done; events

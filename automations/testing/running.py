@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -13,6 +16,9 @@ from automations import engine
 from automations.events import inbox, wakeups
 from automations.exceptions import AutomationsError
 from automations.models import AutomationModel, AutomationTaskModel
+
+if TYPE_CHECKING:  # only the type: the worker is the caller's, and its package loads Channels
+    from automations.worker import Scheduler
 
 __all__ = ["Moved", "NotIdleError", "run_until_idle", "scheduler_running"]
 
@@ -62,7 +68,7 @@ def _due_ids() -> list[int]:
     return list(due.values_list("pk", flat=True))
 
 
-def _signatures(ids) -> dict:
+def _signatures(ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
     rows = AutomationModel.objects.filter(pk__in=ids).annotate(
         tasks=Count("automationtaskmodel"),
         open=Count("automationtaskmodel", filter=Q(automationtaskmodel__finished=None)),
@@ -70,7 +76,7 @@ def _signatures(ids) -> dict:
     return {row.pk: (row.tasks, row.open, row.finished, row.error, repr(row.data)) for row in rows}
 
 
-def _moved(before) -> list[Moved]:
+def _moved(before: dict[int, tuple[Any, ...]]) -> list[Moved]:
     after = _signatures(before)
     moved = []
     for pk in before:
@@ -82,12 +88,12 @@ def _moved(before) -> list[Moved]:
     return moved
 
 
-def _open_nodes(automation_id) -> list[str]:
+def _open_nodes(automation_id: int) -> list[str]:
     tasks = AutomationTaskModel.objects.filter(automation_id=automation_id, finished=None).order_by("pk")
     return list(tasks.values_list("status", flat=True))
 
 
-def _not_idle_account(due, max_steps) -> str:
+def _not_idle_account(due: list[int], max_steps: int) -> str:
     lines = [f"Automations were still moving after {max_steps} steps (one loops without waiting?):"]
     for row in AutomationModel.objects.filter(pk__in=due[:10]):
         nodes = ", ".join(repr(name) for name in _open_nodes(row.pk)) or "no open task"
@@ -100,8 +106,18 @@ def _not_idle_account(due, max_steps) -> str:
     return "\n".join(lines)
 
 
+class WorkerClock(Protocol):
+    """What a scheduler worker takes of a clock: its time and its timers (a ``FrozenClock`` has both)."""
+
+    def __call__(self) -> datetime: ...
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> Any: ...
+
+
 @contextlib.asynccontextmanager
-async def scheduler_running(worker, *, timeout: float = 10, clock=None):
+async def scheduler_running(
+    worker: Scheduler, *, timeout: float = 10, clock: WorkerClock | None = None
+) -> AsyncIterator[Scheduler]:
     """Run the scheduler ``worker`` while inside, from its first sweep on; stop it on the way out.
 
     With ``clock`` (a :class:`~automations.testing.FrozenClock` that is frozen), the worker reads
