@@ -30,7 +30,6 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
-from django.utils.translation.trans_real import parse_accept_lang_header
 
 from automations import jsonlimits
 from automations.tasklist.inbox import PARAMETERS
@@ -152,22 +151,14 @@ def _inbox_params(scope) -> dict:
 
 
 def _language(scope) -> str:
-    """Return the language of the socket's page: the language cookie, else the Accept-Language header."""
-    supported = {code for code, _ in settings.LANGUAGES}
-    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
-    candidates = [cookie] if cookie else []
+    """Return the language of the socket's page as Django chooses a request's: the language cookie,
+    else the Accept-Language header, else ``LANGUAGE_CODE`` (``get_language_from_request``)."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
     for name, value in scope.get("headers") or ():
         if name == b"accept-language":
-            for code, _ in parse_accept_lang_header(value.decode("latin-1")):
-                candidates.append(code)
-    for code in candidates:
-        try:
-            variant = translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-        if variant in supported:
-            return variant
-    return settings.LANGUAGE_CODE
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 websocket_urlpatterns = [path(TASKS_PATH, TaskListConsumer.as_asgi(), name="automations-tasks")]

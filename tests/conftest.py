@@ -30,3 +30,14 @@ def _forget_automations_declared_in_tests():
     yield
     registry._automations.clear()
     registry._automations.update(saved)
+
+
+@pytest.fixture
+def redis_url():
+    """``REDIS_URL``; without it the test fails where services are required (CI), else it skips."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if REQUIRE_SERVICES:
+            pytest.fail("ATM_REQUIRE_SERVICES=1, but REDIS_URL is not set.")
+        pytest.skip("needs Redis: set REDIS_URL=redis://...")
+    return url

@@ -23,7 +23,6 @@ import settings as site
 from automations import events
 from automations.models import AutomationModel
 from automations.worker import Scheduler
-from tests.conftest import REQUIRE_SERVICES
 from tests.test_listener import PREFIX_LENGTH, Failing, forget_channel, push_raw, receive_like_channels_redis
 from tests.test_scheduler import running
 from tests.testapp.automations import Napper
@@ -86,16 +85,6 @@ def test_every_valid_event_is_applied_once_whatever_undecodable_bytes_come_with_
             assert not layer.payloads and worker.stats["failed"] == 0
 
     async_to_sync(scenario)()
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if REQUIRE_SERVICES:
-            pytest.fail("ATM_REQUIRE_SERVICES=1, but REDIS_URL is not set.")
-        pytest.skip("needs Redis: set REDIS_URL=redis://...")
-    return url
 
 
 @pytest.mark.redis
