@@ -53,7 +53,10 @@ class TaskWrites:
             AutomationTaskModel.objects.bulk_update(changed, CHANGED_FIELDS)
         else:  # one UPDATE each: bulk_update()'s CASE per column costs more to build for a few rows
             for task in changed:
-                task.save(update_fields=CHANGED_FIELDS)
+                AutomationTaskModel.objects.filter(pk=task.pk).update(
+                    finished=task.finished, message=task.message, result=task.result,
+                    finished_by_id=task.finished_by_id,
+                )  # fmt: skip
         if new:
             if connection.features.can_return_rows_from_bulk_insert:
                 AutomationTaskModel.objects.bulk_create(new)
