@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TypeVar
 
 from django.db import connection, models
@@ -27,11 +26,3 @@ def lock_rows(queryset: models.QuerySet[_Row], *, skip_locked: bool = False) -> 
 def lock_instance(automation_id: int, *, skip_locked: bool = False) -> AutomationModel | None:
     """Lock the row of instance ``automation_id`` and return it (``None`` if gone or skipped)."""
     return lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked).first()
-
-
-def lock_instances(automation_ids: Iterable[int], *, skip_locked: bool = False) -> dict[int, AutomationModel]:
-    """Lock the rows of the instances ``automation_ids`` in one query; return ``{id: row}`` of
-    those locked (gone and skipped ones are left out)."""
-    rows = lock_rows(AutomationModel.objects.filter(pk__in=list(automation_ids)).order_by("pk"),
-                     skip_locked=skip_locked)  # fmt: skip
-    return {row.pk: row for row in rows}
