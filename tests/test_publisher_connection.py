@@ -21,7 +21,6 @@ from channels.layers import get_channel_layer
 
 import settings as site
 from automations import events, publisher
-from tests.conftest import REQUIRE_SERVICES
 from tests.testapp.automations import EffectChain
 
 pytestmark = [pytest.mark.redis]
@@ -30,15 +29,11 @@ START = {"type": events.START, "automation_class": EffectChain.get_automation_cl
 
 
 @pytest.fixture
-def redis_url():
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        if REQUIRE_SERVICES:
-            pytest.fail("ATM_REQUIRE_SERVICES=1, but REDIS_URL is not set.")
-        pytest.skip("needs Redis: set REDIS_URL=redis://...")
+def redis_url(redis_url):
+    """The suite's ``redis_url``, where this process's sockets can be counted through /proc."""
     if not os.path.isdir("/proc/self/fd"):
         pytest.skip("counts this process's sockets through /proc")
-    return url
+    return redis_url
 
 
 @pytest.fixture
