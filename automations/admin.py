@@ -1,12 +1,15 @@
 """The admin of automation instances and their tasks.
 
-Instances can be filtered by class and state and searched in their data; their tasks are shown
-inline. The admin actions are the instance page's (:mod:`automations.instance_actions`): wake now,
-retry from the failed node, kill; "send a message" opens the instance page's form. Each writes an
-audit line into the instance's history. Tasks can be reassigned (user, group) on their own page.
+Instances can be filtered by class and status and searched in their data; their tasks and audit
+entries are shown inline. The admin actions are the instance page's
+(:mod:`automations.instance_actions`): wake now, retry from the failed node, cancel (the console's
+confirmation page asks for the reason); "send a message" opens the instance page's form. Each
+writes an audit entry. Tasks can be reassigned (user, group) on their own page.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from automations import instance_actions, jsonlimits
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel
 from automations.views.instances import STATES, filter_state, has_nul, pretty_json, verbose_name_of
 
 
@@ -65,9 +68,9 @@ class SafeInputAdmin(admin.ModelAdmin):
 
 
 class StateFilter(admin.SimpleListFilter):
-    """Running, waiting for a person, waiting for time, stopped by an error, finished."""
+    """The instances' lifecycle status (``AutomationModel.status``)."""
 
-    title = _("state")
+    title = _("status")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
@@ -113,23 +116,32 @@ class TaskInline(admin.TabularInline):
         return False
 
 
+class AuditEntryInline(admin.TabularInline):
+    model = AuditEntry
+    fields = ["created", "username", "action", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["created", "pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 def _run_action(modeladmin, request, queryset, action):
-    done, refused = 0, []
-    for model in queryset:
-        try:
-            instance_actions.perform(model, action, request.user)
-            done += 1
-        except instance_actions.ActionNotPossible as exc:
-            refused.append(f"#{model.pk}: {exc}")
+    done, refused = instance_actions.perform_many(queryset, action, request.user)
     if done:
         modeladmin.message_user(
             request,
             _("%(action)s: done for %(count)d instance(s).")
-            % {"action": instance_actions.ACTIONS[action].label, "count": done},
+            % {"action": instance_actions.ACTIONS[action].label, "count": len(done)},
             messages.SUCCESS,
         )
-    for line in refused:
-        modeladmin.message_user(request, line, messages.WARNING)
+    for pk, why in refused:
+        modeladmin.message_user(request, f"#{pk}: {why}", messages.WARNING)
 
 
 @admin.action(description=_("Wake now"), permissions=["change"])
@@ -142,9 +154,12 @@ def retry_failed(modeladmin, request, queryset):
     _run_action(modeladmin, request, queryset, "retry")
 
 
-@admin.action(description=_("Kill (stop for good, keep the history)"), permissions=["change"])
-def kill(modeladmin, request, queryset):
-    _run_action(modeladmin, request, queryset, "kill")
+@admin.action(description=_("Cancel (stop for good, with a reason)…"), permissions=["change"])
+def cancel(modeladmin, request, queryset):
+    """Open the console's confirmation page, which asks for the reason, for the selected instances."""
+    ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[: instance_actions.BULK_LIMIT])
+    query = urlencode({"ids": ids, "next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('automations:bulk_action', args=['cancel'])}?{query}")
 
 
 @admin.action(description=_("Send a message…"), permissions=["change"])
@@ -162,13 +177,14 @@ def send_message(modeladmin, request, queryset):
 @admin.register(AutomationModel)
 class AutomationModelAdmin(SafeInputAdmin):
     list_display = ["id", "automation_name", "state", "created", "updated", "wake_at"]
-    list_filter = [AutomationClassFilter, StateFilter, "finished", "created"]
+    list_filter = [AutomationClassFilter, StateFilter, "created"]
     search_fields = ["=id", "automation_class", "key", "data", "error"]
     readonly_fields = [
         "automation_class",
         "key",
         "created",
         "updated",
+        "status",
         "finished",
         "readable_data",
         "error",
@@ -181,12 +197,13 @@ class AutomationModelAdmin(SafeInputAdmin):
         "created",
         "updated",
         "wake_at",
+        "status",
         "finished",
         "error",
         "readable_data",
     ]
-    inlines = [TaskInline]
-    actions = [wake_now, retry_failed, kill, send_message]
+    inlines = [TaskInline, AuditEntryInline]
+    actions = [wake_now, retry_failed, cancel, send_message]
     date_hierarchy = "created"
 
     def has_add_permission(self, request):
@@ -197,13 +214,9 @@ class AutomationModelAdmin(SafeInputAdmin):
     def automation_name(self, obj):
         return verbose_name_of(obj.automation_class)
 
-    @admin.display(description=_("state"))
+    @admin.display(description=_("status"), ordering="status")
     def state(self, obj):
-        if obj.finished:
-            return STATES["finished"]
-        if obj.error:
-            return STATES["error"]
-        return STATES["running"]
+        return obj.get_status_display()
 
     @admin.display(description=_("data"))
     def readable_data(self, obj):

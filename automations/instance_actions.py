@@ -1,18 +1,17 @@
-"""Acting on an automation instance by hand: wake it now, retry its failed node, kill it, send a message.
+"""Acting on an automation instance by hand: wake it now, retry its failed node, cancel it, send a message.
 
-The instance page (``automations:instance_action``) and the admin's actions both call
-:func:`perform`. Every action that was carried out writes an *audit line* into the instance's
-history: a finished task row without a node (``status`` empty) whose ``result`` is
-``{"audit": "<action>", ...}``, ``finished_by`` the user who acted, and ``message`` what happened.
-The engine only looks at open task rows, so audit lines never change where an instance stands.
+The instance page (``automations:instance_action``), the bulk actions of the instances and errors
+pages and the admin's actions all call :func:`perform` (or :func:`perform_many`). Every action
+carried out writes an :class:`~automations.models.AuditEntry` (who, when, what, why) in the
+transaction that acts; the status changes go through :mod:`automations.lifecycle`.
 
 - ``wake``: advance a running instance now (:meth:`Automation.nice`); waiting conditions are
   checked again, so a node waiting for a time still waits.
-- ``retry``: an instance an error stopped goes on from its failed node: the error is cleared and
-  the failed node gets a new open task on its path.
-- ``kill``: stop an instance for good, keeping its history: its open tasks are closed and the
-  instance is marked stopped. (``Automation.kill()`` deletes an instance with its history; the
-  admin's delete does that.)
+- ``retry``: a failed instance goes on from its failed node: the error is cleared and the failed
+  node gets a new open task on its path.
+- ``cancel``: stop an instance for good, with a reason, keeping its history: its open tasks are
+  closed and its status becomes ``cancelled`` (not an error: it is not listed among errors).
+  (``Automation.kill()`` deletes an instance with its history; the admin's delete does that.)
 - ``message``: call a ``receive_<message>`` method of the instance (:meth:`Automation.send_message`).
 """
 
@@ -28,18 +27,18 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import jsonlimits, registry
+from automations import jsonlimits, lifecycle, registry
 from automations.engine.locking import lock_instance
 from automations.exceptions import AutomationsError
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationTaskModel, Status
 from automations.receivers import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
 from automations.tasklist import live
 
 logger = logging.getLogger("automations.actions")
 
-AUDIT = "audit"
 FAILED = Q(result__has_key="traceback") & Q(result__has_key="exception")
-MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
+REASON_LENGTH = 1000  # characters of a cancellation's reason
+BULK_LIMIT = 500  # instances one bulk action acts on
 
 
 class ActionNotPossible(AutomationsError):
@@ -71,9 +70,9 @@ ACTIONS = {
         gettext_lazy("Retry from the failed node"),
         gettext_lazy("Clear the error and run the failed node again?"),
     ),
-    "kill": Action(
-        "kill",
-        gettext_lazy("Kill"),
+    "cancel": Action(
+        "cancel",
+        gettext_lazy("Cancel"),
         gettext_lazy("Stop this instance for good? Its open tasks are closed; its history is kept."),
         danger=True,
     ),
@@ -86,15 +85,6 @@ ACTIONS = {
 
 
 # -- what applies ------------------------------------------------------------------------------
-
-
-def is_running(model) -> bool:
-    return not model.finished and not model.error
-
-
-def was_killed(model) -> bool:
-    """Return whether somebody killed ``model`` with the ``kill`` action."""
-    return AutomationTaskModel.objects.filter(automation=model, status="", result__audit="kill").exists()
 
 
 def failed_task(model):
@@ -121,16 +111,15 @@ def _automation_class(model):
 def available(model) -> list[Action]:
     """Return the actions that apply to ``model`` as it stands now."""
     cls = _automation_class(model)
-    if cls is None or model.finished:
+    if cls is None or model.status in (Status.FINISHED, Status.CANCELLED):
         return []
     names = []
-    if is_running(model):
+    if model.is_active:
         names.append("wake")
-    elif failed_task(model) is not None and not was_killed(model):
+    elif model.status == Status.FAILED and failed_task(model) is not None:
         names.append("retry")
-    if not was_killed(model):
-        names.append("kill")
-    if is_running(model) and receivers(cls):
+    names.append("cancel")
+    if model.is_active and receivers(cls):
         names.append("message")
     return [ACTIONS[name] for name in names]
 
@@ -138,17 +127,16 @@ def available(model) -> list[Action]:
 # -- acting ------------------------------------------------------------------------------------
 
 
-def audit(model, user, action: str, text: str, **details):
-    """Write an audit line into ``model``'s history and return it."""
-    now = timezone.now()
-    return AutomationTaskModel.objects.create(
+def audit(model, user, action: str, reason: str = "", when=None, **details) -> AuditEntry:
+    """Write the :class:`~automations.models.AuditEntry` of ``user``'s ``action`` on ``model``."""
+    return AuditEntry.objects.create(
         automation=model,
-        status="",
-        created=now,
-        finished=now,
-        message=text[:MESSAGE_LENGTH],
-        result={AUDIT: action, "user": getattr(user, "get_username", lambda: "")(), **details},
-        finished_by=user if getattr(user, "pk", None) else None,
+        created=when or timezone.now(),
+        user=user if getattr(user, "pk", None) else None,
+        username=getattr(user, "get_username", lambda: "")(),
+        action=action,
+        reason=reason,
+        details=details,
     )
 
 
@@ -157,7 +145,8 @@ def perform(model, action: str, user, **params) -> str:
 
     Permissions are the caller's to check. The instance's row is locked first and the action
     checked again under the lock, so that of two people acting at once the second sees what the
-    first did: a killed instance is never retried, an instance killed twice has one audit line.
+    first did: a cancelled instance is never retried, an instance cancelled twice has one audit
+    entry.
     Raise :class:`ActionNotPossible` if the action does not apply now (nothing is changed then).
     """
     if action not in ACTIONS:
@@ -170,7 +159,7 @@ def perform(model, action: str, user, **params) -> str:
             raise ActionNotPossible(
                 _("“%(action)s” does not apply to this instance now.") % {"action": ACTIONS[action].label}
             )
-        done = {"wake": wake, "retry": retry, "kill": kill, "message": send_message}[action](
+        done = {"wake": wake, "retry": retry, "cancel": cancel, "message": send_message}[action](
             row, user, **params
         )
     if action in ("wake", "retry"):
@@ -179,9 +168,25 @@ def perform(model, action: str, user, **params) -> str:
     return done
 
 
+def perform_many(models, action: str, user, **params) -> tuple[list[str], list[tuple[int, str]]]:
+    """Carry out ``action`` on each of ``models``, each in its own transaction, for ``user``.
+
+    Return ``(what happened, one sentence each; [(id, why not)] for those it did not apply to)``;
+    one that does not apply leaves the others untouched.
+    """
+    done: list[str] = []
+    refused: list[tuple[int, str]] = []
+    for model in models:
+        try:
+            done.append(perform(model, action, user, **params))
+        except ActionNotPossible as exc:
+            refused.append((model.pk, str(exc)))
+    return done, refused
+
+
 def wake(row, user) -> str:
     """Record that ``user`` wakes the running instance ``row`` (locked); :func:`perform` wakes it."""
-    audit(row, user, "wake", f"Woken by {user.get_username()}.")
+    audit(row, user, AuditEntry.WAKE)
     return _("Instance #%(pk)s was woken.") % {"pk": row.pk}
 
 
@@ -192,7 +197,7 @@ def retry(row, user) -> str:
     """
     cls = row.get_automation_class()
     failed = failed_task(row)
-    if row.finished or not row.error or failed is None:
+    if row.status != Status.FAILED or failed is None:
         raise ActionNotPossible(_("Only an instance stopped by an error can be retried."))
     if getattr(cls._nodes.get(failed.status), "_on_error", None) is not None:
         raise ActionNotPossible(
@@ -205,30 +210,36 @@ def retry(row, user) -> str:
     now = timezone.now()
     try:
         with transaction.atomic():
-            AutomationModel.objects.filter(pk=row.pk).update(error="", wake_at=now, updated=now)
+            lifecycle.resume(row.pk, now)
     except IntegrityError as exc:
         raise ActionNotPossible(_("Another running instance has the same unique key.")) from exc
+    audit(row, user, AuditEntry.RETRY, when=now, node=failed.status)
     AutomationTaskModel.objects.create(automation=row, status=failed.status, created=now, path=failed.path)
-    audit(row, user, "retry", f"Retried from {failed.status} by {user.get_username()}.", node=failed.status)
     return _("Instance #%(pk)s goes on from %(node)s.") % {"pk": row.pk, "node": failed.status}
 
 
-def kill(row, user) -> str:
-    """Stop the locked instance ``row`` for good: close its open tasks, mark it stopped, keep its history."""
-    if row.finished:
-        raise ActionNotPossible(_("A finished instance cannot be killed."))
+def cancel(row, user, reason: str = "") -> str:
+    """Stop the locked instance ``row`` for good, for ``reason``: close its open tasks, keep its history.
+
+    Its status becomes ``cancelled``; no error is recorded. Raise :class:`InvalidActionInput`
+    without a reason.
+    """
+    reason = " ".join(str(reason or "").split())[:REASON_LENGTH]
+    if not reason:
+        raise InvalidActionInput(_("Say why this instance is cancelled."))
+    if row.status in Status.stopped() and row.status != Status.FAILED:
+        raise ActionNotPossible(_("A finished or cancelled instance cannot be cancelled."))
     now = timezone.now()
     open_tasks = list(
         AutomationTaskModel.objects.filter(automation=row, finished=None).select_related("automation")
     )
     AutomationTaskModel.objects.filter(pk__in=[task.pk for task in open_tasks]).update(
-        finished=now, message="killed"
+        finished=now, message="cancelled"
     )
-    error = f"Killed by {user.get_username()}."
-    AutomationModel.objects.filter(pk=row.pk).update(error=error, wake_at=None, updated=now)
-    audit(row, user, "kill", error)
+    lifecycle.cancel(row.pk, now)
+    audit(row, user, AuditEntry.CANCEL, reason, when=now)
     transaction.on_commit(lambda: _notify_tasks(open_tasks))
-    return _("Instance #%(pk)s was killed.") % {"pk": row.pk}
+    return _("Instance #%(pk)s was cancelled.") % {"pk": row.pk}
 
 
 def _notify_tasks(tasks) -> None:
@@ -267,8 +278,7 @@ def send_message(row, user, message: str = "", token: str = "", data=None) -> st
         raise InvalidActionInput(str(exc)) from exc
     if not ok:
         raise InvalidActionInput(_("The data lacks a parameter that the receiver requires."))
-    audit(row, user, "message", f"Message {message} sent by {user.get_username()}.",
-          message=message, token=token, data=data)  # fmt: skip
+    audit(row, user, AuditEntry.MESSAGE, message=message, token=token, data=data)
     row.instance.send_message(message, token or None, data)
     return _("Message “%(message)s” sent to instance #%(pk)s.") % {"message": message, "pk": row.pk}
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from automations import registry
@@ -57,12 +58,39 @@ class AutomationManager(models.Manager["AutomationModel"]):
         return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
 
     def running(self) -> models.QuerySet[AutomationModel]:
-        """Return the instances that have neither finished nor been stopped by an error."""
-        return self.filter(finished=False, error="")
+        """Return the instances that have not stopped: neither finished, failed nor cancelled."""
+        return self.filter(status__in=Status.active())
+
+
+class Status(models.TextChoices):
+    """Where an instance stands: its lifecycle status (``AutomationModel.status``).
+
+    Only :mod:`automations.lifecycle` writes it, in the transaction of the change that causes it.
+    """
+
+    RUNNING = "running", _("running")
+    WAITING_FOR_PERSON = "waiting_for_person", _("waiting for a person")
+    WAITING_FOR_TIME = "waiting_for_time", _("waiting for time")
+    WAITING_FOR_MESSAGE = "waiting_for_message", _("waiting for a message")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+    FINISHED = "finished", _("finished")
+
+    @classmethod
+    def active(cls) -> list[str]:
+        """Return the statuses of instances that go on: running or waiting."""
+        return [cls.RUNNING, cls.WAITING_FOR_PERSON, cls.WAITING_FOR_TIME, cls.WAITING_FOR_MESSAGE]
+
+    @classmethod
+    def stopped(cls) -> list[str]:
+        """Return the statuses of instances that never move again unless a person acts."""
+        return [cls.FAILED, cls.CANCELLED, cls.FINISHED]
 
 
 class AutomationModel(models.Model):
-    """One automation instance: its class, its JSON data and where it stands."""
+    """One automation instance: its class, its JSON data and where it stands (``status``)."""
+
+    Status = Status
 
     automation_class = models.CharField(_("automation class"), max_length=256, db_index=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
@@ -78,6 +106,9 @@ class AutomationModel(models.Model):
         help_text=_("When the scheduler next advances this instance; empty while it waits for an event."),
     )
     error = models.TextField(_("error"), blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=32, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
     model_refs = models.JSONField(_("model references"), default=dict, blank=True, editable=False)
     unique_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
@@ -89,8 +120,10 @@ class AutomationModel(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["unique_key"],
-                condition=models.Q(finished=False, error=""),
-                name="automations_unique_running",
+                condition=models.Q(
+                    status__in=["running", "waiting_for_person", "waiting_for_time", "waiting_for_message"]
+                ),
+                name="automations_unique_active",
             )
         ]
 
@@ -105,13 +138,18 @@ class AutomationModel(models.Model):
         """
         update_fields = kwargs.get("update_fields")
         data_saved = update_fields is None or "data" in update_fields
-        if not self._state.adding and data_saved and not (self.finished or self.error):
+        if not self._state.adding and data_saved and self.status in Status.active():
             now = timezone.now()
             if self.wake_at is None or self.wake_at > now:
                 self.wake_at = now
                 if update_fields is not None:
                     kwargs["update_fields"] = {*update_fields, "wake_at"}
         super().save(**kwargs)
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the instance goes on (running or waiting), by its ``status``."""
+        return self.status in Status.active()
 
     def get_automation_class(self) -> type[Any]:
         """Return the automation class without instantiating it (resolved through the registry)."""
@@ -143,7 +181,7 @@ class AutomationModel(models.Model):
         as Django's ``QuerySet.delete()`` does.
         """
         cutoff = timezone.now() - timedelta(days=days)
-        return cls.objects.filter(finished=True, updated__lt=cutoff).delete()
+        return cls.objects.filter(status=Status.FINISHED, updated__lt=cutoff).delete()
 
 
 class AutomationTaskModel(models.Model):
@@ -211,6 +249,58 @@ class AutomationTaskModel(models.Model):
         this method.
         """
         return task_users_with_permission(self, include_superusers=include_superusers, backend=backend)
+
+
+class AuditEntry(models.Model):
+    """One thing a person did to an instance by hand: who, when, what, and why.
+
+    Written by :mod:`automations.instance_actions` (the console and the admin) in the transaction
+    of the action; the engine never reads these rows.
+    """
+
+    WAKE = "wake"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    MESSAGE = "message"
+    ACTIONS = [(WAKE, _("wake")), (RETRY, _("retry")), (CANCEL, _("cancel")), (MESSAGE, _("message"))]
+
+    automation = models.ForeignKey(
+        AutomationModel, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("automation")
+    )
+    created = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True, default="")
+    action = models.CharField(_("what"), max_length=16, choices=ACTIONS)
+    reason = models.TextField(_("reason"), blank=True, default="")
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["created", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id}: {self.action} by {self.username or '?'}"
+
+    def describe(self) -> str:
+        """Return one sentence for people: what was done, by whom, and why."""
+        names = {**self.details, "user": self.username or "?", "reason": self.reason}
+        if self.action == self.WAKE:
+            return gettext("Woken by %(user)s.") % names
+        if self.action == self.RETRY:
+            return gettext("Retried from %(node)s by %(user)s.") % {"node": "?", **names}
+        if self.action == self.CANCEL:
+            return gettext("Cancelled by %(user)s: %(reason)s") % names
+        if self.action == self.MESSAGE:
+            return gettext("Message %(message)s sent by %(user)s.") % {"message": "?", **names}
+        return f"{self.action} ({self.username})"
 
 
 class InboxEvent(models.Model):

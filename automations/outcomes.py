@@ -75,17 +75,29 @@ class Proceed:
     split: bool = False
 
 
+#: What a waiting path waits for (``Wait.awaits``); the engine derives the instance's status from it.
+PERSON, MESSAGE, TIME = "person", "message", "time"
+
+
 @dataclass
 class Wait:
     """Stay at the node: keep its task open until ``until`` (``None``: until woken by an event).
 
     ``handoff=True`` asks for the node to be run by the scheduler worker instead of here.
     ``result`` replaces the open task's result (e.g. a computed schedule) unless ``UNCHANGED``.
+    ``awaits`` says what the path waits for: :data:`PERSON` (a form), :data:`MESSAGE` (a condition
+    on the data, which a message may make true) or :data:`TIME`; empty: ``TIME`` if ``until`` is
+    given, else ``MESSAGE``.
     """
 
     until: datetime | None = None
     handoff: bool = False
     result: Any = field(default=UNCHANGED)
+    awaits: str = ""
+
+    def waits_for(self) -> str:
+        """Return what the path waits for: :data:`PERSON`, :data:`MESSAGE` or :data:`TIME`."""
+        return self.awaits or (TIME if self.until is not None else MESSAGE)
 
 
 @dataclass

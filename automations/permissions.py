@@ -184,7 +184,7 @@ def may_process(user, task, *, node=None, group_ids=None) -> bool:
     if task.pk is None or task.finished is not None:
         return False
     automation = task.automation
-    if automation.finished or automation.error:
+    if not automation.is_active:
         return False
     node = node if node is not None else form_node_for(task)
     if node is None:

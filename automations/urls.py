@@ -14,6 +14,7 @@ name                   path (below the include)                   view
 ``instances``          ``instances/``                             :class:`InstanceListView`
 ``instance``           ``instances/<pk>/``                        :class:`InstanceView`
 ``instance_action``    ``instances/<pk>/<action>/``               :class:`InstanceActionView`
+``bulk_action``        ``instances/bulk/<action>/``               :class:`BulkActionView`
 =====================  =========================================  ===============================
 """
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("<int:automation_id>/history/", views.AutomationHistoryView.as_view(), name="history"),
     path("instances/", views.InstanceListView.as_view(), name="instances"),
     path("instances/<int:pk>/", views.InstanceView.as_view(), name="instance"),
+    path("instances/bulk/<slug:action>/", views.BulkActionView.as_view(), name="bulk_action"),
     path("instances/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
     path(
         "<int:automation_id>/traceback/<int:task_id>/",

@@ -207,10 +207,12 @@ class AutomationReport(flow.Automation):
     def take_snapshot(self, task):
         instances = AutomationModel.objects.all()
         counts = {
-            "running": instances.filter(finished=False, error="").count(),
-            "finished": instances.filter(finished=True).count(),
-            "stopped": instances.exclude(error="").count(),
-            "open_tasks": AutomationTaskModel.objects.filter(finished=None, automation__finished=False)
+            "running": instances.filter(status__in=AutomationModel.Status.active()).count(),
+            "finished": instances.filter(status=AutomationModel.Status.FINISHED).count(),
+            "stopped": instances.filter(status=AutomationModel.Status.FAILED).count(),
+            "open_tasks": AutomationTaskModel.objects.filter(
+                finished=None, automation__status__in=AutomationModel.Status.active()
+            )
             .exclude(automation_id=self.id)  # not the report's own
             .count(),
         }

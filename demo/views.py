@@ -110,22 +110,21 @@ class InstanceState:
     def is_journey(self):
         return (
             self.model.automation_class == TrialJourney.get_automation_class_name()
-            and not self.model.finished
+            and self.model.is_active
         )
 
     @property
     def state(self):
-        if self.model.error:
-            return _("stopped by an error")
-        if self.model.finished:
-            return _("finished")
+        status = self.model.get_status_display()
+        if not self.model.is_active:
+            return status
         nodes = ", ".join(self.open_nodes) or "-"
-        if self.model.wake_at is None:
-            return _("at %(nodes)s, waiting for a message or a person") % {"nodes": nodes}
-        if self.model.wake_at <= self.now:
-            return _("at %(nodes)s, due now") % {"nodes": nodes}
-        until = f"{timezone.localtime(self.model.wake_at):%H:%M:%S}"
-        return _("at %(nodes)s, waiting until %(until)s") % {"nodes": nodes, "until": until}
+        if self.model.status == self.model.Status.WAITING_FOR_TIME and self.model.wake_at is not None:
+            until = f"{timezone.localtime(self.model.wake_at):%H:%M:%S}"
+            return _("%(status)s (until %(until)s), at %(nodes)s") % {
+                "status": status, "until": until, "nodes": nodes
+            }
+        return _("%(status)s, at %(nodes)s") % {"status": status, "nodes": nodes}
 
 
 def instances_of(user, limit=20):
@@ -165,7 +164,7 @@ def start_trial(request):
     """Start a trial journey for the current user (one at a time)."""
     running = AutomationModel.objects.filter(
         automation_class=TrialJourney.get_automation_class_name(),
-        finished=False,
+        status__in=AutomationModel.Status.active(),
         data__customer=request.user.pk,
     ).first()
     if running is not None:

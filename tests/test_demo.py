@@ -257,7 +257,7 @@ def test_home_page_starts_and_shows_the_users_journey(client, alice):
     assert response.status_code == 302
     journey = TrialJourney(automation=AutomationModel.objects.get())
     page = client.get("/").content.decode()
-    assert "at reminder, waiting until" in page
+    assert "waiting for time (until " in page and "), at reminder" in page
     assert "Welcome to your free trial!" in page
     assert f"?key={journey.get_key()}" in page
     assert "/automations/tasks/" in page

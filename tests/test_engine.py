@@ -103,7 +103,7 @@ def test_an_unknown_stored_node_marks_the_instance_and_the_sweep_goes_on():
     waiting.run()
     other = Divider(divisor=1, password="pw", autorun=False)
     AutomationTaskModel.objects.create(automation_id=waiting.id, status="renamed_node")
-    AutomationModel.objects.filter(pk=waiting.id).update(finished=False, wake_at=LONG_AGO)
+    AutomationModel.objects.filter(pk=waiting.id).update(finished=False, wake_at=LONG_AGO, status="running")
     make_due(other)
     counts = sweep()
     assert counts["errors"] == 1 and other.finished()

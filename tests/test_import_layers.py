@@ -66,6 +66,7 @@ LAYERS = [
             "automations.events.schema",
             "automations.events.wakes",
             "automations.events.wakeups",
+            "automations.lifecycle",
             "automations.models",
             "automations.tasklist",
             "automations.tasklist.queries",

@@ -268,7 +268,7 @@ def test_unique_true_returns_the_running_instance():
 
 def test_unique_does_not_bind_to_an_instance_stopped_by_an_error():
     first = Singleton()
-    AutomationModel.objects.filter(pk=first.id).update(error="stopped")
+    AutomationModel.objects.filter(pk=first.id).update(error="stopped", status="failed")
     assert Singleton().id != first.id
 
 
@@ -286,7 +286,7 @@ def test_unique_tuple_is_unique_per_parameter_values():
     bob = PerEmail(email="bob@example.com")
     assert ada_again.id == ada.id and ada_again.data["name"] == "Ada"
     assert bob.id != ada.id
-    AutomationModel.objects.filter(pk=ada.id).update(finished=True, wake_at=None)
+    AutomationModel.objects.filter(pk=ada.id).update(finished=True, wake_at=None, status="finished")
     assert PerEmail(email="ada@example.com").id != ada.id
 
 

@@ -73,7 +73,7 @@ def test_a_finished_or_stopped_instance_receives_nothing():
     assert subscription.send_message("update_subscriber", "subscribe", {"list": "late"}) is None
     assert "lists" not in row(subscription).data
     stopped = Subscription(email="bob@example.com")
-    AutomationModel.objects.filter(pk=stopped.id).update(error="stopped", wake_at=None)
+    AutomationModel.objects.filter(pk=stopped.id).update(error="stopped", wake_at=None, status="failed")
     assert stopped.send_message("confirm") is None
     assert row(stopped).wake_at is None
 
@@ -214,7 +214,7 @@ class Listener(flow.Automation):
 def test_broadcast_reaches_every_running_instance_and_returns_their_answers():
     listeners = [Listener() for _ in range(3)]
     finished = Listener()
-    AutomationModel.objects.filter(pk=finished.id).update(finished=True, wake_at=None)
+    AutomationModel.objects.filter(pk=finished.id).update(finished=True, wake_at=None, status="finished")
     Inbox()  # another class
     assert Listener.broadcast_message("ping") == [listener.id for listener in listeners]
     assert [row(listener).data["pings"] for listener in listeners] == [1, 1, 1]

@@ -11,8 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 import automations.worker.database as worker_database
-from automations import flow
-from automations.engine import steps
+from automations import flow, lifecycle
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock
@@ -118,14 +117,14 @@ def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(setti
     settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(Riser, 3, clock)
-        fields = steps._instance_fields
+        record_step = lifecycle.record_step
 
-        def failing(instance, result, now):
-            if instance.id == ids[1]:
+        def failing(automation_id, **columns):
+            if automation_id == ids[1]:
                 raise ValueError("disk full")
-            return fields(instance, result, now)
+            return record_step(automation_id, **columns)
 
-        monkeypatch.setattr(steps, "_instance_fields", failing)
+        monkeypatch.setattr(lifecycle, "record_step", failing)
         results, left = worker_database.advance_due(ids)
     assert set(results) == {ids[0], ids[2]} and not left
     failed = AutomationModel.objects.get(pk=ids[1])

@@ -68,8 +68,8 @@ async def test_wake_ups_for_instances_that_do_not_run_are_refused():
     with frozen_clock() as clock:
         async with running(quiet_worker(), clock=clock) as worker:
             done, broken = await db(EffectChain)(autorun=False), await db(EffectChain)(autorun=False)
-            await db(AutomationModel.objects.filter(pk=done.id).update)(finished=True)
-            await db(AutomationModel.objects.filter(pk=broken.id).update)(error="boom")
+            await db(AutomationModel.objects.filter(pk=done.id).update)(finished=True, status="finished")
+            await db(AutomationModel.objects.filter(pk=broken.id).update)(error="boom", status="failed")
             waiting = await db(EffectChain)(autorun=False)
             at = clock.now + timedelta(seconds=5)
             ids = (done.id, broken.id, MADE_UP, waiting.id)

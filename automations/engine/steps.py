@@ -29,11 +29,11 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from automations import registry, signals
+from automations import lifecycle, registry, signals
 from automations import settings as atm_settings
 from automations.events import wakeups
 from automations.logsafe import shown
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AutomationModel, AutomationTaskModel, Status
 from automations.outcomes import Outcome, Submission
 from automations.receivers import receiver_for
 from automations.stepping import current_steps, in_step, stepping, stepping_automation
@@ -100,7 +100,7 @@ def deliver(automation: Any, message: str, token: str | None = None, data: Any =
     target = stepping_automation(automation.id) or automation
     delivery = Message(message, token, data)
     if in_step(target.id):
-        if not (target._model.finished or target._model.error):
+        if target._model.status in Status.active():
             delivery.received = getattr(target, _receiver_name(target, message))(token, data)
             delivery.delivered = True
             current_steps()[target.id].walk.woken = True
@@ -125,14 +125,14 @@ def _step(automation: InstanceRef, *, skip_locked: bool = False, due_only: bool 
         now = timezone.now()
         if due_only and (row.wake_at is None or row.wake_at > now):
             return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
-        if row.finished or row.error:
+        if row.status in Status.stopped():
             if row.wake_at is not None:  # a stopped instance is never due again
                 AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
             return StepResult(automation_id, finished=row.finished, error=row.error,
-                              already_finished=row.finished)  # fmt: skip
+                              already_finished=row.finished, status=row.status)  # fmt: skip
         instance = _instance_for(automation, row)
         if instance is None:
-            return StepResult(automation_id, error=row.error)
+            return StepResult(automation_id, error=row.error, status=row.status)
         step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
         scope.attach(step)
         if message is not None:
@@ -178,15 +178,15 @@ def _instance_for(automation: InstanceRef, row: AutomationModel) -> Any:
 
 
 def _refresh(model: AutomationModel, row: AutomationModel) -> None:
-    for name in ("data", "finished", "wake_at", "error", "model_refs", "automation_class"):
+    for name in ("data", "finished", "wake_at", "error", "status", "model_refs", "automation_class"):
         setattr(model, name, getattr(row, name))
 
 
 def mark_error(row: AutomationModel, message: str) -> None:
     """Stop the instance of ``row`` with the error ``message``."""
     logger.error("Automation instance %s stopped: %s", row.pk, shown(message, LOGGED_ERROR_LENGTH))
-    row.error, row.wake_at = message, None
-    AutomationModel.objects.filter(pk=row.pk).update(error=message, wake_at=None, updated=timezone.now())
+    row.error, row.wake_at, row.status = message, None, Status.FAILED
+    lifecycle.fail(row.pk, message)
 
 
 # -- one step -------------------------------------------------------------------------------------
@@ -267,31 +267,27 @@ class _Step:
 
 
 def _save_instance(instance: Any, result: StepResult, now: datetime) -> None:
-    AutomationModel.objects.filter(pk=instance.id).update(**_instance_fields(instance, result, now))
+    """Store where the step left the instance (and stop it if its data is not JSON)."""
+    model = instance._model
+    columns: dict[str, Any] = {}
+    try:
+        _strict_json(model.data)
+        columns["data"] = model.data
+    except (TypeError, ValueError) as exc:
+        result.error = f"The instance's data is not JSON serializable: {exc!r}"
+        result.finished, result.wake_at, result.status = False, None, Status.FAILED
+    model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
+    model.status = result.status
+    lifecycle.record_step(model.pk, status=result.status, finished=result.finished, error=result.error,
+                          wake_at=result.wake_at, now=now, **columns)  # fmt: skip
 
 
 def _save_after_message(instance: Any, now: datetime) -> None:
     """Store the data a receiver changed and make the instance due now (a worker steps it)."""
     model = instance._model
     _strict_json(model.data)
-    AutomationModel.objects.filter(pk=model.pk).update(data=model.data, wake_at=now, updated=now)
-    model.wake_at = now
-
-
-def _instance_fields(instance: Any, result: StepResult, now: datetime) -> dict[str, Any]:
-    """Return the instance row's columns after a step (and stop the instance if its data is not JSON)."""
-    model = instance._model
-    model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
-    fields = {"finished": model.finished, "wake_at": model.wake_at, "error": model.error, "updated": now}
-    try:
-        _strict_json(model.data)
-        fields["data"] = model.data
-    except (TypeError, ValueError) as exc:
-        model.error = result.error = f"The instance's data is not JSON serializable: {exc!r}"
-        model.finished = result.finished = False
-        model.wake_at = result.wake_at = None
-        fields.update(error=model.error, finished=False, wake_at=None)
-    return fields
+    lifecycle.make_due(model.pk, now, data=model.data)
+    model.wake_at, model.status = now, Status.RUNNING
 
 
 def _after_commit(instance: Any, result: StepResult, writes: TaskWrites) -> None:

@@ -17,7 +17,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from automations import models, registry
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AutomationModel, AutomationTaskModel, Status
 from automations.outcomes import Wait
 
 from .locking import lock_rows
@@ -90,7 +90,7 @@ def _postpone_held(pks: Iterable[int]) -> set[int]:
     now = timezone.now()
     postponed: defaultdict[datetime, list[int]] = defaultdict(list)
     with transaction.atomic():
-        due = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, finished=False, error="")
+        due = AutomationModel.objects.filter(pk__in=pks, wake_at__lte=now, status__in=Status.active())
         due = due.only("automation_class", "data", "model_refs", "finished", "error", "key")
         rows = {row.pk: row for row in lock_rows(due, skip_locked=True)}
         open_tasks: defaultdict[int, list[AutomationTaskModel]] = defaultdict(list)

@@ -19,8 +19,18 @@ from datetime import datetime
 from typing import Any
 
 from automations.exceptions import AutomationsError
-from automations.models import AutomationTaskModel
-from automations.outcomes import UNCHANGED, Finish, JoinArrival, Outcome, Proceed, Submission, Wait
+from automations.models import AutomationTaskModel, Status
+from automations.outcomes import (
+    MESSAGE,
+    PERSON,
+    UNCHANGED,
+    Finish,
+    JoinArrival,
+    Outcome,
+    Proceed,
+    Submission,
+    Wait,
+)
 
 from .paths import frame, frame_join, split_stack, within
 from .writes import TaskWrites
@@ -41,6 +51,7 @@ class StepResult:
     visits: int = 0
     skipped: bool = False
     already_finished: bool = False
+    status: str = ""  # the instance's Status after the step; empty if the step did not run
 
 
 @dataclass
@@ -231,7 +242,9 @@ class Walk:
         result = self.result
         if result.finished:
             result.stopped_at = []
+            result.status = Status.FINISHED
             return
+        awaited = {waiting.waits_for() for _, waiting in self.waiting}
         for cursor in self.at_joins:  # their sibling paths are still on their way
             self.wait(cursor, Wait(until=None))
         self.at_joins = []
@@ -241,10 +254,12 @@ class Walk:
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
             result.finished_at = self.last_visited
+            result.status = Status.FINISHED
             return
         stopped = [c.node for c, _ in self.waiting] + [c.node for c in self.queue]
         if result.error:
             result.stopped_at = list(dict.fromkeys([*result.stopped_at, *stopped]))
+            result.status = Status.FAILED
             return
         result.stopped_at = stopped
         moments = [self.now] if self.queue or self.woken else []
@@ -253,10 +268,26 @@ class Walk:
             if moment is not None:
                 moments.append(moment)
         result.wake_at = min(moments) if moments else None
+        result.status = status_of_waiting(awaited, due=bool(moments) and result.wake_at <= self.now)
 
     def left_open(self) -> bool:
         """Whether tasks written earlier stay open although the instance finished (End closes them)."""
         return bool(self.waiting) or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
+
+
+def status_of_waiting(awaited: set[str], *, due: bool) -> Status:
+    """Return the status of an instance whose paths wait for ``awaited``; ``due``: it goes on now.
+
+    An instance due now is running (a path was handed to the worker, or the node limit was
+    reached); else a person outranks a message, and a message outranks time.
+    """
+    if due:
+        return Status.RUNNING
+    if PERSON in awaited:
+        return Status.WAITING_FOR_PERSON
+    if MESSAGE in awaited or not awaited:
+        return Status.WAITING_FOR_MESSAGE
+    return Status.WAITING_FOR_TIME
 
 
 def qualified_name(cls: type) -> str:

@@ -89,7 +89,7 @@ def due_now(model) -> None:
     The next step (``automation_step``, a sweep) then looks at it; a scheduler worker is told once
     the transaction commits.
     """
-    if model.finished or model.error:
+    if not model.is_active:
         return
     mark_due(model.pk)
     now = timezone.now()

@@ -18,7 +18,7 @@ from django.utils.functional import Promise
 
 from automations import settings as atm_settings
 from automations.logsafe import shown
-from automations.outcomes import Outcome, Proceed, Submission, Visit, Wait
+from automations.outcomes import PERSON, Outcome, Proceed, Submission, Visit, Wait
 from automations.permissions import form_users_with_permission, group_model, may_process
 
 from .nodes import Node
@@ -164,7 +164,7 @@ class Form(Node):
                 "Submission for task %s by %s refused: not theirs.", visit.task.pk, shown(submission.user)
             )
         self._assign(visit.task)
-        return Wait(until=None)
+        return Wait(until=None, awaits=PERSON)
 
     def accept(self, submission: Submission) -> Any:
         """Take a valid submission: apply it and store its result in the instance's data; return it."""

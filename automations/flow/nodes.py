@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 
 from automations import settings as atm_settings
-from automations.outcomes import HoldVisit, Outcome, Proceed, Visit, Wait
+from automations.outcomes import MESSAGE, HoldVisit, Outcome, Proceed, Visit, Wait
 
 from .references import NodeName, Reference, reference_name
 
@@ -232,7 +232,8 @@ class Node:
         if until is not None and now < until:
             return Wait(until=_earliest(until, deadline))
         if self._wait_condition is not None and not self.evaluate(self._wait_condition, task):
-            return Wait(until=_earliest(now + atm_settings.condition_recheck_interval(), deadline))
+            recheck = now + atm_settings.condition_recheck_interval()
+            return Wait(until=_earliest(recheck, deadline), awaits=MESSAGE)
         return None
 
     def _skip_deadline(self, task: Any) -> datetime:

@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """A step of django-automations 0.9, recorded on 0.9.4.x sites; ``0001_initial`` made its changes."""
 
     dependencies = [
-        ('automations', '0003_auto_20210511_0825'),
+        ("automations", "0003_auto_20210511_0825"),
     ]
 
     operations = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from automations import registry
-from automations.models import AutomationTaskModel
+from automations.models import AutomationTaskModel, Status
 from automations.permissions import form_nodes, may_process, user_group_ids, uses_custom_permissions
 
 
@@ -24,7 +24,7 @@ def open_form_tasks():
     if not condition:
         return AutomationTaskModel.objects.none()
     return AutomationTaskModel.objects.filter(
-        condition, finished=None, automation__finished=False, automation__error=""
+        condition, finished=None, automation__status__in=Status.active()
     )
 
 

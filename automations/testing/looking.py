@@ -58,6 +58,8 @@ def where(instance: InstanceRef) -> str:
     waiting = [f"{task.status!r}" + (f" (path {task.path})" if task.path else "") for task in tasks]
     if row.error:
         state = f"stopped with the error {row.error!r}"
+    elif row.status == row.Status.CANCELLED:
+        state = "was cancelled"
     elif row.finished:
         state = "finished"
     elif waiting:

@@ -1,5 +1,6 @@
 """Views of Django Automations; their urls are in :mod:`automations.urls` (namespace ``automations``)."""
 
+from .bulk import BulkActionView
 from .diagram import AutomationDiagramView, InstanceDiagramView
 from .instances import InstanceActionView, InstanceListView, InstanceView
 from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
@@ -10,6 +11,7 @@ __all__ = [
     "AutomationErrorsView",
     "AutomationHistoryView",
     "AutomationTracebackView",
+    "BulkActionView",
     "DashboardView",
     "InstanceDiagramView",
     "InstanceActionView",

@@ -37,7 +37,7 @@ def may_see_closed(user, task, node) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     automation = task.automation
-    if task.finished is None and not (automation.finished or automation.error):
+    if task.finished is None and automation.is_active:
         return False  # still open: not this user's to process
     if user.is_superuser or (task.finished_by_id is not None and task.finished_by_id == user.pk):
         return True
@@ -59,6 +59,10 @@ def closed_description(task) -> str:
         }
     if task.finished is not None:
         return _("This task was closed on %(when)s.") % {"when": local_time(task.finished)}
+    if automation.status == automation.Status.CANCELLED:
+        return _("The automation was cancelled on %(when)s, so this task cannot be completed.") % {
+            "when": local_time(automation.updated)
+        }
     if automation.error:
         return _("An error stopped this automation on %(when)s, so this task cannot be completed now.") % {
             "when": local_time(automation.updated)

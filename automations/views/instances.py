@@ -24,22 +24,18 @@ from django.views.generic import FormView, ListView, TemplateView
 from automations import instance_actions, registry
 from automations.flow import get_automations
 from automations.flow.forms import Form
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AutomationModel, AutomationTaskModel, Status
 from automations.permissions import may_process
-from automations.tasklist.queries import open_form_tasks
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
 
 logger = logging.getLogger("automations.views")
 
-STATES = {
-    "running": _("running"),
-    "person": _("waiting for a person"),
-    "time": _("waiting for time"),
-    "error": _("stopped by an error"),
-    "finished": _("finished"),
-}
+#: The instances' statuses, offered as filters in this order (``?state=<value>``).
+STATES = {status.value: status.label for status in Status}
+#: Older filter names, still understood in links people kept.
+STATE_ALIASES = {"person": Status.WAITING_FOR_PERSON, "time": Status.WAITING_FOR_TIME, "error": Status.FAILED}
 HISTORY_LIMIT = 500
 
 
@@ -63,35 +59,11 @@ def has_nul(parameters) -> bool:
     return any("\x00" in key or "\x00" in "".join(values) for key, values in parameters.lists())
 
 
-def filter_state(queryset, state, now=None):
-    """Return the instances of ``queryset`` in ``state`` (a key of :data:`STATES`; unknown: all)."""
-    now = now or timezone.now()
-    running = queryset.filter(finished=False, error="")
-    if state == "running":
-        return running
-    if state == "person":
-        return running.filter(pk__in=open_form_tasks().values("automation_id"))
-    if state == "time":
-        return running.filter(wake_at__gt=now)
-    if state == "error":
-        return queryset.filter(finished=False).exclude(error="")
-    if state == "finished":
-        return queryset.filter(finished=True)
-    return queryset
-
-
-def state_of(model, open_tasks, now) -> str:
-    """Return the key of :data:`STATES` that describes ``model`` with its ``open_tasks`` now."""
-    if model.finished:
-        return "finished"
-    if model.error:
-        return "error"
-    cls = _class_or_none(model)
-    if cls is not None and any(isinstance(cls._nodes.get(task.status), Form) for task in open_tasks):
-        return "person"
-    if model.wake_at is not None and model.wake_at > now:
-        return "time"
-    return "running"
+def filter_state(queryset, state):
+    """Return the instances of ``queryset`` whose status is ``state`` (a key of :data:`STATES`
+    or :data:`STATE_ALIASES`; anything else: all)."""
+    state = STATE_ALIASES.get(state, state)
+    return queryset.filter(status=state) if state in STATES else queryset
 
 
 def _class_or_none(model):
@@ -132,6 +104,7 @@ class InstanceListView(InstanceAccessMixin, ListView):
         queryset = AutomationModel.objects.all()
         self.automation_path = self.request.GET.get("automation", "")
         self.state = self.request.GET.get("state", "")
+        self.state = STATE_ALIASES.get(self.state, self.state)
         if self.state not in STATES:
             self.state = ""
         self.search = self.request.GET.get("q", "").strip()
@@ -150,7 +123,6 @@ class InstanceListView(InstanceAccessMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        now = timezone.now()
         page = list(context["instances"])
         open_tasks = {model.pk: [] for model in page}
         for task in AutomationTaskModel.objects.filter(automation_id__in=open_tasks, finished=None).order_by(
@@ -159,13 +131,12 @@ class InstanceListView(InstanceAccessMixin, ListView):
             open_tasks[task.automation_id].append(task)
         rows = []
         for model in page:
-            state = state_of(model, open_tasks[model.pk], now)
             rows.append(
                 {
                     "model": model,
                     "verbose_name": verbose_name_of(model.automation_class),
-                    "state": state,
-                    "state_label": STATES[state],
+                    "state": model.status,
+                    "state_label": model.get_status_display(),
                     "nodes": [task.status for task in open_tasks[model.pk]],
                 }
             )
@@ -181,6 +152,7 @@ class InstanceListView(InstanceAccessMixin, ListView):
             current_automation=self.automation_path,
             search=self.search,
             page_query=self.query_with(),
+            may_change=self.request.user.has_perm("automations.change_automationmodel"),
         )
         return context
 
@@ -200,12 +172,12 @@ class InstanceListView(InstanceAccessMixin, ListView):
 
 
 def timeline(model, user) -> list[dict]:
-    """Return the history rows of ``model``: every task, oldest first, with its time to the second."""
+    """Return the history rows of ``model``, oldest first, times to the second: every node visit
+    (a task row) and every action a person took (an audit entry), in the order they happened."""
     tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
     rows = []
     for task in tasks[:HISTORY_LIMIT]:
         result = task.result
-        is_audit = task.status == "" and isinstance(result, dict) and instance_actions.AUDIT in result
         failed = isinstance(result, dict) and "traceback" in result and "exception" in result
         shown = result
         if failed and isinstance(result, dict):
@@ -213,15 +185,21 @@ def timeline(model, user) -> list[dict]:
         rows.append(
             {
                 "task": task,
-                "audit": is_audit,
+                "audit": None,
                 "failed": failed,
                 "open": task.finished is None,
+                "at": task.created,
                 "created": local_time(task.created),
                 "finished": local_time(task.finished),
                 "depth": len(task.path.split("/")) if task.path else 0,
-                "result": pretty_json(shown) if shown not in (None, {}, "") and not is_audit else "",
+                "result": pretty_json(shown) if shown not in (None, {}, "") else "",
             }
         )
+    for entry in model.audit_entries.all()[:HISTORY_LIMIT]:
+        rows.append({"task": None, "audit": entry, "failed": False, "open": False, "at": entry.created,
+                     "created": local_time(entry.created), "depth": 0, "result": ""})  # fmt: skip
+    # An action comes before the node visits of the same moment: those are the step it caused.
+    rows.sort(key=lambda row: (row["at"], row["task"] is not None))
     return rows
 
 
@@ -266,16 +244,14 @@ class InstanceView(InstanceAccessMixin, TemplateView):
         model = get_object_or_404(AutomationModel, pk=self.kwargs["pk"])
         now = timezone.now()
         user = self.request.user
-        open_tasks = list(AutomationTaskModel.objects.filter(automation=model, finished=None))
-        state = state_of(model, open_tasks, now)
         rows = timeline(model, user)
         may_change = user.has_perm("automations.change_automationmodel")
         return super().get_context_data(
             automation=model,
             automation_class=_class_or_none(model),
             verbose_name=verbose_name_of(model.automation_class),
-            state=state,
-            state_label=STATES[state],
+            state=model.status,
+            state_label=model.get_status_display(),
             created=local_time(model.created),
             updated=local_time(model.updated),
             wake_at=local_time(model.wake_at),
@@ -284,6 +260,7 @@ class InstanceView(InstanceAccessMixin, TemplateView):
             history=rows,
             history_truncated=len(rows) >= HISTORY_LIMIT,
             failed=[row for row in rows if row["failed"]],
+            cancelled=model.audit_entries.filter(action="cancel").last(),
             actions=instance_actions.available(model) if may_change else [],
             may_change=may_change,
             **kwargs,
@@ -314,14 +291,28 @@ class MessageForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
 
 
+class CancelForm(forms.Form):
+    """Why the instances are cancelled: required, kept in their audit entries."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=instance_actions.REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown in the instance's history, with your name."),
+    )
+
+
 class ConfirmForm(forms.Form):
     """The other actions need nothing but the confirmation itself."""
+
+
+FORMS = {"message": MessageForm, "cancel": CancelForm}
 
 
 class InstanceActionView(ChangeAccessMixin, FormView):
     """Confirm (GET) and carry out (POST, with CSRF) one action on an instance, then go back to it.
 
-    Every action carried out writes an audit line into the instance's history (see
+    Every action carried out writes an audit entry into the instance's history (see
     :mod:`automations.instance_actions`). Template: ``automations/instance_action.html``.
     """
 
@@ -337,7 +328,7 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         return get_object_or_404(AutomationModel, pk=self.kwargs["pk"])
 
     def get_form_class(self):
-        return MessageForm if self.action is not None and self.action.name == "message" else ConfirmForm
+        return FORMS.get(self.action.name, ConfirmForm) if self.action is not None else ConfirmForm
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -364,9 +355,7 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         )
 
     def form_valid(self, form):
-        params = {}
-        if isinstance(form, MessageForm):
-            params = {key: form.cleaned_data[key] for key in ("message", "token", "data")}
+        params = dict(form.cleaned_data)
         try:
             done = instance_actions.perform(self.model, self.action.name, self.request.user, **params)
         except instance_actions.InvalidActionInput as exc:

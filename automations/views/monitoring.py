@@ -20,7 +20,7 @@ from django.views.generic import ListView, TemplateView
 from automations import registry
 from automations.engine import frames
 from automations.flow import get_automations
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AutomationModel, AutomationTaskModel, Status
 
 from .access import MonitoringAccessMixin
 
@@ -36,14 +36,9 @@ class DashboardView(MonitoringAccessMixin, TemplateView):
     template_name = "automations/dashboard.html"
 
     def get_context_data(self, **kwargs):
-        counts = {
-            row["automation_class"]: row
-            for row in AutomationModel.objects.values("automation_class").annotate(
-                total=Count("pk"),
-                finished=Count("pk", filter=Q(finished=True)),
-                errors=Count("pk", filter=~Q(error="")),
-            )
-        }
+        counts: dict[str, dict[str, int]] = {}
+        for row in AutomationModel.objects.values("automation_class", "status").annotate(count=Count("pk")):
+            counts.setdefault(row["automation_class"], {})[row["status"]] = row["count"]
         paths = {path for path, _ in get_automations()} | set(counts)
         items = []
         for path in sorted(paths):
@@ -55,20 +50,29 @@ class DashboardView(MonitoringAccessMixin, TemplateView):
         return super().get_context_data(items=items, **kwargs)
 
     def render_item(self, automation_class, counts) -> dict:
-        """Return ``{"automation_class", "verbose_name", "html"}`` for one automation class."""
+        """Return ``{"automation_class", "verbose_name", "html"}`` for one automation class.
+
+        ``counts`` maps each status to the class's number of instances in it; the template gets
+        them as ``statuses`` (``[{"status", "label", "count"}]``, every status) and as ``total``,
+        ``running`` (running or waiting), ``finished``, ``errors`` (failed) and ``cancelled``.
+        """
         path = automation_class.get_automation_class_name()
         queryset = AutomationModel.objects.filter(automation_class=path)
-        total, finished, errors = counts.get("total", 0), counts.get("finished", 0), counts.get("errors", 0)
         context = {
             "automation_class": automation_class,
             "class_path": path,
             "verbose_name": automation_class.get_verbose_name(),
             "verbose_name_plural": automation_class.get_verbose_name_plural(),
             "queryset": queryset,
-            "total": total,
-            "finished": finished,
-            "errors": errors,
-            "running": total - finished - errors,
+            "statuses": [
+                {"status": status.value, "label": status.label, "count": counts.get(status, 0)}
+                for status in Status
+            ],
+            "total": sum(counts.values()),
+            "finished": counts.get(Status.FINISHED, 0),
+            "errors": counts.get(Status.FAILED, 0),
+            "cancelled": counts.get(Status.CANCELLED, 0),
+            "running": sum(counts.get(status, 0) for status in Status.active()),
             "recent": queryset.order_by("-updated", "-pk")[:10],
         }
         context.update(dashboard_context(automation_class, queryset))
@@ -104,11 +108,17 @@ class AutomationErrorsView(MonitoringAccessMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return AutomationTaskModel.objects.filter(FAILED).select_related("automation").order_by("-pk")
+        return (
+            AutomationTaskModel.objects.filter(FAILED)
+            .exclude(automation__status=Status.CANCELLED)
+            .select_related("automation")
+            .order_by("-pk")
+        )
 
     def get_context_data(self, **kwargs):
-        stopped = AutomationModel.objects.exclude(error="").filter(finished=False).order_by("-updated")[:50]
-        return super().get_context_data(stopped=stopped, **kwargs)
+        stopped = AutomationModel.objects.filter(status=Status.FAILED).order_by("-updated")[:50]
+        may_change = self.request.user.has_perm("automations.change_automationmodel")
+        return super().get_context_data(stopped=stopped, may_change=may_change, **kwargs)
 
 
 class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
@@ -130,20 +140,19 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
                     "indent": len(splits) * 2,
                     "split": names.get(splits[-1].split_task, "") if splits else "",
                     "failed": isinstance(task.result, dict) and "traceback" in task.result,
-                    "result": "" if _is_audit(task) else _shown_result(task.result),
-                    "audit": _is_audit(task),
+                    "result": _shown_result(task.result),
+                    "audit": None,
+                    "at": task.created,
                 }
             )
+        for entry in automation.audit_entries.all():
+            rows.append({"task": None, "audit": entry, "depth": 0, "indent": 0, "at": entry.created})
+        rows.sort(key=lambda row: (row["at"], row["task"] is not None))  # an action before its step
         try:
             verbose_name = automation.get_automation_class().get_verbose_name()
         except registry.UnknownAutomationError:
             verbose_name = automation.automation_class
         return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
-
-
-def _is_audit(task) -> bool:
-    """Return whether ``task`` is an audit line of an action (see :mod:`automations.instance_actions`)."""
-    return task.status == "" and isinstance(task.result, dict) and "audit" in task.result
 
 
 def _shown_result(result) -> str:

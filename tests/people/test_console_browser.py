@@ -4,10 +4,12 @@ Uses the Playwright + Debian chromium setup of ``test_browser.py`` (skipped with
 with ``ATM_REQUIRE_SERVICES=1``).
 """
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Permission
 
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel
 from demo.automations import InvoiceSync
 from tests.approvals.automations import ExpenseApproval, TeamReview
 from tests.people.flows import make_user
@@ -15,6 +17,7 @@ from tests.people.live_server import logged_in_page
 from tests.people.test_browser import TIMEOUT_MS, browser, server  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def staff_with(*codenames, username="watcher"):
@@ -125,7 +128,7 @@ def test_retrying_a_failed_instance_from_its_page(browser, server):  # noqa: F81
     AutomationModel.objects.filter(pk=sync.id).update(data={**sync.data, "failure_rate": 0.0})
     page = logged_in_page(browser, server, changer, TIMEOUT_MS)
     page.goto(server + f"/automations/instances/{sync.id}/")
-    assert "stopped by an error" in page.inner_text("h1")
+    assert "failed" in page.inner_text("h1")
     page.click("text=Retry from the failed node")
     page.wait_for_url(server + f"/automations/instances/{sync.id}/retry/")
     page.click("text=Yes, do it")
@@ -136,7 +139,7 @@ def test_retrying_a_failed_instance_from_its_page(browser, server):  # noqa: F81
     assert AutomationModel.objects.get(pk=sync.id).finished
 
 
-def test_admin_actions_kill_and_wake(browser, server):  # noqa: F811
+def test_admin_actions_cancel_and_wake(browser, server):  # noqa: F811
     root = make_user("root", superuser=True)
     make_user("ada")
     waiting = ExpenseApproval(requester="ada", approver="root")
@@ -144,14 +147,62 @@ def test_admin_actions_kill_and_wake(browser, server):  # noqa: F811
     page = logged_in_page(browser, server, root, TIMEOUT_MS)
     page.goto(server + "/admin/automations/automationmodel/")
     page.check(f'input[name="_selected_action"][value="{waiting.id}"]')
-    page.select_option('select[name="action"]', "kill")
+    page.select_option('select[name="action"]', "cancel")
     page.click('button[name="index"]')
+    page.wait_for_selector("textarea[name=reason]")  # the console's confirmation asks why
+    page.fill("textarea[name=reason]", "Sent twice.")
+    page.click("text=Yes, for 1 instance")
+    page.wait_for_url(server + "/admin/automations/automationmodel/")
     page.wait_for_selector(".messagelist")
     assert "done for 1 instance" in page.inner_text(".messagelist")
-    assert AutomationModel.objects.get(pk=waiting.id).error == "Killed by root."
+    model = AutomationModel.objects.get(pk=waiting.id)
+    assert (model.status, model.error) == ("cancelled", "")
     page.check(f'input[name="_selected_action"][value="{sync.id}"]')
     page.select_option('select[name="action"]', "wake_now")
     page.click('button[name="index"]')
     page.wait_for_selector(".messagelist")
     assert "does not apply" in page.inner_text(".messagelist")  # a stopped instance is not woken
-    assert not AutomationTaskModel.objects.filter(automation_id=sync.id, status="").exists()
+    assert list(AuditEntry.objects.filter(automation_id=sync.id)) == []
+
+
+def test_cancelling_with_a_reason_from_the_instance_page(browser, server):  # noqa: F811
+    root = make_user("root", superuser=True)
+    make_user("ada")
+    waiting = ExpenseApproval(requester="ada", approver="root")
+    page = logged_in_page(browser, server, root, TIMEOUT_MS)
+    page.goto(server + f"/automations/instances/{waiting.id}/")
+    assert "waiting for a person" in page.inner_text("h1")
+    page.click(".atm-actions >> text=Cancel")
+    page.wait_for_url(server + f"/automations/instances/{waiting.id}/cancel/")
+    page.click("text=Yes, do it")  # no reason: the browser's own check keeps the page
+    assert page.url == server + f"/automations/instances/{waiting.id}/cancel/"
+    page.fill("textarea[name=reason]", "The trip was called off.")
+    page.click("text=Yes, do it")
+    page.wait_for_url(server + f"/automations/instances/{waiting.id}/")
+    assert "cancelled" in page.inner_text("h1")
+    assert "Cancelled by root: The trip was called off." in page.inner_text(".atm-timeline")
+    page.screenshot(path=str(SCREENSHOTS / "instance-cancelled.png"), full_page=True)
+    page.goto(server + "/automations/errors/")
+    assert f"#{waiting.id}" not in page.inner_text("main")  # cancelled is not an error
+
+
+def test_retrying_three_failed_instances_at_once_from_the_errors_page(browser, server):  # noqa: F811
+    root = make_user("root", superuser=True)
+    syncs = [failed_invoice(root) for _ in range(3)]
+    for sync in syncs:
+        AutomationModel.objects.filter(pk=sync.id).update(data={**sync.data, "failure_rate": 0.0})
+    page = logged_in_page(browser, server, root, TIMEOUT_MS)
+    page.goto(server + "/automations/errors/")
+    for sync in syncs:
+        page.check(f'input[name="ids"][value="{sync.id}"]')
+    page.click(".atm-bulk-actions >> text=Retry")
+    page.wait_for_selector("text=Yes, for 3 instances")
+    for sync in syncs:
+        assert f"#{sync.id}" in page.inner_text(".atm-bulk")
+    page.screenshot(path=str(SCREENSHOTS / "bulk-retry.png"), full_page=True)
+    page.click("text=Yes, for 3 instances")
+    page.wait_for_url(server + "/automations/errors/")
+    assert "done for 3 instance" in page.inner_text(".atm-messages")
+    assert set(
+        AutomationModel.objects.filter(pk__in=[s.id for s in syncs]).values_list("status", flat=True)
+    ) == {"finished"}

@@ -142,5 +142,5 @@ def test_pager_links_keep_the_search_encoded(operator):
     assert next_link == "?q=a%26b%2Bc&x=1+2%26y%3D3&page=2"
     second = operator.get(reverse("automations:instances") + next_link)
     assert len(second.context["rows"]) == 5  # the search went with it: "a only" is not among them
-    assert "?q=a%26b%2Bc&x=1+2%26y%3D3&state=error" in links
+    assert "?q=a%26b%2Bc&x=1+2%26y%3D3&state=failed" in links
     assert "?q=a%26b%2Bc&x=1+2%26y%3D3" in links  # "all" states

@@ -1,8 +1,8 @@
 """Two people acting on one instance at the same moment: the second sees what the first did.
 
 Real concurrent requests, each on a database connection of its own: on PostgreSQL the row lock
-orders them, on SQLite its single writer does. A killed instance is never revived; each action
-that happened writes one audit line, and the one that no longer applies gets the page that says so.
+orders them, on SQLite its single writer does. A cancelled instance is never revived; each action
+that happened writes one audit entry, and the one that no longer applies gets the page that says so.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from automations import flow, instance_actions
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel, Status
 from tests.people.flows import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,7 +58,10 @@ def failed_payment():
 
 
 def post_together(requests):
-    """POST ``[(user, url)]`` all at once, each from a thread of its own; return the responses in order."""
+    """POST ``[(user, url)]`` all at once, each from a thread of its own; return the responses in order.
+
+    Every POST carries a reason, which the cancel action needs and the others ignore.
+    """
     start = threading.Barrier(len(requests))
     responses = [None] * len(requests)
     failures = []
@@ -68,7 +71,7 @@ def post_together(requests):
             client = Client()
             client.force_login(user)
             start.wait(timeout=10)
-            responses[index] = client.post(url)
+            responses[index] = client.post(url, {"reason": "Duplicate order."})
         except Exception as exc:  # reported below, in the test's own thread
             failures.append(exc)
         finally:
@@ -84,39 +87,41 @@ def post_together(requests):
 
 
 def audits(instance_id):
-    lines = AutomationTaskModel.objects.filter(automation_id=instance_id, status="").order_by("pk")
-    return [line.result["audit"] for line in lines]
+    return list(AuditEntry.objects.filter(automation_id=instance_id).values_list("action", flat=True))
 
 
 def action_url(instance_id, action):
     return reverse("automations:instance_action", args=[instance_id, action])
 
 
-def test_a_kill_and_a_retry_at_once_never_revive_the_killed_instance():
-    killer, retrier = operators(2)
+def test_a_cancel_and_a_retry_at_once_never_revive_the_cancelled_instance():
+    canceller, retrier = operators(2)
     for _ in range(TRIES):
         pk = failed_payment()
-        kill, retry = post_together([(killer, action_url(pk, "kill")), (retrier, action_url(pk, "retry"))])
+        cancel, retry = post_together(
+            [(canceller, action_url(pk, "cancel")), (retrier, action_url(pk, "retry"))]
+        )
         model = AutomationModel.objects.get(pk=pk)
         history = audits(pk)
-        assert history in (["kill"], ["retry"], ["retry", "kill"]), history
-        if history == ["kill"]:  # the kill came first: the retry no longer applied
+        assert history in (["cancel"], ["retry"], ["retry", "cancel"]), history
+        if history == ["cancel"]:  # the cancel came first: the retry no longer applied
             assert retry.status_code == 409 and "does not apply" in retry.content.decode()
-            assert model.error.startswith("Killed by") and not model.finished
+            assert model.status == Status.CANCELLED and not model.finished
             assert model.data.get("charges") is None  # the failed node never ran again
-        elif history == ["retry", "kill"]:  # the retry came first; the instance was killed after it
-            assert kill.status_code == 302 and model.error.startswith("Killed by")
-        else:  # the retry came first and the instance finished before the kill was looked at
-            assert kill.status_code == 409 and model.finished and model.data["charges"] == 1
+        elif history == ["retry", "cancel"]:  # the retry came first; the instance was cancelled after it
+            assert cancel.status_code == 302 and model.status == Status.CANCELLED
+        else:  # the retry came first and the instance finished before the cancel was looked at
+            assert cancel.status_code == 409 and model.finished and model.data["charges"] == 1
+            assert model.status == Status.FINISHED
         assert not AutomationTaskModel.objects.filter(automation_id=pk, finished=None).exists()
 
 
-def test_eight_kills_at_once_write_one_audit_line():
+def test_eight_cancels_at_once_write_one_audit_entry():
     people = operators(8)
     for _ in range(TRIES // 3):
         pk = failed_payment()
-        responses = post_together([(person, action_url(pk, "kill")) for person in people])
-        assert audits(pk) == ["kill"]
+        responses = post_together([(person, action_url(pk, "cancel")) for person in people])
+        assert audits(pk) == ["cancel"]
         assert sorted(response.status_code for response in responses) == [302] + [409] * 7
         refused = next(response for response in responses if response.status_code == 409)
         assert "automations/instance_action.html" in [t.name for t in refused.templates]
@@ -124,14 +129,14 @@ def test_eight_kills_at_once_write_one_audit_line():
 
 
 def test_a_retry_refused_under_the_lock_changes_nothing():
-    """The check under the lock alone refuses: the instance is killed between the page and the POST."""
+    """The check under the lock alone refuses: the instance is cancelled between the page and the POST."""
     (person,) = operators(1)
     pk = failed_payment()
     model = AutomationModel.objects.get(pk=pk)
-    instance_actions.perform(model, "kill", person)
+    instance_actions.perform(model, "cancel", person, reason="Duplicate order.")
     with pytest.raises(instance_actions.ActionNotPossible):
-        instance_actions.perform(model, "retry", person)  # ``model`` still says "stopped by an error"
+        instance_actions.perform(model, "retry", person)  # ``model`` still says "failed"
     with pytest.raises(instance_actions.ActionNotPossible):
-        instance_actions.perform(model, "kill", person)
-    assert audits(pk) == ["kill"]
+        instance_actions.perform(model, "cancel", person, reason="Again.")
+    assert audits(pk) == ["cancel"]
     assert AutomationModel.objects.get(pk=pk).data.get("charges") is None

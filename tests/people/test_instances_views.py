@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from automations import flow, instance_actions
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel, Status
 from tests.approvals.forms import ApprovalForm
 from tests.people.flows import make_user
 
@@ -100,11 +100,11 @@ def test_instance_pages_need_the_view_permission(people):
     assert "Go to my tasks" in forbidden.content.decode()
 
 
-@pytest.mark.parametrize("action", ["wake", "retry", "kill", "message"])
+@pytest.mark.parametrize("action", ["wake", "retry", "cancel", "message"])
 def test_actions_need_the_change_permission(people, action):
     instance = Flaky(amount=12)  # stopped by an error at charge
     if action in ("wake", "message"):
-        AutomationModel.objects.filter(pk=instance.id).update(error="")
+        AutomationModel.objects.filter(pk=instance.id).update(error="", status="waiting_for_message")
     url = reverse("automations:instance_action", args=[instance.id, action])
     allowed = {"changer", "superuser", "permissions without staff"}
     before = AutomationTaskModel.objects.filter(automation_id=instance.id).count()
@@ -112,7 +112,8 @@ def test_actions_need_the_change_permission(people, action):
         if who in allowed:
             continue
         for method in ("get", "post"):
-            response = getattr(client_for(user), method)(url, {"message": "card", "data": "{}"})
+            given = {"message": "card", "data": "{}", "reason": "x"}
+            response = getattr(client_for(user), method)(url, given)
             expected = 302 if who == "anonymous" else 403
             assert response.status_code == expected, (who, method)
     assert AutomationTaskModel.objects.filter(automation_id=instance.id).count() == before
@@ -159,11 +160,11 @@ def test_the_instance_page_shows_data_position_history_and_errors(people):
 
 
 def audit_lines(instance_id):
-    return list(
-        AutomationTaskModel.objects.filter(automation_id=instance_id, status="").values_list(
-            "result", flat=True
-        )
-    )
+    """Return the audit entries of the instance, oldest first, as ``{"audit": action, "user", **details}``."""
+    return [
+        {"audit": entry.action, "user": entry.username, **entry.details}
+        for entry in AuditEntry.objects.filter(automation_id=instance_id)
+    ]
 
 
 def test_retry_goes_on_from_the_failed_node_and_is_audited(people):
@@ -187,19 +188,28 @@ def test_retry_goes_on_from_the_failed_node_and_is_audited(people):
     assert charged.result == {"charged": 12}
 
 
-def test_kill_closes_open_tasks_keeps_history_and_cannot_be_retried(people):
+def test_cancel_needs_a_reason_closes_open_tasks_keeps_history_and_cannot_be_retried(people):
     make_user("ada")
     waiting = Waiting()
     client = client_for(people["changer"])
-    client.post(reverse("automations:instance_action", args=[waiting.id, "kill"]))
+    url = reverse("automations:instance_action", args=[waiting.id, "cancel"])
+    refused = client.post(url, {"reason": "   "})
+    assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    assert AutomationModel.objects.get(pk=waiting.id).status == Status.WAITING_FOR_PERSON
+    client.post(url, {"reason": "The customer  withdrew."})
     model = AutomationModel.objects.get(pk=waiting.id)
-    assert model.error == "Killed by changer." and not model.finished
+    assert (model.status, model.error, model.finished, model.wake_at) == (Status.CANCELLED, "", False, None)
     assert not AutomationTaskModel.objects.filter(automation_id=waiting.id, finished=None).exists()
-    assert [line["audit"] for line in audit_lines(waiting.id)] == ["kill"]
+    assert [line["audit"] for line in audit_lines(waiting.id)] == ["cancel"]
+    assert AuditEntry.objects.get(automation_id=waiting.id).reason == "The customer withdrew."
     assert instance_actions.available(model) == []
     response = client.post(reverse("automations:instance_action", args=[waiting.id, "retry"]), follow=True)
     assert "does not apply" in response.content.decode()
-    assert [line["audit"] for line in audit_lines(waiting.id)] == ["kill"]
+    assert [line["audit"] for line in audit_lines(waiting.id)] == ["cancel"]
+    page = client.get(reverse("automations:instance", args=[waiting.id])).content.decode()
+    assert "Cancelled by changer: The customer withdrew." in page and "atm-state-cancelled" in page
+    errors = client_for(people["superuser"]).get(reverse("automations:errors")).content.decode()
+    assert f"#{waiting.id}<" not in errors  # a cancelled instance is not an error
 
 
 def test_wake_and_send_message_are_audited(people):
@@ -237,7 +247,7 @@ def test_admin_lists_instances_and_runs_the_shared_actions(people):
     AutomationModel.objects.filter(pk=failed.id).update(data={"amount": 12, "card_works": True})
     boss = client_for(people["superuser"])
     listing = boss.get(
-        reverse("admin:automations_automationmodel_changelist"), {"state": "error", "q": "amount"}
+        reverse("admin:automations_automationmodel_changelist"), {"state": "failed", "q": "amount"}
     )
     assert listing.status_code == 200 and f">{failed.id}<" in listing.content.decode()
     change = boss.get(reverse("admin:automations_automationmodel_change", args=[failed.id])).content.decode()

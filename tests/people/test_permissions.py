@@ -72,7 +72,7 @@ def test_losing_the_group_loses_the_task(reviewer):
 def test_finished_tasks_and_stopped_instances_are_nobodys(ada, root):
     automation = ForAda()
     task = open_task(automation)
-    automation._model.__class__.objects.filter(pk=automation.id).update(error="boom")
+    automation._model.__class__.objects.filter(pk=automation.id).update(error="boom", status="failed")
     task.refresh_from_db()
     task.automation.refresh_from_db()
     assert not may_process(root, task)

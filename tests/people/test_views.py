@@ -122,7 +122,7 @@ def test_task_view_answers_404_for_tasks_that_are_not_open_form_tasks(ada, root,
     finished = open_task(ForAda())
     engine.advance(finished.automation_id, submission=engine.Submission(finished.pk, {}, ada))
     stopped = open_task(ForAda())
-    AutomationModel.objects.filter(pk=stopped.automation_id).update(error="stopped")
+    AutomationModel.objects.filter(pk=stopped.automation_id).update(error="stopped", status="failed")
     client = client_for(root)
     for url in (task_url(napping), task_url(finished), task_url(stopped), "/automations/tasks/999999/"):
         assert client.get(url).status_code == 404, url
@@ -329,7 +329,7 @@ def test_dashboard_renders_each_automation_with_its_template_and_context(root):
     html = response.content.decode()
     assert '<section class="custom-dashboard">Dashboarded: 2 seen, 2 finished</section>' in html
     assert "Automations ForAda" in html
-    assert "0 running, 0 finished, 1 stopped by errors" in html
+    assert ">1 failed</a>" in html
     assert "automations/dashboard.html" in [t.name for t in response.templates]
     assert "automations/includes/dashboard.html" in [t.name for t in response.templates]
     assert "automations/includes/dashboard_item.html" in [t.name for t in response.templates]

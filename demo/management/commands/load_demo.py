@@ -67,7 +67,7 @@ class Command(BaseCommand):
         journey = TrialJourney(customer=alice)  # unique per customer
         running = AutomationModel.objects.filter(
             automation_class=ExpenseApproval.get_automation_class_name(),
-            finished=False,
+            status__in=AutomationModel.Status.active(),
             data__requester=alice.pk,
         ).first()
         if running is not None:

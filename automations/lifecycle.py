@@ -1,0 +1,74 @@
+"""Where an instance stands: the one module that writes ``AutomationModel.status``.
+
+Every change of an instance's lifecycle goes through a function here, called in the transaction
+of the change that causes it: the engine's step (:func:`record_step`, :func:`fail`,
+:func:`make_due`), and a person's action in the console or the admin (:func:`cancel`,
+:func:`resume`). Every page, filter, count and API reads the column; none derives it again.
+
+=======================  ===============================================================
+status                   meaning
+=======================  ===============================================================
+``running``              due now: a step runs or is about to (a worker picks it up)
+``waiting_for_person``   a path waits at a form for a person
+``waiting_for_message``  a path waits for a condition on the data, which a message may make true
+``waiting_for_time``     every path waits for a moment (a ``.WaitFor()``, a ``Repeat``)
+``failed``               a node's error stopped it; a person may retry it
+``cancelled``            a person cancelled it, with a reason; it never moves again
+``finished``             it reached its end
+=======================  ===============================================================
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from automations.models import AutomationModel, Status
+
+__all__ = ["Status", "cancel", "fail", "make_due", "record_step", "resume"]
+
+
+def record_step(
+    automation_id: int,
+    *,
+    status: str,
+    finished: bool,
+    error: str,
+    wake_at: datetime | None,
+    now: datetime,
+    **columns: Any,
+) -> None:
+    """Store where a step left the instance (and other ``columns`` it changed, e.g. ``data``)."""
+    AutomationModel.objects.filter(pk=automation_id).update(
+        status=status, finished=finished, error=error, wake_at=wake_at, updated=now, **columns
+    )
+
+
+def fail(automation_id: int, error: str, now: datetime | None = None) -> None:
+    """Stop the instance with ``error``: it is ``failed`` until a person retries it."""
+    AutomationModel.objects.filter(pk=automation_id).update(
+        status=Status.FAILED, error=error, wake_at=None, updated=now or timezone.now()
+    )
+
+
+def make_due(automation_id: int, now: datetime, **columns: Any) -> None:
+    """Make the running instance due now (a message arrived; a worker steps it): ``running``."""
+    AutomationModel.objects.filter(pk=automation_id).update(
+        status=Status.RUNNING, wake_at=now, updated=now, **columns
+    )
+
+
+def resume(automation_id: int, now: datetime) -> None:
+    """Clear a failed instance's error and make it due now: it is ``running`` again."""
+    AutomationModel.objects.filter(pk=automation_id).update(
+        status=Status.RUNNING, error="", wake_at=now, updated=now
+    )
+
+
+def cancel(automation_id: int, now: datetime) -> None:
+    """Stop the instance for good without an error: ``cancelled`` (the reason is an audit entry's)."""
+    AutomationModel.objects.filter(pk=automation_id).update(
+        status=Status.CANCELLED, wake_at=None, updated=now
+    )
