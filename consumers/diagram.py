@@ -7,8 +7,9 @@ instance). The session and the permission are checked again before every message
 whose user logged out or lost the permission closes. On connect, and whenever
 :mod:`automations.diagram.live` reports that the instance moved, the socket sends::
 
-    {"type": "diagram", "automation": 7, "current": ["approve"], "visited": ["enter"],
-     "failed": [], "taken": [["enter", "approve"]], "finished": false, "status": "Waiting at approve."}
+    {"type": "diagram", "automation": 7, "current": ["approve"], "visited": ["enter"], "skipped": [],
+     "failed": [], "taken": [["enter", "approve", "next"]], "visits": {"approve": 1, "enter": 1},
+     "finished": false, "status": "Waiting at approve."}
 
 and ``{"type": "gone", "automation": 7}`` (then closes with 4404) when the instance was deleted.
 """

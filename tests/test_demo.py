@@ -175,7 +175,7 @@ def test_journey_reminds_after_the_delay_and_ends_with_the_trial(clock, alice):
         ("welcome", "OK"),
         ("reminder", "OK"),
         ("purchase", "skipped"),
-        ("outcome", "OK"),
+        ("outcome", "no"),  # the decision says which way it went
         ("end", "OK"),
     ]
 

@@ -217,7 +217,7 @@ def test_the_svg_marks_counts_and_an_instances_path():
         counts={"vip": 3},
         current={"risky"},
         visited={"check", "vip"},
-        taken={("check", "vip")},
+        taken={("check", "vip", "then")},
         instance=True,
     )
     root = parsed_svg(diagram.render_svg(graph, state, id_prefix="x-"))

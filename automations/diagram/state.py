@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from automations.models import AutomationModel, AutomationTaskModel
 
 from .graph import Graph
+from .path import is_failure, walked
 from .svg import DiagramState
 
 
@@ -34,54 +35,49 @@ def class_state(graph: Graph) -> DiagramState:
 
 
 def instance_state(graph: Graph, automation: AutomationModel) -> DiagramState:
-    """Return the path ``automation`` took through ``graph`` and where it stands now."""
+    """Return the way ``automation`` went through ``graph`` and where it stands now.
+
+    ``visited``: the nodes that ran; ``skipped``: those it passed without running them (a
+    ``SkipIf``, a path closed by ``End``) or can no longer reach; ``taken``: the edges it went
+    along, as ``(source, target, kind)``; ``visits``: how often it came to each node.
+    """
     tasks = list(
         AutomationTaskModel.objects.filter(automation=automation)
         .order_by("pk")
-        .only("status", "created", "finished", "path", "result")
+        .only("status", "created", "finished", "path", "message", "result")
     )
     state = DiagramState(instance=True)
     known = {node.name for node in graph.nodes}
-    successors: dict[str, set[str]] = {}
-    for edge in graph.edges:
-        successors.setdefault(edge.source, set()).add(edge.target)
-    failures = []
-    for position, task in enumerate(tasks):
+    failures, killed = [], set()
+    for task in tasks:
         if task.status not in known:
             continue
         if task.finished is None:
             if not automation.finished:
                 state.current.add(task.status)
-        else:
-            state.visited.add(task.status)
-            if isinstance(task.result, dict) and "traceback" in task.result:
-                failures.append(task.status)
-        previous = _came_from(tasks[:position], task, successors)
-        if previous is not None:
-            state.taken.add((previous.status, task.status))
-    if automation.error:  # stopped: where it stands is where it failed
-        state.failed = state.current | set(failures[-1:])
+        elif is_failure(task):
+            failures.append(task.status)
+        elif task.message == "killed":
+            killed.add(task.status)
+    way = walked(graph, tasks)
+    state.visited, state.taken, state.visits = way.ran, way.taken, dict(way.visits)
+    if automation.error:  # stopped: where it stands is where it failed, or was killed
+        state.failed = state.current | set(failures[-1:]) | killed
         state.current = set()
+    state.skipped = known - state.visited - state.current - state.failed - _ahead(graph, state, way)
     return state
 
 
-def _came_from(earlier, task, successors):
-    """Return the task the path of ``task`` came from: the latest earlier visit it may follow."""
-    for candidate in reversed(earlier):
-        if task.status not in successors.get(candidate.status, ()):
-            continue
-        if candidate.finished is None or candidate.finished > task.created:
-            continue
-        if _related_paths(candidate.path, task.path):
-            return candidate
-    return None
-
-
-def _related_paths(before: str, after: str) -> bool:
-    """Return whether a path at ``before`` may continue at ``after`` (the same, split or joined)."""
-    if before == after:
-        return True
-    return after.startswith(before + "/") or before.startswith(after + "/") or not before or not after
+def _ahead(graph: Graph, state: DiagramState, way) -> set[str]:
+    """Return the nodes the instance may still reach from where it stands (none once it finished)."""
+    places = state.current | state.failed
+    if not way.visits and graph.nodes:
+        places = {graph.nodes[0].name}  # not started yet
+    ahead: set[str] = set()
+    while places:
+        ahead |= places
+        places = {edge.target for edge in graph.edges if edge.source in places} - ahead
+    return ahead
 
 
 def instance_status(automation: AutomationModel, state: DiagramState) -> str:
@@ -102,8 +98,10 @@ def instance_message(automation: AutomationModel, state: DiagramState) -> dict:
         "automation": automation.pk,
         "current": sorted(state.current),
         "visited": sorted(state.visited),
+        "skipped": sorted(state.skipped),
         "failed": sorted(state.failed),
-        "taken": sorted([source, target] for source, target in state.taken),
+        "taken": sorted(list(edge) for edge in state.taken),
+        "visits": dict(sorted(state.visits.items())),
         "finished": automation.finished,
         "status": instance_status(automation, state),
     }

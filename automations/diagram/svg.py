@@ -1,9 +1,10 @@
 """Draw a graph as SVG: self-contained (its own styles), one ``<g>`` per node and edge with ids.
 
 Every node is a ``<g id="<prefix><name>" class="atm-node atm-kind-<kind>" data-node="<name>">``;
-every edge a ``<g class="atm-edge atm-edge-<kind>" data-source=... data-target=...>``. The state
-classes ``atm-current``, ``atm-visited``, ``atm-failed`` (nodes) and ``atm-taken`` (edges) mark
-an instance's path; :file:`automations/static/automations/diagram.js` moves them live.
+every edge a ``<g class="atm-edge atm-edge-<kind>" data-source=... data-target=... data-kind=...>``.
+The state classes ``atm-current``, ``atm-visited``, ``atm-skipped``, ``atm-failed``,
+``atm-revisited`` (nodes, with a ``×n`` badge of the visits) and ``atm-taken`` (edges) mark an
+instance's path; :file:`automations/static/automations/diagram.js` moves them live.
 """
 
 from __future__ import annotations
@@ -64,6 +65,18 @@ STYLE = """
 .atm-now rect { fill: #d9480f; }
 .atm-node.atm-failed .atm-now rect { fill: #c0262d; }
 .atm-now text { fill: #ffffff; font-size: 11px; font-weight: 700; }
+.atm-instance .atm-node.atm-skipped { opacity: 1; }
+.atm-node.atm-skipped .atm-shape { fill: #f4f4f5; stroke: #8b919c; stroke-dasharray: 5 4; }
+.atm-node.atm-skipped text { fill: #5b6270; }
+.atm-node.atm-skipped .atm-badge-row { fill: #e8e9ec; }
+.atm-node .atm-skip-tag { display: none; }
+.atm-node.atm-skipped .atm-skip-tag { display: inline; }
+.atm-skip-tag rect { fill: #6b7280; }
+.atm-node.atm-skipped .atm-skip-tag text { fill: #ffffff; font-size: 11px; font-weight: 700; }
+.atm-node .atm-visits { display: none; }
+.atm-node.atm-revisited .atm-visits { display: inline; }
+.atm-visits rect { fill: #1d2430; }
+.atm-visits text { fill: #ffffff; font-size: 12px; font-weight: 700; }
 """
 
 ARROW_COLOURS = {
@@ -80,8 +93,10 @@ class DiagramState:
     errors: dict[str, int] = field(default_factory=dict)
     current: set[str] = field(default_factory=set)
     visited: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
-    taken: set[tuple[str, str]] = field(default_factory=set)
+    taken: set[tuple[str, str, str]] = field(default_factory=set)  # (source, target, edge kind)
+    visits: dict[str, int] = field(default_factory=dict)
     instance: bool = False
 
 
@@ -94,7 +109,8 @@ def render_svg(graph: Graph, state: DiagramState | None = None, *, id_prefix: st
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{classes}" width="{drawn.width:.0f}" '
         f'height="{drawn.height:.0f}" viewBox="0 0 {drawn.width:.0f} {drawn.height:.0f}" role="img" '
-        f'font-size="{TEXT_SIZE}" data-automation={quoteattr(graph.class_path)}>',
+        f'font-size="{TEXT_SIZE}" data-automation={quoteattr(graph.class_path)} '
+        f"data-visits-title={quoteattr(visits_title())}>",
         f"<title>{escape(title)}</title>",
         f"<style>{STYLE}</style>",
         "<defs>" + "".join(_marker(kind, colour) for kind, colour in ARROW_COLOURS.items()) + "</defs>",
@@ -130,7 +146,7 @@ def _marker(kind, colour) -> str:
 def _edge(route, state) -> str:
     edge = route.edge
     classes = f"atm-edge atm-edge-{edge.kind}"
-    if (edge.source, edge.target) in state.taken:
+    if (edge.source, edge.target, edge.kind) in state.taken:
         classes += " atm-taken"
     (x0, y0), *rest = route.points
     d = f"M{x0:.1f} {y0:.1f} " + " ".join(f"L{x:.1f} {y:.1f}" for x, y in rest)
@@ -159,9 +175,12 @@ def _node(node, drawn: Layout, state: DiagramState, id_prefix) -> str:
     box = drawn.boxes[node.name]
     classes = f"atm-node atm-kind-{node.kind}"
     for name, members in (("atm-current", state.current), ("atm-visited", state.visited),
-                          ("atm-failed", state.failed)):  # fmt: skip
+                          ("atm-skipped", state.skipped), ("atm-failed", state.failed)):  # fmt: skip
         if node.name in members:
             classes += f" {name}"
+    visits = state.visits.get(node.name, 0)
+    if visits > 1:
+        classes += " atm-revisited"
     tooltip = "\n".join(text for text, _css, _size in box.lines)
     out = [
         f'<g id="{escape(id_prefix + node.name)}" class="{classes}" data-node="{node.name}">',
@@ -183,7 +202,10 @@ def _node(node, drawn: Layout, state: DiagramState, id_prefix) -> str:
             f"{escape(text)}</text>"
         )
         y += LINE_GAP
-    out.append(_now_tag(box))
+    out.append(_tag(box, "atm-now", _("now")))
+    if state.instance:
+        out.append(_tag(box, "atm-skip-tag", _("skipped")))
+        out.append(_visits_badge(box, visits))
     count, errors = state.counts.get(node.name, 0), state.errors.get(node.name, 0)
     if count:
         out.append(_count(box.right - 4, box.y + 2, count, "atm-count", _("%(count)s waiting here")))
@@ -229,13 +251,32 @@ def _shape(kind, box, css, grow) -> str:
     )
 
 
-def _now_tag(box) -> str:
-    label = _("now")
+def _tag(box, css, label) -> str:
     width = len(label) * 11 * 0.62 + 12
     x, y = box.x - 6, box.y - 9
     return (
-        f'<g class="atm-now"><rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="16" rx="8"/>'
+        f'<g class="{css}"><rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="16" rx="8"/>'
         f'<text x="{x + width / 2:.1f}" y="{y + 12:.1f}" text-anchor="middle">{escape(label)}</text></g>'
+    )
+
+
+def visits_title() -> str:
+    """Return the tooltip of a node's visit badge, with ``%(count)s`` for the number of visits."""
+    return _("visited %(count)s times")
+
+
+def visits_width(count: int) -> float:
+    """Return the width of the ``×count`` badge (``diagram.js`` computes it the same way)."""
+    return 14 + 8 * len(str(count))
+
+
+def _visits_badge(box, count) -> str:
+    width, right = visits_width(count), box.right + 6
+    return (
+        f'<g class="atm-visits" data-right="{right:.1f}" data-visits="{count}">'
+        f"<title>{escape(visits_title() % {'count': count})}</title>"
+        f'<rect x="{right - width:.1f}" y="{box.y - 9:.1f}" width="{width:.1f}" height="18" rx="9"/>'
+        f'<text x="{right - width / 2:.1f}" y="{box.y + 4:.1f}" text-anchor="middle">×{count}</text></g>'
     )
 
 

@@ -10,6 +10,9 @@ from automations.outcomes import Finish, JoinArrival, Outcome, Proceed, Visit
 from .nodes import Node
 from .references import NodeName, Reference, reference_name
 
+#: The message of an ``If``'s task: which branch the path took (the diagram lights that edge).
+BRANCH_TAKEN = {True: "yes", False: "no"}
+
 #: What ``If().Then()`` and ``.Else()`` take: a node to continue with, or a callable (or a reference
 #: to a method) to run with the task; ``None``: continue with the next node.
 Branch: TypeAlias = NodeName | Callable[[Any], object] | None
@@ -40,7 +43,8 @@ class If(Node):
 
         check = flow.If(this.is_vip).Then(this.vip_welcome).Else(this.standard_welcome)
 
-    Without ``.Else()`` a false condition continues with the next node.
+    Without ``.Else()`` a false condition continues with the next node. The task's message says
+    which branch was taken: ``"yes"`` or ``"no"``.
     """
 
     def __init__(self, condition: object, **kwargs: Any) -> None:
@@ -86,14 +90,15 @@ class If(Node):
         return names
 
     def enter(self, visit: Visit) -> Outcome:
-        branch = self._then if self.evaluate(self._condition, visit.task) else self._else
+        answer = bool(self.evaluate(self._condition, visit.task))
+        branch, message = self._then if answer else self._else, BRANCH_TAKEN[answer]
         if branch is None:
-            return Proceed()
+            return Proceed(message=message)
         if _is_reference(branch):
             if self._branch_is_node(branch):
-                return Proceed(targets=(reference_name(branch),))
+                return Proceed(targets=(reference_name(branch),), message=message)
             branch = getattr(self._automation, reference_name(branch))
-        return Proceed(result=self.resolve(branch)(visit.task))
+        return Proceed(result=self.resolve(branch)(visit.task), message=message)
 
 
 def _is_reference(value: object) -> TypeGuard[NodeName]:

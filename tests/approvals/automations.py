@@ -44,3 +44,44 @@ class TeamReview(flow.Automation):
         .Permission("approvals.approve_expense")
     )
     end = flow.End()
+
+
+class PaymentReminders(flow.Automation):
+    """Remind a customer until they pay: a decision whose branches meet, a loop and a branch not taken."""
+
+    class Meta:
+        verbose_name = "Payment reminders"
+
+    vip = flow.If(this.is_vip).Then(this.mark_priority)  # either way on to "remind"
+    remind = flow.Execute(this.send_reminder).AsSoonAs(this.may_remind)
+    again = flow.If(this.remind_again).Then(this.remind)
+    paid = flow.If(this.has_paid).Then(this.thank).Else(this.escalate)
+    escalate = flow.Execute(this.hand_to_collection).Next(this.close)
+    thank = flow.Execute(this.send_thanks)
+    close = flow.Execute().AsSoonAs(this.is_closed)
+    end = flow.End()
+
+    def is_vip(self, task):
+        return self.data.get("vip", False)
+
+    def mark_priority(self, task):
+        self.data["priority"] = True
+
+    def may_remind(self, task):
+        return self.data.get("may_remind", False)
+
+    def send_reminder(self, task):
+        self.data["reminders"] = self.data.get("reminders", 0) + 1
+
+    def remind_again(self, task):
+        return self.data["reminders"] < 3
+
+    def has_paid(self, task):
+        return self.data.get("paid", False)
+
+    def hand_to_collection(self, task): ...
+
+    def send_thanks(self, task): ...
+
+    def is_closed(self, task):
+        return self.data.get("closed", False)

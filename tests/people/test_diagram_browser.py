@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from automations.models import AutomationModel
-from tests.approvals.automations import ExpenseApproval
+from tests.approvals.automations import ExpenseApproval, PaymentReminders
 from tests.people.flows import make_user
 from tests.people.live_server import logged_in_page
 from tests.people.test_browser import TIMEOUT_MS, browser, server  # noqa: F401 - fixtures
@@ -67,3 +67,48 @@ def test_the_instance_diagram_moves_its_highlight_when_the_instance_moves(browse
     assert class_page.get_attribute("#atm-node-approve [data-count]", "data-count") == "1"
     class_page.screenshot(path=str(SCREENSHOTS / "class-diagram.png"), full_page=True)
     assert not AutomationModel.objects.get(pk=automation.id).finished
+
+
+def edge_classes(page, source, target, kind) -> list[str]:
+    selector = f'.atm-edge[data-source="{source}"][data-target="{target}"][data-kind="{kind}"]'
+    return page.get_attribute(selector, "class").split()
+
+
+def test_a_diagram_of_a_decision_whose_branches_meet_lights_one_edge(browser, server):  # noqa: F811
+    watcher = make_user("vic", permissions=["automations.view_automationmodel"])
+    automation = PaymentReminders(vip=False)  # waits at "remind" until it may remind
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = logged_in_page(browser, server, watcher, TIMEOUT_MS)
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.goto(f"{server}/automations/{automation.id}/diagram/")
+    page.wait_for_selector('[data-atm-diagram][data-atm-live="connected"]')
+    node = f"#atm-{automation.id}-node-"
+    # "yes" and "no" both lead from vip to remind: only "no" is lit
+    assert "atm-taken" in edge_classes(page, "vip", "remind", "else")
+    assert "atm-taken" not in edge_classes(page, "vip", "remind", "then")
+    assert page.locator(".atm-node[data-node].atm-skipped").count() == 0  # everything is still ahead
+
+    # Three reminders later the customer paid; the page asks its socket for the state again.
+    automation.data.update(may_remind=True, paid=True)
+    automation.save()
+    automation.run()
+    page.evaluate(
+        "document.querySelector('[data-atm-diagram]').atmSocket.send(JSON.stringify({type: 'refresh'}))"
+    )
+    page.wait_for_function(
+        "document.querySelector('[data-atm-diagram]').getAttribute('data-atm-current') === 'close'"
+    )
+    assert "atm-taken" in edge_classes(page, "vip", "remind", "else")
+    assert "atm-taken" not in edge_classes(page, "vip", "remind", "then")
+    assert "atm-taken" in edge_classes(page, "again", "remind", "then")
+    assert "atm-taken" in edge_classes(page, "paid", "thank", "then")
+    assert "atm-taken" not in edge_classes(page, "paid", "escalate", "else")
+    assert "atm-skipped" in page.get_attribute(node + "escalate", "class").split()
+    assert "atm-skipped" not in page.get_attribute(node + "end", "class").split()
+    assert page.is_visible(node + "remind .atm-visits")
+    assert page.text_content(node + "remind .atm-visits text") == "×3"
+    assert not page.is_visible(node + "thank .atm-visits")
+    assert "Waiting at close." in page.inner_text("[data-atm-diagram-status]")
+    assert page.is_visible(".atm-diagram-legend >> text=skipped")
+    page.screenshot(path=str(SCREENSHOTS / "instance-diagram-decision.png"), full_page=True)

@@ -216,7 +216,7 @@ def test_parallel_paths_are_followed_through_split_and_join():
     graph = diagram.build_graph(Fork)
     state = diagram.instance_state(graph, AutomationModel.objects.get(pk=automation.id))
     assert state.current == {"right", "meet"} and state.visited == {"fork", "left"}
-    assert state.taken == {("fork", "left"), ("fork", "right"), ("left", "meet")}
+    assert state.taken == {("fork", "left", "split"), ("fork", "right", "split"), ("left", "meet", "next")}
     automation.data["go"] = True
     automation.save()
     automation.run()
@@ -224,11 +224,11 @@ def test_parallel_paths_are_followed_through_split_and_join():
     state = diagram.instance_state(graph, model)
     assert model.finished and state.current == set()
     assert state.taken == {
-        ("fork", "left"),
-        ("fork", "right"),
-        ("left", "meet"),
-        ("right", "meet"),
-        ("meet", "end"),
+        ("fork", "left", "split"),
+        ("fork", "right", "split"),
+        ("left", "meet", "next"),
+        ("right", "meet", "next"),
+        ("meet", "end", "join"),
     }
 
 
@@ -268,7 +268,7 @@ async def test_the_socket_follows_the_instance_as_it_moves(empty_channel_layer):
     first = await communicator.receive_json_from(timeout=5)
     assert first["type"] == "diagram" and first["automation"] == automation.id
     assert (first["current"], first["visited"]) == (["wait"], ["check", "small"])
-    assert first["taken"] == [["check", "small"], ["small", "wait"]]
+    assert first["taken"] == [["check", "small", "else"], ["small", "wait", "next"]]
     assert first["status"] == "Waiting at wait." and first["finished"] is False
 
     @sync
@@ -281,7 +281,7 @@ async def test_the_socket_follows_the_instance_as_it_moves(empty_channel_layer):
     moved = await communicator.receive_json_from(timeout=5)
     assert (moved["current"], moved["finished"], moved["status"]) == ([], True, "Finished.")
     assert moved["visited"] == ["check", "end", "small", "wait"]
-    assert ["wait", "end"] in moved["taken"]
+    assert ["wait", "end", "next"] in moved["taken"]
     await communicator.disconnect()
 
 
