@@ -158,7 +158,7 @@ def test_the_live_message_carries_the_same_state():
         ["survey", "approve", "next"],
     ]
     assert message["visits"] == {"approve": 1, "check": 1, "letter": 1, "survey": 1}
-    assert message["status"] == "Waiting at approve."
+    assert message["status"] == "Waiting for a message at approve."
 
 
 def test_a_path_closed_by_the_end_did_not_run_its_node():
@@ -198,7 +198,7 @@ def test_a_retried_node_counts_both_visits_and_lights_its_edge_once():
     assert state.failed == {"boom"} and state.skipped == set()
     failed = AutomationTaskModel.objects.get(automation=model, status="boom")
     AutomationTaskModel.objects.create(automation=model, status="boom", created=failed.finished, path="")
-    AutomationModel.objects.filter(pk=model.pk).update(error="")
+    AutomationModel.objects.filter(pk=model.pk).update(error="", status="running")
     automation.data["fixed"] = True
     automation.save()
     automation.run()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Count, Max
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AutomationModel, AutomationTaskModel, Status
 
 from .graph import Graph
 from .path import is_failure, walked
@@ -17,12 +18,10 @@ def class_state(graph: Graph) -> DiagramState:
     how many an error stopped at each node (``errors``: where the error happened)."""
     state = DiagramState()
     ours = AutomationTaskModel.objects.filter(automation__automation_class=graph.class_path)
-    waiting = ours.filter(finished=None, automation__finished=False, automation__error="")
+    waiting = ours.filter(finished=None, automation__status__in=Status.active())
     for row in waiting.values("status").annotate(instances=Count("automation", distinct=True)):
         state.counts[row["status"]] = row["instances"]
-    stopped = AutomationModel.objects.filter(automation_class=graph.class_path, finished=False).exclude(
-        error=""
-    )
+    stopped = AutomationModel.objects.filter(automation_class=graph.class_path, status=Status.FAILED)
     failures = ours.filter(automation__in=stopped, result__has_key="traceback")
     last_failures = failures.values("automation_id").annotate(last=Max("pk")).values("last")
     places = list(ours.filter(pk__in=last_failures).values_list("automation_id", "status"))
@@ -48,22 +47,24 @@ def instance_state(graph: Graph, automation: AutomationModel) -> DiagramState:
     )
     state = DiagramState(instance=True)
     known = {node.name for node in graph.nodes}
-    failures, killed = [], set()
+    failures = []
     for task in tasks:
         if task.status not in known:
             continue
         if task.finished is None:
-            if not automation.finished:
+            if automation.is_active:
                 state.current.add(task.status)
         elif is_failure(task):
             failures.append(task.status)
-        elif task.message == "killed":
-            killed.add(task.status)
+        elif task.message in ("cancelled", "killed"):  # closed by a person ("killed" before 0004)
+            state.cancelled.add(task.status)
     way = walked(graph, tasks)
     state.visited, state.taken, state.visits = way.ran, way.taken, dict(way.visits)
-    if automation.error:  # stopped: where it stands is where it failed, or was killed
-        state.failed = state.current | set(failures[-1:]) | killed
+    if automation.status == Status.FAILED:  # where it stands is where it failed
+        state.failed = state.current | set(failures[-1:])
         state.current = set()
+    if automation.status != Status.CANCELLED:
+        state.cancelled = set()
     state.skipped = known - state.visited - state.current - state.failed - _ahead(graph, state, way)
     return state
 
@@ -81,14 +82,21 @@ def _ahead(graph: Graph, state: DiagramState, way) -> set[str]:
 
 
 def instance_status(automation: AutomationModel, state: DiagramState) -> str:
-    """Return a sentence that says where ``automation`` stands."""
-    if automation.finished:
+    """Return a sentence that says where ``automation`` stands, by its status."""
+    if automation.status == Status.FINISHED:
         return _("Finished.")
-    if automation.error:
+    if automation.status == Status.FAILED:
         return _("Stopped by an error at %(nodes)s.") % {"nodes": ", ".join(sorted(state.failed)) or "?"}
-    if state.current:
-        return _("Waiting at %(nodes)s.") % {"nodes": ", ".join(sorted(state.current))}
-    return _("Not started yet.")
+    if automation.status == Status.CANCELLED:
+        if state.cancelled:
+            return _("Cancelled at %(nodes)s.") % {"nodes": ", ".join(sorted(state.cancelled))}
+        return _("Cancelled.")
+    if not state.current and not state.visits:
+        return _("Not started yet.")
+    return _("%(status)s at %(nodes)s.") % {
+        "status": capfirst(automation.get_status_display()),
+        "nodes": ", ".join(sorted(state.current)) or "?",
+    }
 
 
 def instance_message(automation: AutomationModel, state: DiagramState) -> dict:
@@ -103,5 +111,6 @@ def instance_message(automation: AutomationModel, state: DiagramState) -> dict:
         "taken": sorted(list(edge) for edge in state.taken),
         "visits": dict(sorted(state.visits.items())),
         "finished": automation.finished,
+        "state": automation.status,
         "status": instance_status(automation, state),
     }

@@ -95,6 +95,7 @@ class DiagramState:
     visited: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
+    cancelled: set[str] = field(default_factory=set)  # where a person cancelled the instance
     taken: set[tuple[str, str, str]] = field(default_factory=set)  # (source, target, edge kind)
     visits: dict[str, int] = field(default_factory=dict)
     instance: bool = False

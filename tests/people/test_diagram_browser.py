@@ -36,7 +36,7 @@ def test_the_instance_diagram_moves_its_highlight_when_the_instance_moves(browse
     page.wait_for_selector('[data-atm-diagram][data-atm-live="connected"]')
     assert current_node(page) == "enter"
     assert "atm-current" in page.get_attribute(f"#atm-{automation.id}-node-enter", "class")
-    assert "Waiting at enter." in page.inner_text("[data-atm-diagram-status]")
+    assert "Waiting for a person at enter." in page.inner_text("[data-atm-diagram-status]")
     page.evaluate("window.notReloaded = true")
     page.screenshot(path=str(SCREENSHOTS / "instance-diagram-before.png"), full_page=True)
 
@@ -57,7 +57,7 @@ def test_the_instance_diagram_moves_its_highlight_when_the_instance_moves(browse
     assert "atm-visited" in enter_classes and "atm-current" not in enter_classes
     taken = page.get_attribute('[data-source="enter"][data-target="approve"]', "class").split()
     assert "atm-taken" in taken
-    assert "Waiting at approve." in page.inner_text("[data-atm-diagram-status]")
+    assert "Waiting for a person at approve." in page.inner_text("[data-atm-diagram-status]")
     assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=str(SCREENSHOTS / "instance-diagram-after.png"), full_page=True)
 
@@ -109,6 +109,6 @@ def test_a_diagram_of_a_decision_whose_branches_meet_lights_one_edge(browser, se
     assert page.is_visible(node + "remind .atm-visits")
     assert page.text_content(node + "remind .atm-visits text") == "×3"
     assert not page.is_visible(node + "thank .atm-visits")
-    assert "Waiting at close." in page.inner_text("[data-atm-diagram-status]")
+    assert "Waiting for a message at close." in page.inner_text("[data-atm-diagram-status]")
     assert page.is_visible(".atm-diagram-legend >> text=skipped")
     page.screenshot(path=str(SCREENSHOTS / "instance-diagram-decision.png"), full_page=True)

@@ -125,7 +125,7 @@ def test_instances_stopped_by_an_error_are_counted_apart():
     state = diagram.class_state(graph)
     assert state.counts == {}  # the calm path's task at meet is open, but its instance stopped
     assert state.errors == {"explode": 2}  # counted where the error happened
-    AutomationModel.objects.filter(pk=AutomationModel.objects.first().pk).update(error="")
+    AutomationModel.objects.filter(pk=AutomationModel.objects.first().pk).update(error="", status="running")
     state = diagram.class_state(graph)
     assert (state.counts, state.errors) == ({"meet": 1}, {"explode": 1})
     response = client_for(make_user("vic", permissions=VIEW)).get(class_url("tests.people.flows.Exploding"))
@@ -181,7 +181,7 @@ def test_the_instance_diagram_shows_the_path_taken_and_where_it_stands():
     assert taken == {("check", "big"), ("big", "wait")}
     html = response.content.decode()
     assert f'data-atm-diagram-socket="/ws/automations/diagram/{automation.id}/"' in html
-    assert "Waiting at wait." in html
+    assert "Waiting for a message at wait." in html
 
 
 @pytest.mark.django_db
@@ -269,7 +269,7 @@ async def test_the_socket_follows_the_instance_as_it_moves(empty_channel_layer):
     assert first["type"] == "diagram" and first["automation"] == automation.id
     assert (first["current"], first["visited"]) == (["wait"], ["check", "small"])
     assert first["taken"] == [["check", "small", "else"], ["small", "wait", "next"]]
-    assert first["status"] == "Waiting at wait." and first["finished"] is False
+    assert first["status"] == "Waiting for a message at wait." and first["finished"] is False
 
     @sync
     def get_ready():
@@ -348,7 +348,7 @@ def test_the_diagrams_speak_german_to_german_browsers():
         client = Client(headers={"accept-language": "de"})
         client.force_login(make_user("vic", permissions=VIEW))
         html = client.get(instance_url(automation.id)).content.decode()
-        assert "Ablauf der Instanz" in html and "Wartet bei wait." in html
+        assert "Ablauf der Instanz" in html and "Wartet auf eine Nachricht bei wait." in html
         assert "Entscheidung" in html and "sobald is_ready" in html and ">ja<" in html
         make_user("ada")
         ForAda()
