@@ -14,7 +14,7 @@ from django.db.migrations.state import ProjectState
 from django.urls import reverse
 
 from automations import engine, testing
-from automations.models import AutomationModel, AutomationTaskModel
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel
 from automations.upgrade.legacy import LEGACY_MIGRATIONS
 from tests import legacy_db
 from tests.legacyapp import automations as legacy_automations
@@ -177,3 +177,48 @@ def test_the_check_says_where_each_instance_moves(legacy_site, capsys):
 def test_the_check_after_the_upgrade_has_nothing_to_do(upgraded, capsys):
     call_command("automation_upgrade_check")
     assert "Nothing to upgrade" in capsys.readouterr().out
+
+
+def test_the_status_migration_gives_each_carried_over_instance_its_status(upgraded):
+    statuses = dict(AutomationModel.objects.values_list("pk", "status"))
+    assert statuses == {
+        1: "waiting_for_time",  # asleep until tomorrow
+        2: "waiting_for_person",  # the manager's approval form
+        3: "waiting_for_time",  # a parallel path waits an hour
+        4: "waiting_for_time",
+        5: "running",  # its condition is checked at once after the upgrade
+        6: "failed",
+        7: "waiting_for_time",
+    }
+
+
+def test_the_status_migration_turns_audit_lines_into_entries_and_kills_into_cancels():
+    """Rows written before ``0004_instance_status``: audit lines were task rows; a kill was an error."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("automations", "0003_event_inbox")])
+    old = executor.loader.project_state([("automations", "0003_event_inbox")]).apps
+    instances = old.get_model("automations", "AutomationModel")
+    tasks = old.get_model("automations", "AutomationTaskModel")
+    user = get_user_model().objects.create_user("olga")
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    killed = instances.objects.create(automation_class="gone.Old", error="Killed by olga.", key="k1")
+    tasks.objects.create(automation=killed, status="ask", created=now, finished=now, message="killed")
+    tasks.objects.create(automation=killed, status="", created=now, finished=now, message="Killed by olga.",
+                         result={"audit": "kill", "user": "olga"}, finished_by_id=user.pk)  # fmt: skip
+    woken = instances.objects.create(automation_class="gone.Old", wake_at=now, key="k2")
+    tasks.objects.create(automation=woken, status="", created=now, finished=now, message="Woken by olga.",
+                         result={"audit": "wake", "user": "olga"}, finished_by_id=user.pk)  # fmt: skip
+    done = instances.objects.create(automation_class="gone.Old", finished=True, key="k3")
+    broken = instances.objects.create(automation_class="gone.Old", error="Old.ask: ValueError()", key="k4")
+    waiting = instances.objects.create(automation_class="gone.Old", key="k5")
+    migrate_to_the_end()
+    statuses = dict(AutomationModel.objects.values_list("pk", "status"))
+    assert statuses == {killed.pk: "cancelled", woken.pk: "running", done.pk: "finished",
+                        broken.pk: "failed", waiting.pk: "waiting_for_message"}  # fmt: skip
+    assert AutomationModel.objects.get(pk=killed.pk).error == ""  # a cancel is not an error
+    assert not AutomationTaskModel.objects.filter(status="").exists()
+    entries = AuditEntry.objects.order_by("automation_id")
+    assert [(e.automation_id, e.action, e.user, e.username, e.reason) for e in entries] == [
+        (killed.pk, "cancel", user, "olga", "Killed by olga."),
+        (woken.pk, "wake", user, "olga", ""),
+    ]
