@@ -1,7 +1,8 @@
 # Django Automations: development entry points.
 #
 #   make run      install into $(VENV), migrate, load the demo, serve http://127.0.0.1:8000 (DJANGO_DEBUG=1)
-#   make test     install into $(VENV), system checks, migrations check, ruff, mypy, pytest
+#   make test     install into $(VENV) and axe-core into node_modules (npm), system checks,
+#                 migrations check, ruff, mypy, pytest
 #   make test-bench  the benchmarks' smoke runs (pytest -m bench), which `make test` leaves out
 #   make bench    run the benchmarks (BENCH_ARGS="--peers" side by side with DBOS and Viewflow,
 #                 BENCH_ARGS="--embedded" wake-ups in embedded mode; see bench/README.md)
@@ -27,6 +28,8 @@ SERVE ?= automation_server
 ADDR ?= 127.0.0.1:8000
 
 VENV_PYTHON := $(VENV)/bin/python
+# axe-core, which the browser tests load into every page to check its accessibility.
+AXE := node_modules/axe-core/axe.min.js
 
 # manage.py defaults to the site settings and pytest reads tests.settings from pyproject.toml;
 # a DJANGO_SETTINGS_MODULE left in the caller's environment would silently override both.
@@ -61,7 +64,7 @@ endef
 
 help:
 	@echo "make run           install into $(VENV), migrate, load the demo, serve http://$(ADDR)"
-	@echo "make test          install into $(VENV), checks, migrations check, ruff, mypy, pytest"
+	@echo "make test          install into $(VENV) (and axe-core with npm), checks, migrations check, ruff, mypy, pytest"
 	@echo "make test-bench    the benchmarks' smoke runs (left out of make test)"
 	@echo "make bench         run the benchmarks"
 	@echo "make venv          create or update $(VENV) only"
@@ -92,11 +95,20 @@ $(VENV_STAMP): pyproject.toml
 	$(VENV_PYTHON) -m pip install --progress-bar off -e ".[$(EXTRAS)]"
 	@touch $@
 
+# axe-core at the version of package-lock.json. Without npm the accessibility tests skip, except
+# in CI and with ATM_REQUIRE_SERVICES=1, where they fail.
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm not found: the accessibility tests (tests/people/test_accessibility.py) will skip." >&2; \
+	fi
+
 # The site's settings are production settings unless DJANGO_DEBUG=1: the checks of the development
 # setup run with it; pytest runs without it (tests/settings.py has a key of its own, and the
 # production settings are checked by tests/test_deploy_settings.py). mypy keeps its cache in $(VENV):
 # each venv has a Django of its own, and django-stubs reads the models from it.
-test: venv
+test: venv $(AXE)
 	@mkdir -p var
 	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py check
 	DJANGO_DEBUG=1 $(VENV_PYTHON) manage.py makemigrations --check --dry-run
@@ -124,4 +136,4 @@ clean:
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .venv .venv-py311 .venv-py312plus $(VENV) db.sqlite3 db.sqlite3-shm db.sqlite3-wal
+	rm -rf .venv .venv-py311 .venv-py312plus $(VENV) node_modules db.sqlite3 db.sqlite3-shm db.sqlite3-wal

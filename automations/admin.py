@@ -94,8 +94,26 @@ class AutomationClassFilter(admin.SimpleListFilter):
         return queryset.filter(automation_class=self.value()) if self.value() else queryset
 
 
+class TaskInlineForm(forms.ModelForm):
+    """A task row of an instance's admin page, whose inputs say which task they belong to.
+
+    A tabular inline names its columns in headers that label no input: each visible input gets an
+    ``aria-label`` such as "Assigned user of approval", so that screen readers can name it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        node = self.instance.status if self.instance.pk else ""
+        for field in self.fields.values():
+            if field.widget.is_hidden:
+                continue
+            label = _("%(field)s of %(node)s") % {"field": field.label, "node": node} if node else field.label
+            field.widget.attrs.setdefault("aria-label", label)
+
+
 class TaskInline(admin.TabularInline):
     model = AutomationTaskModel
+    form = TaskInlineForm
     fields = [
         "status",
         "created",

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from automations import settings as atm_settings
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.page_views import instance_for_key
+from automations.views.errors import not_found
 
 from .automations import AutomationReport, ExpenseApproval, InvoiceSync, TrialJourney
 from .forms import ExpenseClaimForm
@@ -228,15 +229,21 @@ def run_due(request):
 
 
 def _journey_key(request):
+    """Return the key of the trial journey the request names, or ``None`` if no journey has it."""
     key = request.POST.get("key") if request.method == "POST" else request.GET.get("key")
-    if instance_for_key(TrialJourney, key) is None:
-        raise Http404(_("No trial journey has this key."))
-    return key
+    return key if instance_for_key(TrialJourney, key) is not None else None
+
+
+def _no_journey(request):
+    # A visitor reaches this with an old or edited link: the site's 404 page, in DEBUG too.
+    return not_found(request, _("No trial journey has this key."))
 
 
 def pricing(request):
     """Show the plans; viewing the page sends ``page_viewed`` to the journey named by ``?key=``."""
     key = _journey_key(request)
+    if key is None:
+        return _no_journey(request)
     TrialJourney.dispatch_message(key, "page_viewed", "pricing", request)
     return render(request, "demo/pricing.html", {"key": key, "plans": PLANS})
 
@@ -245,6 +252,8 @@ def pricing(request):
 def buy(request):
     """Buy a plan: send ``converted`` with the plan to the journey named by ``key``."""
     key = _journey_key(request)
+    if key is None:
+        return _no_journey(request)
     plan = request.POST.get("plan")
     if plan not in PLANS:
         return HttpResponseBadRequest("Unknown plan.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from django.test import RequestFactory
 
 from automations import events
@@ -71,10 +70,11 @@ def submit(
     task = _open_form_task(task_or_instance)
     request = RequestFactory().post(f"/tasks/{task.pk}/", data={**data, **(files or {}), "next": "/"})
     request.user = user
-    try:
-        response = TaskView.as_view()(request, task_id=task.pk)
-    except Http404 as exc:
-        raise AssertionError(f"{user} may not process task #{task.pk} ({task.status!r}): {exc}") from exc
+    response = TaskView.as_view()(request, task_id=task.pk)
+    if response.status_code == 404:  # the 404 page, or the page of a closed task
+        context = getattr(response, "context_data", None) or {}
+        reason = context.get("message") or context.get("description") or "not found"
+        raise AssertionError(f"{user} may not process task #{task.pk} ({task.status!r}): {reason}")
     if response.status_code != 302:
         form = response.context_data["form"] if hasattr(response, "context_data") else None
         errors = form.errors.get_json_data() if form is not None else response.status_code

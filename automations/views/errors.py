@@ -1,8 +1,12 @@
 """Pages for what went wrong, inside the layout, each with a way on.
 
-:class:`PageErrorsMixin` renders a view's 403 and 404 with ``automations/403.html`` and
-``automations/404.html`` instead of the server's bare pages. Projects can use the same pages for
-their whole site: ``handler403 = "automations.views.errors.permission_denied"`` and
+A "not found" or "not allowed" that a user can reach by following a link or changing a number in
+an address is an answer, not a bug: views return it as a response, :func:`not_found` or
+:func:`forbidden`, so that it shows the layout's page with its status in development (``DEBUG``)
+too, where a raised ``Http404`` would show Django's technical page. :class:`PageErrorsMixin` does
+the same for the ``Http404`` and ``PermissionDenied`` that a class-based view raises (e.g. through
+``get_object_or_404``). Projects can use the same pages for their whole site:
+``handler403 = "automations.views.errors.permission_denied"`` and
 ``handler404 = "automations.views.errors.page_not_found"`` in the root urlconf.
 """
 
@@ -23,18 +27,30 @@ def _message(exception) -> str:
     return message if isinstance(message, str) else ""
 
 
+def forbidden(request, message: str = "", template_name: str = FORBIDDEN_TEMPLATE) -> TemplateResponse:
+    """Return the 403 page (status 403) saying ``message``: what the user may not do, and a way on."""
+    response = TemplateResponse(request, template_name, {"message": message}, status=403)
+    response.render()
+    return response
+
+
+def not_found(request, message: str = "", template_name: str = NOT_FOUND_TEMPLATE) -> TemplateResponse:
+    """Return the 404 page (status 404) saying ``message``: what was not found, and a way on."""
+    response = TemplateResponse(
+        request, template_name, {"message": message, "request_path": request.path}, status=404
+    )
+    response.render()
+    return response
+
+
 def permission_denied(request, exception=None, template_name=FORBIDDEN_TEMPLATE):
-    """Render the 403 page: what the user may not do, and where they can go instead."""
-    response = TemplateResponse(request, template_name, {"message": _message(exception)}, status=403)
-    return response.render()
+    """Render the 403 page for ``PermissionDenied`` (usable as ``handler403``)."""
+    return forbidden(request, _message(exception), template_name)
 
 
 def page_not_found(request, exception=None, template_name=NOT_FOUND_TEMPLATE):
-    """Render the 404 page: what was not found, and where they can go instead."""
-    response = TemplateResponse(
-        request, template_name, {"message": _message(exception), "request_path": request.path}, status=404
-    )
-    return response.render()
+    """Render the 404 page for ``Http404`` (usable as ``handler404``)."""
+    return not_found(request, _message(exception), template_name)
 
 
 class PageErrorsMixin:

@@ -23,12 +23,13 @@ from automations.permissions import form_node_for, may_process
 from automations.tasklist.queries import open_tasks_for
 
 from .closed_tasks import TaskClosed, closed_description, closed_task_response, may_see_closed, saved_message
-from .errors import PageErrorsMixin
+from .errors import PageErrorsMixin, not_found
 
 FAILED_MESSAGE = _(
     "An error stopped this automation while it took your input, so your input was not saved. "
     "It is shown again below."
 )
+NOT_YOURS_MESSAGE = _("No open task of yours has this number.")
 NOT_OPEN_MESSAGE = _(
     "This task was completed or closed while you were working on it, so your input was not saved. "
     "It is shown again below."
@@ -61,15 +62,21 @@ class TaskView(PageErrorsMixin, LoginRequiredMixin, FormView):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         try:
-            self.task = self.get_task()
+            task = self.get_task()
         except TaskClosed as closed:
             return closed_task_response(request, closed.task)
+        if task is None:
+            return not_found(request, str(NOT_YOURS_MESSAGE))
+        self.task = task
         self.automation = self.task.automation.instance
         self.node = getattr(self.automation, self.task.status)
         return super().dispatch(request, *args, **kwargs)
 
     def get_task(self):
-        """Return the open task of the url, or raise 404 if the user may not process it."""
+        """Return the open task of the url if the user may process it, else ``None``.
+
+        Raise :class:`TaskClosed` if the task is closed and the user may learn how it ended.
+        """
         tasks = AutomationTaskModel.objects.select_related("automation")
         task = tasks.filter(pk=self.kwargs["task_id"]).first()
         node = form_node_for(task) if task is not None else None
@@ -77,7 +84,7 @@ class TaskView(PageErrorsMixin, LoginRequiredMixin, FormView):
             return task
         if node is not None and may_see_closed(self.request.user, task, node):
             raise TaskClosed(task)
-        raise Http404(_("No open task of yours has this number."))
+        return None
 
     def get_form_class(self):
         return self.node.form_class

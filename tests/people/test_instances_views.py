@@ -261,6 +261,15 @@ def test_admin_lists_instances_and_runs_the_shared_actions(people):
     assert boss.get(reverse("admin:automations_automationtaskmodel_changelist")).status_code == 200
 
 
+def test_the_inputs_of_the_admins_task_rows_are_named_for_their_task(people):
+    failed = Flaky(amount=12)
+    boss = client_for(people["superuser"])
+    change = boss.get(reverse("admin:automations_automationmodel_change", args=[failed.id])).content.decode()
+    for node in ("prepare", "charge"):
+        assert f'aria-label="Assigned user of {node}"' in change
+        assert f'aria-label="Assigned group of {node}"' in change
+
+
 def test_admin_actions_need_the_change_permission(people):
     failed = Flaky(amount=12)
     viewer = client_for(people["viewer"])
