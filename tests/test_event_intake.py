@@ -22,6 +22,7 @@ from django.utils import timezone
 
 import automations.worker.database as worker_database
 from automations import engine, events
+from automations import settings as atm_settings
 from automations.events import inbox, publishing
 from automations.models import AutomationModel, InboxEvent, WorkerModel
 from automations.worker import Scheduler, SchedulerFailedError
@@ -221,13 +222,14 @@ def test_a_failing_event_is_rolled_back_retried_and_given_up(monkeypatch):
 
     monkeypatch.setattr(Napper, "receive_visit", receive_visit)
     inbox.accept([visit(napper.id, "breaks")])
-    outcomes = [inbox.apply("breaks") for _ in range(inbox.MAX_ATTEMPTS + 1)]
-    assert outcomes == [InboxEvent.FAILED] * inbox.MAX_ATTEMPTS + [None]
+    attempts = atm_settings.get("ATM_EVENT_ATTEMPTS")
+    outcomes = [inbox.apply("breaks") for _ in range(attempts + 1)]
+    assert outcomes == [InboxEvent.FAILED] * attempts + [None]
     row = InboxEvent.objects.get(pk="breaks")
-    assert (row.outcome, row.attempts) == (InboxEvent.FAILED, inbox.MAX_ATTEMPTS)
+    assert (row.outcome, row.attempts) == (InboxEvent.FAILED, attempts)
     assert row.handled is not None and "RuntimeError: receiver broke" in row.error
     assert "half-done" not in AutomationModel.objects.get(pk=napper.id).data
-    assert len(calls) == inbox.MAX_ATTEMPTS
+    assert len(calls) == attempts
 
 
 def test_an_event_whose_instance_is_gone_is_rejected_with_the_reason():

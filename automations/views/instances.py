@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView
 
 from automations import instance_actions, registry
+from automations import settings as atm_settings
 from automations.flow import get_automations
 from automations.flow.forms import Form
 from automations.models import AutomationModel, AutomationTaskModel
@@ -40,7 +41,6 @@ STATES = {
     "error": _("stopped by an error"),
     "finished": _("finished"),
 }
-HISTORY_LIMIT = 500
 
 
 def pretty_json(value) -> str:
@@ -203,7 +203,7 @@ def timeline(model, user) -> list[dict]:
     """Return the history rows of ``model``: every task, oldest first, with its time to the second."""
     tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
     rows = []
-    for task in tasks[:HISTORY_LIMIT]:
+    for task in tasks[: atm_settings.get("ATM_HISTORY_LIMIT")]:
         result = task.result
         is_audit = task.status == "" and isinstance(result, dict) and instance_actions.AUDIT in result
         failed = isinstance(result, dict) and "traceback" in result and "exception" in result
@@ -282,7 +282,7 @@ class InstanceView(InstanceAccessMixin, TemplateView):
             data_json=pretty_json(model.data),
             positions=positions(model, user, now),
             history=rows,
-            history_truncated=len(rows) >= HISTORY_LIMIT,
+            history_truncated=len(rows) >= atm_settings.get("ATM_HISTORY_LIMIT"),
             failed=[row for row in rows if row["failed"]],
             actions=instance_actions.available(model) if may_change else [],
             may_change=may_change,
