@@ -24,12 +24,10 @@ def clock(automation_clock):
 @pytest.fixture(autouse=True)
 def _forget_automations_declared_in_tests():
     """Unregister automation classes declared inside a test once it is over."""
-    from automations import registry
+    from automations.testing import restored_registry
 
-    saved = registry.all_automations()
-    yield
-    registry._automations.clear()
-    registry._automations.update(saved)
+    with restored_registry():
+        yield
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def registered():
 
     yield register
     for path in added:
-        registry._automations.pop(path, None)
+        registry.unregister(path)
 
 
 def test_check_automations_reports_errors_as_check_messages(registered):
@@ -194,7 +194,7 @@ def test_check_automations_reports_message_targets_that_are_not_registered():
             )
         ]
     finally:
-        registry._automations.pop(registry.class_path(Messenger))
+        registry.unregister(registry.class_path(Messenger))
 
 
 @pytest.mark.django_db  # Django 6 may run database checks too
@@ -293,7 +293,7 @@ def test_a_split_whose_paths_each_end_in_an_endless_repeat_is_a_warning_not_an_e
             )
         ]
     finally:
-        registry._automations.pop(registry.class_path(Recurring))
+        registry.unregister(registry.class_path(Recurring))
 
 
 @pytest.mark.django_db

@@ -180,3 +180,11 @@ def process_scheduler() -> Scheduler:
         _process_scheduler = Scheduler()
         _process_scheduler.begin(listen=False)
     return _process_scheduler
+
+
+async def close_process_scheduler() -> None:
+    """Close this process's scheduler, if one was started; the next :func:`process_scheduler` starts anew."""
+    global _process_scheduler
+    scheduler, _process_scheduler = _process_scheduler, None
+    if scheduler is not None:
+        await scheduler.aclose()
