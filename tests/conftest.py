@@ -2,6 +2,7 @@ import os
 from importlib.metadata import entry_points
 
 import pytest
+from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("ATM_REQUIRE_SERVICES") == "1"
 
@@ -19,6 +20,14 @@ def clock(automation_clock):
     moves the time, for tests of the stepping itself and of late runs.
     """
     return automation_clock
+
+
+@pytest.fixture(autouse=True)
+def _restore_the_active_language():
+    """Put back the language active before the test: Django's LocaleMiddleware activates the language
+    of each request the test client makes, and leaves it active in the test's thread after it."""
+    with translation.override(translation.get_language()):
+        yield
 
 
 @pytest.fixture(autouse=True)
