@@ -2,6 +2,7 @@ import os
 from importlib.metadata import entry_points
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("ATM_REQUIRE_SERVICES") == "1"
@@ -28,6 +29,22 @@ def _restore_the_active_language():
     of each request the test client makes, and leaves it active in the test's thread after it."""
     with translation.override(translation.get_language()):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_the_in_memory_channel_layer():
+    """Drop what a test left in the in-memory channel layer, which lives as long as the process.
+
+    An event left there (a wake-up a step published with ``ATM_WORKER`` on) would be taken by the
+    next test that reads the channel, ``automation_step`` for one, whose database thread then closes
+    the connection of that test's transaction.
+    """
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    yield
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(layer.flush)()
 
 
 @pytest.fixture(autouse=True)
