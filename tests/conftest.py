@@ -32,18 +32,18 @@ def _restore_the_active_language():
 
 
 @pytest.fixture(autouse=True)
-def _empty_the_in_memory_channel_layer():
-    """Drop what a test left in the in-memory channel layer, which lives as long as the process.
+def _empty_the_channel_layer():
+    """Drop what a test left in the channel layer (in memory for the process, or in Redis).
 
     An event left there (a wake-up a step published with ``ATM_WORKER`` on) would be taken by the
     next test that reads the channel, ``automation_step`` for one, whose database thread then closes
     the connection of that test's transaction.
     """
-    from channels.layers import InMemoryChannelLayer, get_channel_layer
+    from channels.layers import get_channel_layer
 
     yield
     layer = get_channel_layer()
-    if isinstance(layer, InMemoryChannelLayer):
+    if hasattr(layer, "flush"):
         async_to_sync(layer.flush)()
 
 
