@@ -132,38 +132,61 @@ def check_worker_reachable(app_configs=None, **kwargs):
 
 # -- limits ----------------------------------------------------------------------------------------
 
-POSITIVE_NUMBER_SETTINGS = (
-    "ATM_MAX_EVENT_SIZE",
+POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
     "ATM_SWEEP_INTERVAL",
     "ATM_WAKE_HORIZON",
-    "ATM_WAKE_BATCH",
     "ATM_WAKE_BATCH_SECONDS",
+    "ATM_WAKE_BATCH_SECONDS_FACTOR",
+    "ATM_HEARTBEAT_INTERVAL",
+    "ATM_WORKER_TIMEOUT",
+    "ATM_RESTART_WINDOW",
+    "ATM_RECONNECT_DELAY",
+    "ATM_CONDITION_RECHECK_INTERVAL",
+    "ATM_UNDECODABLE_LOG_INTERVAL",
+    "ATM_UNDECODABLE_PAUSE",
+    "ATM_EVENT_PENDING_GRACE",
+    "ATM_HANDLED_EVENTS_KEPT",
+    "ATM_CONFIRM_TIMEOUT",
+    "ATM_CONFIRM_FIRST_WAIT",
+    "ATM_CONFIRM_LONGEST_WAIT",
+    "ATM_WAKE_SOON",
+    "ATM_WAKE_GATHER",
+    "ATM_FLUSH_AT_EXIT",
+    "ATM_TASK_DUE_HOURS",
+    "ATM_TASK_LATE_HOURS",
+)
+POSITIVE_COUNT_SETTINGS = (  # sizes and counts
+    "ATM_MAX_EVENT_SIZE",
+    "ATM_WAKE_BATCH",
     "ATM_SWEEP_BATCH",
     "ATM_SWEEP_MAX",
     "ATM_SWEEP_LOOKAHEAD",
     "ATM_MAX_TIMERS",
     "ATM_INTAKE_QUEUE",
     "ATM_INTAKE_BATCH",
-    "ATM_HEARTBEAT_INTERVAL",
-    "ATM_WORKER_TIMEOUT",
     "ATM_MAX_RESTARTS",
-    "ATM_RESTART_WINDOW",
-    "ATM_RECONNECT_DELAY",
-    "ATM_CONDITION_RECHECK_INTERVAL",
     "ATM_STEP_NODE_LIMIT",
+    "ATM_UNDECODABLE_PAUSE_EVERY",
+    "ATM_EVENT_ATTEMPTS",
+    "ATM_EVENT_ERROR_LENGTH",
+    "ATM_TASK_PAGE_SIZE",
+    "ATM_HISTORY_LIMIT",
+    "ATM_SOCKET_MESSAGE_SIZE",
 )
 
 
 def check_limit_settings(app_configs=None, **kwargs):
-    """Report a limit setting that is not a positive number (``automations.E021``)."""
+    """Report a limit setting that is not a positive number, or a count that is not a positive
+    whole number (``automations.E021``)."""
     errors = []
-    for name in POSITIVE_NUMBER_SETTINGS:
+    for name in POSITIVE_NUMBER_SETTINGS + POSITIVE_COUNT_SETTINGS:
         value = atm_settings.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        kind, types = ("whole number", int) if name in POSITIVE_COUNT_SETTINGS else ("number", int | float)
+        if isinstance(value, bool) or not isinstance(value, types) or not value > 0:
             errors.append(
                 checks.Error(
-                    f"{name} must be a positive number, not {value!r}.",
-                    hint=f"Set {name} to a positive number, or remove it for its default "
+                    f"{name} must be a positive {kind}, not {value!r}.",
+                    hint=f"Set {name} to a positive {kind}, or remove it for its default "
                     f"({atm_settings.DEFAULTS[name]!r}).",
                     id="automations.E021",
                 )

@@ -17,13 +17,14 @@ import threading
 
 import channels.layers
 
+from automations import settings as atm_settings
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 
 
 _pending: set[concurrent.futures.Future] = set()
 _layers: dict[str, tuple[object, object]] = {}  # alias -> (the shared layer, the publishing loop's own)
-FLUSH_AT_EXIT = 2.0  # seconds an exiting process waits for what it submitted to be sent
 
 
 def _forget_parent_loop() -> None:  # the parent's thread does not exist in a forked child
@@ -104,7 +105,7 @@ def submit(coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
 
     Submitted coroutines run one after another, in the order they were submitted.
     Return its future (add a done callback to hear of a failure). A process that exits waits up to
-    ``FLUSH_AT_EXIT`` seconds for what it submitted.
+    ``ATM_FLUSH_AT_EXIT`` seconds for what it submitted.
     """
     future = asyncio.run_coroutine_threadsafe(_in_turn(coroutine_function, args, kwargs), _publishing_loop())
     _pending.add(future)
@@ -129,4 +130,4 @@ async def _later(delay, coroutine_function, args, kwargs):
 @atexit.register
 def _flush() -> None:
     if _pending:
-        concurrent.futures.wait(list(_pending), timeout=FLUSH_AT_EXIT)
+        concurrent.futures.wait(list(_pending), timeout=atm_settings.get("ATM_FLUSH_AT_EXIT"))

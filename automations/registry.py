@@ -30,6 +30,11 @@ def register(cls: type) -> None:
     _automations[class_path(cls)] = cls
 
 
+def unregister(path: str) -> None:
+    """Forget the class registered under ``path``, if any (for tests that declare classes of their own)."""
+    _automations.pop(path, None)
+
+
 def get(path: str) -> type[Any]:
     """Return the automation class registered under ``path``.
 

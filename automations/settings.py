@@ -48,6 +48,45 @@
 ``ATM_RECONNECT_DELAY``
     Seconds between a worker's tries to receive while the channel layer's server is unreachable
     (default 1).
+``ATM_UNDECODABLE_LOG_INTERVAL``, ``ATM_UNDECODABLE_PAUSE_EVERY``, ``ATM_UNDECODABLE_PAUSE``
+    Seconds between a worker's log lines about messages it could not decode (default 10), and
+    the pause of its listener (default 0.05 seconds) after every so many such messages in a row
+    (default 100).
+``ATM_WAKE_BATCH_SECONDS_FACTOR``
+    ``ATM_WAKE_BATCH_SECONDS`` is multiplied by this on databases other than SQLite, where
+    requests do not wait for the batch's thread (default 5).
+``ATM_EVENT_ATTEMPTS``
+    Handlings of one stored event that raised before it is marked failed (default 3).
+``ATM_EVENT_PENDING_GRACE``
+    Seconds a live worker's own stored events are left to it before a sweep applies them
+    (default 10).
+``ATM_HANDLED_EVENTS_KEPT``
+    Seconds handled events are remembered, so that a late duplicate is dropped (default 86400,
+    a day).
+``ATM_EVENT_ERROR_LENGTH``
+    Characters of the traceback stored with an event that could not be handled, the last ones
+    (default 10000).
+``ATM_CONFIRM_TIMEOUT``
+    Seconds a confirmed ``publish()`` keeps trying when it is given no ``timeout`` (default 30).
+``ATM_CONFIRM_FIRST_WAIT``, ``ATM_CONFIRM_LONGEST_WAIT``
+    Seconds a confirmed publish waits for a receipt before it sends the event again (default 1),
+    doubled after every try up to the longest (default 5).
+``ATM_WAKE_SOON``, ``ATM_WAKE_GATHER``
+    A wake-up due within ``ATM_WAKE_SOON`` seconds is published at once, on its own (default 2);
+    one due later waits ``ATM_WAKE_GATHER`` seconds for others to go with it in one
+    ``automation.wakes`` event (default 0.2).
+``ATM_FLUSH_AT_EXIT``
+    Seconds an exiting process waits for the events it submitted to be sent (default 2).
+``ATM_TASK_DUE_HOURS``, ``ATM_TASK_LATE_HOURS``
+    Hours after which an open task shows as due (default 4) and as late (default 24) in the
+    task list.
+``ATM_TASK_PAGE_SIZE``
+    Tasks per page of each section of the task list (default 20).
+``ATM_HISTORY_LIMIT``
+    Most task rows shown on an instance's page (default 500).
+``ATM_SOCKET_MESSAGE_SIZE``
+    Most bytes of a message a browser sends on the task-list or diagram socket; a larger one is
+    ignored (default 4096).
 """
 
 from datetime import timedelta
@@ -80,6 +119,25 @@ DEFAULTS: dict[str, Any] = {
     "ATM_MAX_RESTARTS": 5,
     "ATM_RESTART_WINDOW": 60,
     "ATM_RECONNECT_DELAY": 1.0,
+    "ATM_UNDECODABLE_LOG_INTERVAL": 10.0,
+    "ATM_UNDECODABLE_PAUSE_EVERY": 100,
+    "ATM_UNDECODABLE_PAUSE": 0.05,
+    "ATM_WAKE_BATCH_SECONDS_FACTOR": 5,
+    "ATM_EVENT_ATTEMPTS": 3,
+    "ATM_EVENT_PENDING_GRACE": 10,
+    "ATM_HANDLED_EVENTS_KEPT": 24 * 60 * 60,
+    "ATM_EVENT_ERROR_LENGTH": 10_000,
+    "ATM_CONFIRM_TIMEOUT": 30.0,
+    "ATM_CONFIRM_FIRST_WAIT": 1.0,
+    "ATM_CONFIRM_LONGEST_WAIT": 5.0,
+    "ATM_WAKE_SOON": 2.0,
+    "ATM_WAKE_GATHER": 0.2,
+    "ATM_FLUSH_AT_EXIT": 2.0,
+    "ATM_TASK_DUE_HOURS": 4,
+    "ATM_TASK_LATE_HOURS": 24,
+    "ATM_TASK_PAGE_SIZE": 20,
+    "ATM_HISTORY_LIMIT": 500,
+    "ATM_SOCKET_MESSAGE_SIZE": 4096,
 }
 
 
@@ -91,3 +149,8 @@ def get(name):
 def condition_recheck_interval() -> timedelta:
     """Return how long an unmet ``AsSoonAs`` condition waits before it is evaluated again."""
     return timedelta(seconds=get("ATM_CONDITION_RECHECK_INTERVAL"))
+
+
+def seconds(name) -> timedelta:
+    """Return the setting ``name``, a number of seconds, as a ``timedelta``."""
+    return timedelta(seconds=get(name))

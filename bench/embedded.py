@@ -239,7 +239,7 @@ def start_seconds(count: int) -> float:
 def redis_run(args, database, channel) -> dict:
     from django.conf import settings
 
-    from automations import events
+    from automations import settings as atm_settings
     from bench.workers import Workers
 
     without, with_worker = [], []
@@ -251,7 +251,7 @@ def redis_run(args, database, channel) -> dict:
                 without.append(start_seconds(args.starts))
                 settings.ATM_WORKER = True  # each start publishes its wake time, the worker takes it
                 with_worker.append(start_seconds(args.starts))
-                time.sleep(2 * events.WAKE_GATHER)  # the last wake-ups on their way
+                time.sleep(2 * atm_settings.get("ATM_WAKE_GATHER"))  # the last wake-ups on their way
             ids, due = put_to_sleep(args.sleepers, args.lead)  # the worker arms timers from the hints
             check_in_time(due, "putting the sleepers to sleep")
             wait_finished(ids, timeout=args.lead + 120)

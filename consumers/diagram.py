@@ -23,12 +23,13 @@ from django.urls import path
 from django.utils import translation
 
 from automations import jsonlimits, registry
+from automations import settings as atm_settings
 from automations.diagram import build_graph, instance_state
 from automations.diagram.live import instance_group
 from automations.diagram.state import instance_message
 from automations.models import AutomationModel
 
-from .task_list import CLOSE_UNAUTHENTICATED, SOCKET_MESSAGE_LIMIT, _language, session_user_id
+from .task_list import CLOSE_UNAUTHENTICATED, _language, session_user_id
 
 DIAGRAM_PATH = "ws/automations/diagram/<int:automation_id>/"
 CLOSE_FORBIDDEN = 4403
@@ -73,7 +74,7 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         try:
-            return jsonlimits.loads(text_data, limit=SOCKET_MESSAGE_LIMIT)
+            return jsonlimits.loads(text_data, limit=atm_settings.get("ATM_SOCKET_MESSAGE_SIZE"))
         except jsonlimits.UnfitJSONError:
             return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 

@@ -32,6 +32,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import translation
 
 from automations import jsonlimits
+from automations import settings as atm_settings
 from automations.tasklist.inbox import PARAMETERS
 from automations.tasklist.live import EVERYONE_GROUP, user_group
 from automations.tasklist.queries import open_task_list_for
@@ -39,7 +40,6 @@ from automations.templatetags.automations import task_automation_name, task_desc
 
 TASKS_PATH = "ws/automations/tasks/"
 CLOSE_UNAUTHENTICATED = 4401
-SOCKET_MESSAGE_LIMIT = 4096  # bytes of a message a browser sends on a socket (all it sends is a refresh)
 
 
 class TaskListConsumer(AsyncJsonWebsocketConsumer):
@@ -72,7 +72,7 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
     @classmethod
     async def decode_json(cls, text_data):
         try:
-            return jsonlimits.loads(text_data, limit=SOCKET_MESSAGE_LIMIT)
+            return jsonlimits.loads(text_data, limit=atm_settings.get("ATM_SOCKET_MESSAGE_SIZE"))
         except jsonlimits.UnfitJSONError:
             return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 

@@ -2,6 +2,8 @@ import os
 from importlib.metadata import entry_points
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.utils import translation
 
 REQUIRE_SERVICES = os.environ.get("ATM_REQUIRE_SERVICES") == "1"
 
@@ -22,14 +24,36 @@ def clock(automation_clock):
 
 
 @pytest.fixture(autouse=True)
+def _restore_the_active_language():
+    """Put back the language active before the test: Django's LocaleMiddleware activates the language
+    of each request the test client makes, and leaves it active in the test's thread after it."""
+    with translation.override(translation.get_language()):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_the_channel_layer():
+    """Drop what a test left in the channel layer (in memory for the process, or in Redis).
+
+    An event left there (a wake-up a step published with ``ATM_WORKER`` on) would be taken by the
+    next test that reads the channel, ``automation_step`` for one, whose database thread then closes
+    the connection of that test's transaction.
+    """
+    from channels.layers import get_channel_layer
+
+    yield
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        async_to_sync(layer.flush)()
+
+
+@pytest.fixture(autouse=True)
 def _forget_automations_declared_in_tests():
     """Unregister automation classes declared inside a test once it is over."""
-    from automations import registry
+    from automations.testing import restored_registry
 
-    saved = registry.all_automations()
-    yield
-    registry._automations.clear()
-    registry._automations.update(saved)
+    with restored_registry():
+        yield
 
 
 @pytest.fixture

@@ -5,7 +5,13 @@ from django.core import checks
 from django.core.management import call_command
 
 from automations import flow, registry
-from automations.checks import check_automations, check_limit_settings
+from automations import settings as atm_settings
+from automations.checks import (
+    POSITIVE_COUNT_SETTINGS,
+    POSITIVE_NUMBER_SETTINGS,
+    check_automations,
+    check_limit_settings,
+)
 from automations.flow import AutomationDeclarationError, this
 
 
@@ -132,7 +138,7 @@ def registered():
 
     yield register
     for path in added:
-        registry._automations.pop(path, None)
+        registry.unregister(path)
 
 
 def test_check_automations_reports_errors_as_check_messages(registered):
@@ -188,7 +194,7 @@ def test_check_automations_reports_message_targets_that_are_not_registered():
             )
         ]
     finally:
-        registry._automations.pop(registry.class_path(Messenger))
+        registry.unregister(registry.class_path(Messenger))
 
 
 @pytest.mark.django_db  # Django 6 may run database checks too
@@ -214,13 +220,51 @@ def test_a_limit_setting_that_is_not_a_positive_number_is_an_error(settings, val
     settings.ATM_MAX_EVENT_SIZE = value
     assert check_limit_settings() == [
         checks.Error(
-            f"ATM_MAX_EVENT_SIZE must be a positive number, not {value!r}.",
-            hint="Set ATM_MAX_EVENT_SIZE to a positive number, or remove it for its default (262144).",
+            f"ATM_MAX_EVENT_SIZE must be a positive whole number, not {value!r}.",
+            hint="Set ATM_MAX_EVENT_SIZE to a positive whole number, or remove it for its default (262144).",
             id="automations.E021",
         )
     ]
     settings.ATM_MAX_EVENT_SIZE = 1024
     assert check_limit_settings() == []
+
+
+@pytest.mark.parametrize("name", POSITIVE_NUMBER_SETTINGS)
+def test_every_seconds_setting_must_be_a_positive_number(settings, name):
+    setattr(settings, name, 0)
+    assert check_limit_settings() == [
+        checks.Error(
+            f"{name} must be a positive number, not 0.",
+            hint=f"Set {name} to a positive number, or remove it for its default "
+            f"({atm_settings.DEFAULTS[name]!r}).",
+            id="automations.E021",
+        )
+    ]
+    setattr(settings, name, 0.5)
+    assert check_limit_settings() == []
+
+
+@pytest.mark.parametrize("name", POSITIVE_COUNT_SETTINGS)
+@pytest.mark.parametrize("value", [0, 2.5, "20"])
+def test_every_count_setting_must_be_a_positive_whole_number(settings, name, value):
+    setattr(settings, name, value)
+    assert check_limit_settings() == [
+        checks.Error(
+            f"{name} must be a positive whole number, not {value!r}.",
+            hint=f"Set {name} to a positive whole number, or remove it for its default "
+            f"({atm_settings.DEFAULTS[name]!r}).",
+            id="automations.E021",
+        )
+    ]
+    setattr(settings, name, 7)
+    assert check_limit_settings() == []
+
+
+def test_every_number_among_the_settings_is_checked():
+    numbers = {name for name, default in atm_settings.DEFAULTS.items()
+               if isinstance(default, int | float) and not isinstance(default, bool)}  # fmt: skip
+    assert numbers == set(POSITIVE_NUMBER_SETTINGS) | set(POSITIVE_COUNT_SETTINGS)
+    assert all(isinstance(atm_settings.DEFAULTS[name], int) for name in POSITIVE_COUNT_SETTINGS)
 
 
 # -- code written for the older package -----------------------------------------------------------
@@ -249,7 +293,7 @@ def test_a_split_whose_paths_each_end_in_an_endless_repeat_is_a_warning_not_an_e
             )
         ]
     finally:
-        registry._automations.pop(registry.class_path(Recurring))
+        registry.unregister(registry.class_path(Recurring))
 
 
 @pytest.mark.django_db

@@ -184,7 +184,9 @@ def test_task_list_renders_the_default_template(client, settings, ordinary_user)
     open_task("olgas", interaction_user=ordinary_user)
     page = page_with("AutomationTaskList", template="automations/includes/task_list.html")
 
-    assert placeholder_content(view(client, page, ordinary_user)) != ""
+    content = placeholder_content(view(client, page, ordinary_user))
+    assert content.startswith('<div class="atm-task-list" data-atm-task-list')  # the default include
+    assert 'data-atm-section="mine"' in content and "olgas" in content  # with the user's task
 
 
 # -- AutomationStatus ------------------------------------------------------------------------

@@ -9,8 +9,7 @@ from django.db import OperationalError, connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from automations import engine, flow
-from automations.engine import steps
+from automations import engine, flow, lifecycle
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 from tests.helpers import open_statuses, row, statuses, tasks
@@ -117,14 +116,14 @@ def test_an_engine_failure_outside_nodes_stops_that_instance_only(monkeypatch):
         Divider(divisor=1, password="pw", autorun=False),
     )
     make_due(broken, fine)
-    original = steps._save_instance
+    original = lifecycle.record_step
 
-    def failing_save(instance, result, now):
-        if instance.id == broken.id:
+    def failing_save(automation_id, **columns):
+        if automation_id == broken.id:
             raise ValueError("disk full")
-        original(instance, result, now)
+        original(automation_id, **columns)
 
-    monkeypatch.setattr(steps, "_save_instance", failing_save)
+    monkeypatch.setattr(lifecycle, "record_step", failing_save)
     counts = sweep()
     assert counts["errors"] == 1 and fine.finished()
     assert row(broken).error == "The engine could not advance this instance: ValueError('disk full')"
@@ -135,16 +134,16 @@ def test_an_engine_failure_outside_nodes_stops_that_instance_only(monkeypatch):
 def test_operational_errors_are_retried_by_the_next_sweep(monkeypatch):
     automation = Divider(divisor=1, password="pw", autorun=False)
     make_due(automation)
-    original = steps._save_instance
+    original = lifecycle.record_step
     calls = []
 
-    def locked_once(instance, result, now):
-        calls.append(instance.id)
+    def locked_once(automation_id, **columns):
+        calls.append(automation_id)
         if len(calls) == 1:
             raise OperationalError("database is locked")
-        original(instance, result, now)
+        original(automation_id, **columns)
 
-    monkeypatch.setattr(steps, "_save_instance", locked_once)
+    monkeypatch.setattr(lifecycle, "record_step", locked_once)
     assert sweep()["errors"] == 1
     assert row(automation).error == "" and row(automation).wake_at is not None
     sweep()
@@ -469,7 +468,7 @@ def test_a_step_inside_a_transaction_that_raises_is_rolled_back_alone(
     called = []
     automation = Divider(divisor=1, password="pw", autorun=False)
 
-    def fail(instance, result, now):
+    def fail(automation_id, **columns):
         transaction.on_commit(lambda: called.append("step"))
         raise RuntimeError("the step failed")
 
@@ -477,7 +476,7 @@ def test_a_step_inside_a_transaction_that_raises_is_rolled_back_alone(
         with transaction.atomic():
             NodeEffect.objects.create(automation_id=automation.id, node="before")
             with monkeypatch.context() as patched:
-                patched.setattr(steps, "_save_instance", fail)
+                patched.setattr(lifecycle, "record_step", fail)
                 with pytest.raises(RuntimeError):
                     engine.advance(automation.id)
             transaction.on_commit(lambda: called.append("outer"))

@@ -22,9 +22,9 @@ from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from channels_redis.serializers import registry as serializers
 
-import automations.worker.intake as worker_intake
 import settings as site
 from automations import events
+from automations import settings as atm_settings
 from automations.worker import Scheduler, take_waiting_events
 from tests.conftest import REQUIRE_SERVICES
 from tests.test_scheduler import finished, running, until
@@ -162,16 +162,16 @@ async def test_an_error_that_takes_nothing_does_not_spin_the_listener(channel, c
             ticks += 1
         calls = layer.calls
     assert ticks > 10
-    assert 100 <= calls <= 100 * (0.3 / worker_intake.SKIP_PAUSE + 2)  # a pause after every hundred
+    every, pause = atm_settings.get("ATM_UNDECODABLE_PAUSE_EVERY"), atm_settings.get("ATM_UNDECODABLE_PAUSE")
+    assert every <= calls <= every * (0.3 / pause + 2)  # a pause after every hundred
     assert len(skip_lines(caplog)) == 1
 
 
 async def test_automation_step_skips_undecodable_messages_and_takes_the_others(channel, monkeypatch, caplog):
     layer = Failing(get_channel_layer(), [decode_error(body) for body in UNDECODABLE.values()])
-    monkeypatch.setattr(worker_intake, "get_channel_layer", lambda: layer)
     napper = await db(Napper)(seconds=0, sleepy=True)
     await layer.send(channel, wake_up(napper))
-    assert await take_waiting_events() == 1  # stored in the inbox
+    assert await take_waiting_events(channel_layer=layer) == 1  # stored in the inbox
     assert "Skipped 15 message(s)" in caplog.text
 
 

@@ -13,12 +13,11 @@ from django.db import OperationalError
 from django.utils import timezone
 
 import automations.worker.database as worker_database
-import automations.worker.scheduler as worker_scheduler
 from automations import events
 from automations.events.resolution import EventRequest
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.testing import frozen_clock, scheduler_running
-from automations.worker import Scheduler
+from automations.worker import Scheduler, close_process_scheduler, process_scheduler
 from consumers.scheduler import SchedulerConsumer
 from tests.testapp.automations import EffectChain, Napper
 from tests.testapp.models import NodeEffect
@@ -442,11 +441,10 @@ async def test_scheduler_consumer_handles_events_and_survives_bad_ones():
             {"type": "automation.start", "automation_class": NAPPER, "data": {"seconds": 0}, "id": "s-1"}
         )
         await until(lambda: AutomationModel.objects.filter(automation_class=NAPPER, finished=True).exists())
-        assert worker_scheduler._process_scheduler.stats["invalid"] == 2
+        assert process_scheduler().stats["invalid"] == 2  # the one the consumer handed them to
     finally:
         communicator.stop(exceptions=False)
-        await worker_scheduler._process_scheduler.aclose()
-        worker_scheduler._process_scheduler = None
+        await close_process_scheduler()
 
 
 async def test_schedule_before_start_is_kept_for_the_timer():

@@ -383,3 +383,18 @@ async def test_the_frozen_clock_fires_its_timers_in_time_order_as_it_passes_them
         assert fired[-1] == ("now", timedelta(seconds=2.5))
         with pytest.raises(ValueError):
             await clock.aadvance(seconds=-1)
+
+
+def test_restored_registry_forgets_classes_declared_inside_and_brings_back_those_removed_inside():
+    from automations import registry
+
+    before = registry.all_automations()
+    removed_path = next(iter(before))
+    with testing.restored_registry():
+
+        class Passing(flow.Automation):
+            start = flow.End()
+
+        registry.unregister(removed_path)
+        assert registry.class_path(Passing) in registry.all_automations()
+    assert registry.all_automations() == before and list(registry.all_automations()) == list(before)

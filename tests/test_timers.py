@@ -3,10 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import automations.worker.timers as timers_module
 from automations.worker.timers import Timers
 
 T = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
@@ -51,15 +50,14 @@ def test_due_timers_are_taken_earliest_first_a_limited_number_at_a_time():
     assert timers.first() == (at(4), 4) and len(timers) == 2
 
 
-def test_stale_entries_are_compacted_away(monkeypatch):
-    monkeypatch.setattr(timers_module, "COMPACT_SLACK", 10)
-    timers = Timers(100)
+def test_stale_entries_are_compacted_away():
+    timers = Timers(100, slack=10)
     for round_ in range(1_000):  # each time one fires and one moves earlier: two stale entries
         timers.add(round_, at(round_ + 5))
         timers.add(round_, at(round_ + 2))
         timers.pop_due(at(round_), limit=1)
     assert len(timers) == 2
-    assert len(timers._earliest) <= 2 * len(timers) + 11 and len(timers._latest) <= 2 * len(timers) + 11
+    assert timers.heap_size() <= 2 * len(timers) + 11  # each heap
     assert everything(timers) == [(998, at(1000)), (999, at(1001))]
 
 
@@ -73,11 +71,10 @@ operations = st.lists(
 
 
 @given(limit=st.integers(1, 6), steps=operations)
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None)
 @pytest.mark.parametrize("slack", [0, 1000])
-def test_the_table_matches_a_plain_dict_of_the_earliest_wake_times(monkeypatch, slack, limit, steps):
-    monkeypatch.setattr(timers_module, "COMPACT_SLACK", slack)
-    timers, model = Timers(limit), {}
+def test_the_table_matches_a_plain_dict_of_the_earliest_wake_times(slack, limit, steps):
+    timers, model = Timers(limit, slack=slack), {}
     for kind, first, second in steps:
         if kind == "add":
             automation_id, when = first, at(second)

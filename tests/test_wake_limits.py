@@ -77,7 +77,7 @@ async def test_wake_ups_for_instances_that_do_not_run_are_refused():
             assert await worker.dispatch({"type": events.WAKES, "wakes": wakes})
             assert await worker.dispatch(events.wake_event(MADE_UP + 1, at))
             assert worker.stats["refused"] == 4
-            assert worker.next_wake() == at and len(worker._timers) == 1  # the waiting one's
+            assert worker.next_wake() == at and worker.timer_count() == 1  # the waiting one's
 
 
 async def test_a_wake_up_beyond_the_horizon_is_left_to_the_sweep_that_comes_near_it(settings):
@@ -129,6 +129,6 @@ async def test_the_sweep_re_arms_its_wake_times_when_the_timers_are_full():
             assert worker.next_wake() == far
             await worker.sweep()
             assert worker.next_wake() == clock.now + timedelta(seconds=1)
-            assert len(worker._timers) == MAX_TIMERS  # one far-off timer made room
+            assert worker.timer_count() == MAX_TIMERS  # one far-off timer made room
             await clock.aadvance(seconds=1)
             await until(finished(chain.id))

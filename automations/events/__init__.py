@@ -45,7 +45,6 @@ run time and is imported by its module path; this module never imports it.
 """
 
 from automations.events.publishing import (
-    CONFIRM_TIMEOUT,
     EventNotConfirmedError,
     apublish,
     channel_name,
@@ -72,15 +71,10 @@ from automations.events.schema import (
     registered_class,
     validate,
 )
-from automations.events.wakes import (
-    WAKE_GATHER,
-    WAKE_SOON,
-    publish_wake,
-)
+from automations.events.wakes import publish_wake
 
 __all__ = [
     "BROADCAST",
-    "CONFIRM_TIMEOUT",
     "CREATE",
     "EFFECTFUL_TYPES",
     "EVENT_TYPES",
@@ -93,8 +87,6 @@ __all__ = [
     "START",
     "WAKE",
     "WAKES",
-    "WAKE_GATHER",
-    "WAKE_SOON",
     "WAKE_TYPES",
     "apublish",
     "channel_name",

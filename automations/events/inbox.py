@@ -9,8 +9,8 @@ however often it arrives, whichever worker takes it, and even if a worker dies o
 that a dead worker stored but never applied is applied by :func:`apply_pending`, which every
 worker's sweep and ``manage.py automation_step`` run.
 
-An event whose handling raises is rolled back and retried by later sweeps, ``MAX_ATTEMPTS`` times
-in all; then it is marked failed, with the error. An event that cannot be applied (its instance
+An event whose handling raises is rolled back and retried by later sweeps, ``ATM_EVENT_ATTEMPTS``
+times in all; then it is marked failed, with the error. An event that cannot be applied (its instance
 does not exist, its data miss required parameters) is marked rejected, with the reason.
 """
 
@@ -26,17 +26,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from automations import engine, events
+from automations import settings as atm_settings
 from automations.engine import lock_rows
 from automations.events import resolution, wakeups
 from automations.logsafe import shown
 from automations.models import InboxEvent
 
 logger = logging.getLogger("automations.inbox")
-
-MAX_ATTEMPTS = 3  # handlings of one event that raised before it is marked failed
-PENDING_GRACE = timedelta(seconds=10)  # a live worker's own stored events are left to it this long
-HANDLED_KEPT = timedelta(days=1)  # how long handled events are remembered, to drop late duplicates
-ERROR_LENGTH = 10_000
 
 
 @dataclass
@@ -133,11 +129,12 @@ def apply(event_id: str, event: events.Event | None = None) -> str | None:
         except Exception as exc:
             if not connection.is_usable() or transaction.get_rollback():
                 raise  # the database itself failed: nothing can be recorded; a later sweep retries
-            last = row.attempts >= MAX_ATTEMPTS
+            attempts = atm_settings.get("ATM_EVENT_ATTEMPTS")
+            last = row.attempts >= attempts
             logger.error("Event (%s) could not be handled (attempt %d of %d)%s.", describe(row.event),
-                         row.attempts, MAX_ATTEMPTS, "; given up" if last else "; it is retried later",
+                         row.attempts, attempts, "; given up" if last else "; it is retried later",
                          exc_info=exc)  # fmt: skip
-            row.error = "".join(traceback.format_exception(exc))[-ERROR_LENGTH:]
+            row.error = "".join(traceback.format_exception(exc))[-atm_settings.get("ATM_EVENT_ERROR_LENGTH"):]
             if last:
                 _conclude(row, InboxEvent.FAILED, row.error)
             else:
@@ -192,12 +189,13 @@ def pending_ids(*, limit: int = 100, live_workers=None, now=None) -> list[str]:
 
     Those are the events stored without a worker (by ``automation_step``), by a worker that is not
     in ``live_workers`` (the names of the workers known alive; ``None``: every stored event), or
-    longer ago than ``PENDING_GRACE`` (a live worker that fell behind, an event to retry).
+    longer ago than ``ATM_EVENT_PENDING_GRACE`` seconds (a live worker that fell behind, an event
+    to retry).
     """
     pending = InboxEvent.objects.filter(handled__isnull=True)
     if live_workers is not None:
-        now = now or timezone.now()
-        pending = pending.filter(Q(received__lt=now - PENDING_GRACE) | ~Q(worker__in=list(live_workers)))
+        stored_before = (now or timezone.now()) - atm_settings.seconds("ATM_EVENT_PENDING_GRACE")
+        pending = pending.filter(Q(received__lt=stored_before) | ~Q(worker__in=list(live_workers)))
     return list(pending.order_by("received", "pk").values_list("pk", flat=True)[:limit])
 
 
@@ -222,6 +220,9 @@ def apply_pending(*, limit: int = 1000, live_workers=None, tried: set | None = N
     return counts
 
 
-def forget_handled(older_than: timedelta = HANDLED_KEPT) -> int:
-    """Delete the events handled longer ago than ``older_than``; return how many."""
+def forget_handled(older_than: timedelta | None = None) -> int:
+    """Delete the events handled longer ago than ``older_than`` (default ``ATM_HANDLED_EVENTS_KEPT``
+    seconds); return how many."""
+    if older_than is None:
+        older_than = atm_settings.seconds("ATM_HANDLED_EVENTS_KEPT")
     return InboxEvent.objects.filter(handled__lt=timezone.now() - older_than).delete()[0]

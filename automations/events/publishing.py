@@ -33,12 +33,7 @@ class EventNotConfirmedError(AutomationsError, TimeoutError):
     """No worker confirmed an event within the time a confirmed :func:`publish` allowed."""
 
 
-CONFIRM_TIMEOUT = 30.0  # seconds a confirmed publish keeps trying by default
-_FIRST_WAIT = 1.0  # seconds a confirmed publish waits for a receipt before it sends the event again
-_LONGEST_WAIT = 5.0
-
-
-def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
+def publish(event: dict, *, confirm: bool = False, timeout: float | None = None) -> str | None:
     """Validate ``event`` and send it to the scheduler worker's channel (from sync code).
 
     An event other than ``automation.wake`` without an ``id`` gets a random one (``event`` itself
@@ -49,8 +44,9 @@ def publish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIME
     error is raised if the channel layer refuses it, and it is lost if the worker that takes it dies
     before storing it. With ``confirm=True`` the event asks for a receipt, and is sent again with
     the same id until a worker confirms that it has stored it; full channels, connection errors and
-    lost events are retried. Raise :class:`EventNotConfirmedError` if ``timeout`` seconds pass
-    without a receipt, and :class:`InvalidEventError` if the worker rejects the event.
+    lost events are retried. Raise :class:`EventNotConfirmedError` if ``timeout`` seconds (default
+    ``ATM_CONFIRM_TIMEOUT``) pass without a receipt, and :class:`InvalidEventError` if the worker
+    rejects the event.
     """
     if confirm:
         return from_sync(apublish, event, confirm=True, timeout=timeout)
@@ -82,7 +78,7 @@ def from_sync(coroutine_function, *args, **kwargs):
     return publisher.run(coroutine_function, *args, **kwargs)
 
 
-async def apublish(event: dict, *, confirm: bool = False, timeout: float = CONFIRM_TIMEOUT) -> str | None:
+async def apublish(event: dict, *, confirm: bool = False, timeout: float | None = None) -> str | None:
     """Validate ``event`` and send it to the scheduler worker's channel (from async code).
 
     The same as :func:`publish`, awaitable.
@@ -104,10 +100,12 @@ def checked(event):
 
 
 async def _send_confirmed(layer, event, timeout):
+    if timeout is None:
+        timeout = atm_settings.get("ATM_CONFIRM_TIMEOUT")
     deadline = time.monotonic() + timeout
     reply_channel = await layer.new_channel("automations.receipt.")
     event = {**event, "reply_channel": reply_channel}
-    wait, problem = _FIRST_WAIT, "no worker answered"
+    wait, problem = atm_settings.get("ATM_CONFIRM_FIRST_WAIT"), "no worker answered"
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -128,7 +126,7 @@ async def _send_confirmed(layer, event, timeout):
             if answer.get("accepted") is True:
                 return
             raise InvalidEventError(f"The worker rejected the event: {answer.get('error')}")
-        wait = min(wait * 2, _LONGEST_WAIT)
+        wait = min(wait * 2, atm_settings.get("ATM_CONFIRM_LONGEST_WAIT"))
 
 
 async def _receipt_for(layer, reply_channel, event_id):

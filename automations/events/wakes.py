@@ -1,7 +1,7 @@
 """Wake-ups published from this process: :func:`publish_wake`, and wake-ups due later sent together.
 
 A wake-up is a hint: the database row decides what is due, so a duplicate does no harm and a lost
-one only delays work until a sweep. Those published within ``WAKE_GATHER`` seconds of each other
+one only delays work until a sweep. Those published within ``ATM_WAKE_GATHER`` seconds of each other
 go out as one ``automation.wakes`` event.
 """
 
@@ -16,13 +16,11 @@ import channels.layers
 from django.utils import timezone
 
 from automations import publisher
+from automations import settings as atm_settings
 from automations.events.publishing import channel_name, checked, from_sync, send, wake_event
 from automations.events.schema import MAX_WAKES, WAKES
 
 logger = logging.getLogger("automations.events")
-
-WAKE_GATHER = 0.2  # seconds a wake-up due later waits on the publishing loop for others to go with it
-WAKE_SOON = 2.0  # a wake-up due within this many seconds goes out at once, on its own
 
 _gathered: list[tuple[int, dict]] = []  # (automation id, automation.wake event) not yet sent
 _gathered_lock = threading.Lock()
@@ -42,8 +40,8 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
 
     Outside the in-memory layer the event is handed to the process's publishing loop and the call
     returns without waiting for the channel layer, so that starting instances does not wait for a
-    round trip to Redis per instance. A wake-up due within ``WAKE_SOON`` seconds goes out at once;
-    one due later waits ``WAKE_GATHER`` seconds there for others, and those published meanwhile go
+    round trip to Redis per instance. A wake-up due within ``ATM_WAKE_SOON`` seconds goes out at
+    once; one due later waits ``ATM_WAKE_GATHER`` seconds there for others, and those published meanwhile go
     out as one ``automation.wakes`` event: one event for the channel layer and the worker, not one
     each, while a burst of instances starts and waits.
     """
@@ -53,7 +51,7 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
         if isinstance(layer, channels.layers.InMemoryChannelLayer):
             from_sync(layer.send, channel_name(), event)
             return
-        if at is None or (at - timezone.now()).total_seconds() < WAKE_SOON:
+        if at is None or (at - timezone.now()).total_seconds() < atm_settings.get("ATM_WAKE_SOON"):
             sent = publisher.submit(send, event)
             sent.add_done_callback(lambda done: _check_sent(done, automation_id))
             return
@@ -62,7 +60,8 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
             first = len(_gathered) == 1
         if first:  # the others published meanwhile go out with it
             try:
-                publisher.submit_later(WAKE_GATHER, _send_gathered).add_done_callback(_check_sent)
+                gather = atm_settings.get("ATM_WAKE_GATHER")
+                publisher.submit_later(gather, _send_gathered).add_done_callback(_check_sent)
             except Exception:
                 with _gathered_lock:
                     _gathered.clear()  # none of them would be sent; the sweeps find them

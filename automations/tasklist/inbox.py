@@ -3,8 +3,8 @@
 A task assigned to the user by ``.User(...)`` is theirs; every other open task they may process
 (through a group, a permission, or because anybody may) is in their queue. Each row shows the
 automation's :meth:`~automations.flow.Automation.get_task_summary` and how urgent the task is by
-its age (``hours_since_created``): ``fresh`` below :data:`DUE_AFTER_HOURS`, ``due`` below
-:data:`LATE_AFTER_HOURS`, ``late`` after that.
+its age (``hours_since_created``): ``fresh`` below ``ATM_TASK_DUE_HOURS``, ``due`` below
+``ATM_TASK_LATE_HOURS``, ``late`` after that. Each section shows ``ATM_TASK_PAGE_SIZE`` tasks a page.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from automations import registry
+from automations import settings as atm_settings
 from automations.flow import Automation
 
 logger = logging.getLogger("automations.views")
 
-DUE_AFTER_HOURS = 4
-LATE_AFTER_HOURS = 24
-PAGE_SIZE = 20
 SORTS = {
     "oldest": _("oldest first"),
     "newest": _("newest first"),
@@ -52,9 +50,9 @@ def task_summary(task) -> str:
 def urgency(task) -> str:
     """Return ``"fresh"``, ``"due"`` or ``"late"`` for an open task, by the hours it has waited."""
     hours = task.hours_since_created()
-    if hours >= LATE_AFTER_HOURS:
+    if hours >= atm_settings.get("ATM_TASK_LATE_HOURS"):
         return "late"
-    if hours >= DUE_AFTER_HOURS:
+    if hours >= atm_settings.get("ATM_TASK_DUE_HOURS"):
         return "due"
     return "fresh"
 
@@ -144,8 +142,9 @@ def build_inbox(tasks, user, parameters=None) -> Inbox:
     mine = [task for task in ordered if is_assigned_to(task, user)]
     queue = [task for task in ordered if not is_assigned_to(task, user)]
     pages: dict[str, Any] = {}  # pages, given their pager's links below
+    page_size = atm_settings.get("ATM_TASK_PAGE_SIZE")
     for section, rows in zip(SECTIONS, (mine, queue), strict=True):
-        page = Paginator(rows, PAGE_SIZE).get_page(parameters.get(f"{section}_page"))
+        page = Paginator(rows, page_size).get_page(parameters.get(f"{section}_page"))
         pages[section] = page
         if page.number == 1:
             kept.pop(f"{section}_page", None)

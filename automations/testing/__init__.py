@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what __getattr__ returns, for type checkers; at run time ea
     from .looking import paths as paths
     from .looking import where as where
     from .mixins import AutomationTestMixin as AutomationTestMixin
+    from .registering import restored_registry as restored_registry
     from .running import Moved as Moved
     from .running import NotIdleError as NotIdleError
     from .running import run_until_idle as run_until_idle
@@ -42,6 +43,7 @@ _HOMES = {
     "path": "looking",
     "paths": "looking",
     "publish": "acting",
+    "restored_registry": "registering",
     "run_until_idle": "running",
     "scheduler_running": "running",
     "send": "acting",

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, ListView, TemplateView
 
 from automations import instance_actions, registry
+from automations import settings as atm_settings
 from automations.flow import get_automations
 from automations.flow.forms import Form
 from automations.models import AutomationModel, AutomationTaskModel, Status
@@ -36,7 +37,6 @@ logger = logging.getLogger("automations.views")
 STATES = {status.value: status.label for status in Status}
 #: Older filter names, still understood in links people kept.
 STATE_ALIASES = {"person": Status.WAITING_FOR_PERSON, "time": Status.WAITING_FOR_TIME, "error": Status.FAILED}
-HISTORY_LIMIT = 500
 
 
 def pretty_json(value) -> str:
@@ -176,7 +176,8 @@ def timeline(model, user) -> list[dict]:
     (a task row) and every action a person took (an audit entry), in the order they happened."""
     tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
     rows = []
-    for task in tasks[:HISTORY_LIMIT]:
+    limit = atm_settings.get("ATM_HISTORY_LIMIT")
+    for task in tasks[:limit]:
         result = task.result
         failed = isinstance(result, dict) and "traceback" in result and "exception" in result
         shown = result
@@ -195,7 +196,7 @@ def timeline(model, user) -> list[dict]:
                 "result": pretty_json(shown) if shown not in (None, {}, "") else "",
             }
         )
-    for entry in model.audit_entries.all()[:HISTORY_LIMIT]:
+    for entry in model.audit_entries.all()[:limit]:
         rows.append({"task": None, "audit": entry, "failed": False, "open": False, "at": entry.created,
                      "created": local_time(entry.created), "depth": 0, "result": ""})  # fmt: skip
     # An action comes before the node visits of the same moment: those are the step it caused.
@@ -245,6 +246,7 @@ class InstanceView(InstanceAccessMixin, TemplateView):
         now = timezone.now()
         user = self.request.user
         rows = timeline(model, user)
+        history_limit = atm_settings.get("ATM_HISTORY_LIMIT")
         may_change = user.has_perm("automations.change_automationmodel")
         return super().get_context_data(
             automation=model,
@@ -258,7 +260,7 @@ class InstanceView(InstanceAccessMixin, TemplateView):
             data_json=pretty_json(model.data),
             positions=positions(model, user, now),
             history=rows,
-            history_truncated=len(rows) >= HISTORY_LIMIT,
+            history_truncated=sum(row["task"] is not None for row in rows) >= history_limit,
             failed=[row for row in rows if row["failed"]],
             cancelled=model.audit_entries.filter(action="cancel").last(),
             actions=instance_actions.available(model) if may_change else [],

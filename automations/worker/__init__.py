@@ -9,7 +9,14 @@ in the database is in :mod:`.database`. ``manage.py automation_worker`` runs one
 """
 
 from .intake import send_receipt, take_waiting_events
-from .scheduler import Scheduler, process_scheduler
+from .scheduler import Scheduler, close_process_scheduler, process_scheduler
 from .supervision import SchedulerFailedError
 
-__all__ = ["Scheduler", "SchedulerFailedError", "process_scheduler", "send_receipt", "take_waiting_events"]
+__all__ = [
+    "Scheduler",
+    "SchedulerFailedError",
+    "close_process_scheduler",
+    "process_scheduler",
+    "send_receipt",
+    "take_waiting_events",
+]

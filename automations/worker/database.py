@@ -18,8 +18,6 @@ from automations import settings as atm_settings
 from automations.events import inbox, wakeups
 from automations.models import AutomationModel, WorkerModel
 
-WAKE_BATCH_BESIDE_FACTOR = 5  # a batch's time limit, times this where requests do not wait for its thread
-
 
 def worker_timeout() -> timedelta:
     """Return how old a worker's heartbeat may be before it is taken for dead (``ATM_WORKER_TIMEOUT``)."""
@@ -36,14 +34,15 @@ def advance_due(automation_ids) -> tuple[dict, set]:
     (and one hop to this thread) for the batch instead of one per instance.
 
     The steps stop after ``ATM_WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the
-    database get their turn (``WAKE_BATCH_BESIDE_FACTOR`` times that elsewhere). A step that raises
+    database get their turn (``ATM_WAKE_BATCH_SECONDS_FACTOR`` times that elsewhere, where
+    requests do not wait for this thread). A step that raises
     is rolled back alone, logged and left to the sweep; a database failure that spoils the
     transaction raises, and the caller advances the instances one by one. Return
     ``({id: StepResult}, ids not reached)``.
     """
     seconds = atm_settings.get("ATM_WAKE_BATCH_SECONDS")
     if connection.vendor != "sqlite":
-        seconds *= WAKE_BATCH_BESIDE_FACTOR
+        seconds *= atm_settings.get("ATM_WAKE_BATCH_SECONDS_FACTOR")
     with wakeups.event_scope():
         results, left = engine.advance_due(automation_ids, seconds=seconds)
     return results, set(left)

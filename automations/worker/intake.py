@@ -27,10 +27,6 @@ from automations.models import InboxEvent
 
 logger = logging.getLogger("automations.scheduler")
 
-SKIP_PAUSE_EVERY = 100  # messages that could not be received in a row before the listener pauses ...
-SKIP_PAUSE = 0.05  # ... this many seconds (see Intake._listen)
-SKIP_LOG_INTERVAL = 10.0  # seconds between log lines about messages that could not be received
-
 # What a channel layer raises when it cannot reach its server (channels-redis: redis-py's errors,
 # sockets), as opposed to the errors of a message it took from the channel but could not decode.
 CONNECTION_ERRORS = (OSError, EOFError, RedisError)
@@ -51,7 +47,7 @@ class Intake:
         A message that the channel layer takes but cannot decode (bytes of another serializer or
         other encryption keys, or no message at all) raises in ``receive()``: channels-redis has
         removed it from the channel by then. It is skipped at once, counted and logged now and
-        then (``SKIP_LOG_INTERVAL``). Only a connection error waits before trying again.
+        then (``ATM_UNDECODABLE_LOG_INTERVAL``). Only a connection error waits before trying again.
         """
         lost, skipped = False, 0  # skipped: messages in a row that could not be received
         while True:
@@ -70,9 +66,10 @@ class Intake:
                 self._skipped(exc)
                 # The next message may well be readable: no wait. Yet an error that recurs without
                 # taking a message would keep the listener spinning; a short pause every
-                # SKIP_PAUSE_EVERY failures in a row bounds that, and costs a flood of bad messages
-                # little. sleep(0) lets the event loop's other tasks run in between.
-                await asyncio.sleep(SKIP_PAUSE if skipped % SKIP_PAUSE_EVERY == 0 else 0)
+                # ATM_UNDECODABLE_PAUSE_EVERY failures in a row bounds that, and costs a flood of bad
+                # messages little. sleep(0) lets the event loop's other tasks run in between.
+                pause = skipped % atm_settings.get("ATM_UNDECODABLE_PAUSE_EVERY") == 0
+                await asyncio.sleep(atm_settings.get("ATM_UNDECODABLE_PAUSE") if pause else 0)
                 continue
             lost, skipped = self._receiving_again(lost), 0
             await self._received.put(raw)
@@ -180,14 +177,17 @@ async def send_receipt(channel_layer, intake) -> None:
         logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
 
 
-async def take_waiting_events(*, channel: str | None = None, limit: int = 10_000, wait: float = 0.05) -> int:
+async def take_waiting_events(
+    *, channel: str | None = None, limit: int = 10_000, wait: float = 0.05, channel_layer=None
+) -> int:
     """Take the events waiting in the channel, store them in the inbox and answer their receipts.
 
     What ``automation_step`` does where no worker listens. Waits ``wait`` seconds for each next
     event; stops when none comes, after ``limit`` events, or if the channel layer fails. Wake-ups
-    are dropped: the database already says what is due. Return how many events were taken.
+    are dropped: the database already says what is due. ``channel_layer`` defaults to the site's
+    (as for :class:`~automations.worker.Scheduler`). Return how many events were taken.
     """
-    layer = get_channel_layer()
+    layer = channel_layer or get_channel_layer()
     channel = channel or events.channel_name()
     received, skipped, problem = list[object](), 0, None
     while len(received) + skipped < limit:

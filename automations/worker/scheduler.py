@@ -30,7 +30,7 @@ from automations.events import wakeups
 from automations.logsafe import Throttle
 
 from . import database
-from .intake import SKIP_LOG_INTERVAL, Intake
+from .intake import Intake
 from .supervision import SchedulerFailedError, Supervised
 from .sweeping import Sweeping
 from .timers import Timers
@@ -74,7 +74,7 @@ class Scheduler(Intake, Timing, Sweeping, Supervised):
         self._takeover: asyncio.Task | None = None
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
-        self._skip_log = Throttle(SKIP_LOG_INTERVAL)
+        self._skip_log = Throttle(atm_settings.get("ATM_UNDECODABLE_LOG_INTERVAL"))
         self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0,
                       "refused": 0, "undecodable": 0}  # fmt: skip
 
@@ -180,3 +180,11 @@ def process_scheduler() -> Scheduler:
         _process_scheduler = Scheduler()
         _process_scheduler.begin(listen=False)
     return _process_scheduler
+
+
+async def close_process_scheduler() -> None:
+    """Close this process's scheduler, if one was started; the next :func:`process_scheduler` starts anew."""
+    global _process_scheduler
+    scheduler, _process_scheduler = _process_scheduler, None
+    if scheduler is not None:
+        await scheduler.aclose()

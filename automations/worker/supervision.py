@@ -32,6 +32,11 @@ class Supervised:
     _tasks: set[asyncio.Task]
     _services: dict[asyncio.Task, tuple[str, object]]
 
+    def services(self) -> dict[str, asyncio.Task]:
+        """Return the worker's supervised tasks by name (``"heartbeat"``, ``"listener"``, ``"intake"``,
+        ``"applier"``, ``"periodic sweep"``); a task restarted after it ended replaces the old one."""
+        return {name: task for task, (name, _) in self._services.items()}
+
     def _spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine, context=fresh_context())
         self._tasks.add(task)

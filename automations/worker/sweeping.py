@@ -69,7 +69,7 @@ class Sweeping:
     async def sweep(self, *, dead_workers=()) -> dict:
         """Apply stored events nobody applies, advance the due instances, and load the next wake times.
 
-        Stored events are those of dead workers, older than ``inbox.PENDING_GRACE``, or stored
+        Stored events are those of dead workers, older than ``ATM_EVENT_PENDING_GRACE``, or stored
         without a worker. The sweep goes a batch at a time, so that events and timers are served in
         between; one sweep advances at most ``ATM_SWEEP_MAX`` instances (the next sweep goes on). Every
         wake time the sweep leaves in the database, also one that fell due while it ran, is armed,

@@ -33,16 +33,23 @@ class _Later:
 
 
 class Timers:
-    """Wake times by instance id, at most ``limit`` of them, the earliest kept."""
+    """Wake times by instance id, at most ``limit`` of them, the earliest kept.
 
-    def __init__(self, limit: int):
-        self.limit = limit
+    ``slack``: stale heap entries tolerated beyond twice the table's size before the heaps are rebuilt.
+    """
+
+    def __init__(self, limit: int, slack: int = COMPACT_SLACK):
+        self.limit, self.slack = limit, slack
         self._due: dict[int, datetime] = {}  # instance id -> earliest wake time known
         self._earliest: list[tuple[datetime, int]] = []
         self._latest: list[_Later] = []
 
     def __len__(self) -> int:
         return len(self._due)
+
+    def heap_size(self) -> int:
+        """Return the entries of the larger heap, stale ones included (what the table costs in memory)."""
+        return max(len(self._earliest), len(self._latest))
 
     def get(self, automation_id: int) -> datetime | None:
         """Return the wake time kept for ``automation_id``, if any."""
@@ -66,7 +73,7 @@ class Timers:
         self._due[automation_id] = at
         heapq.heappush(self._earliest, (at, automation_id))
         heapq.heappush(self._latest, _Later(at, automation_id))
-        if max(len(self._earliest), len(self._latest)) > 2 * len(self._due) + COMPACT_SLACK:
+        if self.heap_size() > 2 * len(self._due) + self.slack:
             self._compact()
         return True
 

@@ -125,6 +125,10 @@ class Timing:
         first = self._timers.first()
         return first[0] if first else None
 
+    def timer_count(self) -> int:
+        """Return how many wake times this scheduler keeps (at most ``ATM_MAX_TIMERS``)."""
+        return len(self._timers)
+
     def _arm(self):
         if self.loop is None:
             return  # not started: start() arms the timer

@@ -12,7 +12,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 import consumers
 from automations import diagram, engine, flow
@@ -343,17 +342,16 @@ async def test_a_user_who_loses_the_permission_is_disconnected(empty_channel_lay
 
 @pytest.mark.django_db
 def test_the_diagrams_speak_german_to_german_browsers():
-    with translation.override(settings.LANGUAGE_CODE):  # the middleware leaves German active
-        automation = Detour(big=True)
-        client = Client(headers={"accept-language": "de"})
-        client.force_login(make_user("vic", permissions=VIEW))
-        html = client.get(instance_url(automation.id)).content.decode()
-        assert "Ablauf der Instanz" in html and "Wartet auf eine Nachricht bei wait." in html
-        assert "Entscheidung" in html and "sobald is_ready" in html and ">ja<" in html
-        make_user("ada")
-        ForAda()
-        html = client.get(class_url()).content.decode()
-        assert "1 Instanz wartet an einem Knoten" in html and "Formular für eine Person" in html
+    automation = Detour(big=True)
+    client = Client(headers={"accept-language": "de"})
+    client.force_login(make_user("vic", permissions=VIEW))
+    html = client.get(instance_url(automation.id)).content.decode()
+    assert "Ablauf der Instanz" in html and "Wartet auf eine Nachricht bei wait." in html
+    assert "Entscheidung" in html and "sobald is_ready" in html and ">ja<" in html
+    make_user("ada")
+    ForAda()
+    html = client.get(class_url()).content.decode()
+    assert "1 Instanz wartet an einem Knoten" in html and "Formular für eine Person" in html
 
 
 def test_hints_over_the_network_are_sent_by_the_publishing_thread(monkeypatch):

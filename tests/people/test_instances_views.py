@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from automations import flow, instance_actions
+from automations import settings as atm_settings
 from automations.models import AuditEntry, AutomationModel, AutomationTaskModel, Status
 from tests.approvals.forms import ApprovalForm
 from tests.people.flows import make_user
@@ -320,7 +321,7 @@ def test_the_inbox_sorts_and_pages_each_section_on_its_own(people):
     from automations.tasklist import inbox as task_inbox
 
     ada = make_user("ada")
-    for _ in range(task_inbox.PAGE_SIZE + 3):
+    for _ in range(atm_settings.get("ATM_TASK_PAGE_SIZE") + 3):
         Waiting()
     tasks = list(
         AutomationTaskModel.objects.filter(finished=None).select_related("automation").order_by("pk")
