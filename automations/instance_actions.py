@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from automations import jsonlimits, lifecycle, registry
+from automations.diagram import live as watchers
 from automations.engine.locking import lock_instance
 from automations.exceptions import AutomationsError
 from automations.models import AuditEntry, AutomationTaskModel, Status
@@ -162,6 +163,7 @@ def perform(model, action: str, user, **params) -> str:
         done = {"wake": wake, "retry": retry, "cancel": cancel, "message": send_message}[action](
             row, user, **params
         )
+        transaction.on_commit(lambda: watchers.notify_instance(row.pk))  # the audit entry at least
     if action in ("wake", "retry"):
         row.refresh_from_db()
         row.instance.nice()

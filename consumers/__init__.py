@@ -1,7 +1,7 @@
 """Channels consumers of Django Automations, with the routes another project mounts in its ``asgi.py``.
 
-- :data:`websocket_urlpatterns`: the live task-list and instance-diagram sockets (behind
-  ``AuthMiddlewareStack``).
+- :data:`websocket_urlpatterns`: the live task-list, instance-diagram, instance-page and console
+  sockets (behind ``AuthMiddlewareStack``).
 - :data:`unknown_path_route`: the last websocket route, which refuses sockets on unknown paths.
 - :func:`channel_routes`: ``{ATM_CHANNEL_NAME: SchedulerConsumer}`` for a ``ChannelNameRouter``, so
   that ``manage.py runworker automations`` runs the scheduler worker.
@@ -9,12 +9,19 @@
 
 from automations import events
 
+from .console import websocket_urlpatterns as console_websocket_urlpatterns
 from .diagram import websocket_urlpatterns as diagram_websocket_urlpatterns
+from .instance_page import websocket_urlpatterns as instance_page_websocket_urlpatterns
 from .scheduler import SchedulerConsumer
 from .task_list import websocket_urlpatterns as task_websocket_urlpatterns
 from .unknown import unknown_path_route
 
-websocket_urlpatterns = [*task_websocket_urlpatterns, *diagram_websocket_urlpatterns]
+websocket_urlpatterns = [
+    *task_websocket_urlpatterns,
+    *diagram_websocket_urlpatterns,
+    *instance_page_websocket_urlpatterns,
+    *console_websocket_urlpatterns,
+]
 
 
 def channel_routes() -> dict:

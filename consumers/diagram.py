@@ -78,7 +78,7 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
         except jsonlimits.UnfitJSONError:
             return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
-    async def diagram_moved(self, event):
+    async def instance_moved(self, event):
         await self.send_state()
 
     async def send_state(self):
@@ -107,7 +107,11 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
         except registry.UnknownAutomationError:
             return None, CLOSE_GONE
         with translation.override(self.language):
-            return instance_message(automation, instance_state(graph, automation)), 0
+            return self.state_message(user, automation, graph), 0
+
+    def state_message(self, user, automation: AutomationModel, graph) -> dict:
+        """Return the message that tells the page where ``automation`` stands, for ``user``."""
+        return instance_message(automation, instance_state(graph, automation))
 
 
 websocket_urlpatterns = [path(DIAGRAM_PATH, InstanceDiagramConsumer.as_asgi(), name="automations-diagram")]

@@ -1,9 +1,11 @@
-"""Tell open instance-diagram sockets that their instance moved.
+"""Tell the open pages that watch instances that one moved: diagrams, instance pages, console lists.
 
-Every instance diagram socket (:mod:`consumers.diagram`) listens on the channel-layer group of its
-instance. When a step of the instance has committed (the engine hook :func:`after_step`) or the
-instance is deleted, the group is told; each socket then reads the instance's state again and sends
-it. A lost hint only leaves a diagram stale until the next one.
+Every instance diagram or instance page socket (:mod:`consumers.diagram`,
+:mod:`consumers.instance_page`) listens on the channel-layer group of its instance; the console's
+list sockets (:mod:`consumers.console`) on :data:`CONSOLE_GROUP`. When a step of an instance has
+committed (the engine hook :func:`after_step`), a person acted on it (:mod:`automations.instance_actions`)
+or it was deleted, both groups are told; each socket then reads again what it shows. A lost
+hint only leaves a page stale until the next one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from automations.models import AutomationModel
 
 logger = logging.getLogger("automations.diagram")
 
-EVENT_TYPE = "diagram.moved"
+EVENT_TYPE = "instance.moved"
+CONSOLE_GROUP = "automations.console"  # the sockets of the instances list, the dashboard, the errors page
 _in_flight: set = set()
 
 
@@ -33,7 +36,7 @@ def instance_group(automation_id) -> str:
 
 
 def notify_instance(automation_id) -> None:
-    """Ask the diagram sockets of instance ``automation_id`` to send its state again.
+    """Ask the sockets that watch instance ``automation_id`` (and the console's) to send it again.
 
     Never waits for the network: with the in-memory layer, a hint that no socket of this process
     listens to is not sent at all; with another channel layer, the hint is
@@ -44,11 +47,15 @@ def notify_instance(automation_id) -> None:
     layer = channels.layers.get_channel_layer()
     if layer is None:
         return
-    group = instance_group(automation_id)
+    for group in (instance_group(automation_id), CONSOLE_GROUP):
+        _notify(layer, group)
+
+
+def _notify(layer, group) -> None:
     if not isinstance(layer, channels.layers.InMemoryChannelLayer):
         _hand_to_publisher(group)
         return
-    if not layer.groups.get(group):  # nobody in this process watches the instance: nothing to send
+    if not layer.groups.get(group):  # nobody in this process watches it: nothing to send
         return
     try:
         loop = asyncio.get_running_loop()
@@ -101,8 +108,8 @@ async def _send_waiting():
 
 
 def after_step(report) -> None:
-    """After a step committed: tell the instance's diagrams (an engine hook, see ``engine.hooks``)."""
-    if report.result.visits:
+    """After a step committed: tell the instance's watchers (an engine hook, see ``engine.hooks``)."""
+    if report.result.visits or report.result.error:
         notify_instance(report.automation.id)
 
 

@@ -21,7 +21,7 @@ from automations.models import AutomationTaskModel
 from .graph import ELSE, ON_ERROR, THEN, Edge, Graph
 
 SKIPPED = "skipped"  # the message of a node a SkipIf or SkipAfter skipped
-CLOSED = ("ended", "killed")  # a waiting path closed by End or by a person: the node never ran
+CLOSED = ("ended", "cancelled", "killed")  # a waiting path closed by End or by a person: never ran
 BRANCH_KINDS = {BRANCH_TAKEN[True]: THEN, BRANCH_TAKEN[False]: ELSE}
 
 

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -243,30 +244,50 @@ class InstanceView(InstanceAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         model = get_object_or_404(AutomationModel, pk=self.kwargs["pk"])
-        now = timezone.now()
-        user = self.request.user
-        rows = timeline(model, user)
-        history_limit = atm_settings.get("ATM_HISTORY_LIMIT")
-        may_change = user.has_perm("automations.change_automationmodel")
-        return super().get_context_data(
-            automation=model,
-            automation_class=_class_or_none(model),
-            verbose_name=verbose_name_of(model.automation_class),
-            state=model.status,
-            state_label=model.get_status_display(),
-            created=local_time(model.created),
-            updated=local_time(model.updated),
-            wake_at=local_time(model.wake_at),
-            data_json=pretty_json(model.data),
-            positions=positions(model, user, now),
-            history=rows,
-            history_truncated=sum(row["task"] is not None for row in rows) >= history_limit,
-            failed=[row for row in rows if row["failed"]],
-            cancelled=model.audit_entries.filter(action="cancel").last(),
-            actions=instance_actions.available(model) if may_change else [],
-            may_change=may_change,
-            **kwargs,
-        )
+        context = instance_context(model, self.request.user)
+        if model.status not in (Status.FINISHED, Status.CANCELLED):  # it may still change
+            context["live_socket"] = f"/ws/automations/instances/{model.pk}/"
+        return super().get_context_data(**context, **kwargs)
+
+
+#: The parts of the instance page that its socket replaces when the instance changes, each
+#: rendered by ``automations/includes/instance_<part>.html``.
+LIVE_PARTS = ("title", "facts", "actions", "positions", "data", "errors", "history")
+
+
+def instance_context(model: AutomationModel, user) -> dict:
+    """Return what the instance page and its live parts show of ``model`` to ``user``."""
+    now = timezone.now()
+    rows = timeline(model, user)
+    history_limit = atm_settings.get("ATM_HISTORY_LIMIT")
+    may_change = user.has_perm("automations.change_automationmodel")
+    return {
+        "user": user,
+        "automation": model,
+        "automation_class": _class_or_none(model),
+        "verbose_name": verbose_name_of(model.automation_class),
+        "state": model.status,
+        "state_label": model.get_status_display(),
+        "created": local_time(model.created),
+        "updated": local_time(model.updated),
+        "wake_at": local_time(model.wake_at),
+        "data_json": pretty_json(model.data),
+        "positions": positions(model, user, now),
+        "history": rows,
+        "history_truncated": sum(row["task"] is not None for row in rows) >= history_limit,
+        "failed": [row for row in rows if row["failed"]],
+        "cancelled": model.audit_entries.filter(action="cancel").last(),
+        "actions": instance_actions.available(model) if may_change else [],
+        "may_change": may_change,
+    }
+
+
+def live_parts(model: AutomationModel, user) -> dict[str, str]:
+    """Return the HTML of each of :data:`LIVE_PARTS` of ``model``'s page for ``user``."""
+    context = instance_context(model, user)
+    return {
+        part: render_to_string(f"automations/includes/instance_{part}.html", context) for part in LIVE_PARTS
+    }
 
 
 class MessageForm(forms.Form):

@@ -1,0 +1,34 @@
+"""The live instance page: one socket message carries the diagram and every other part of the page.
+
+Mounted at ``ws/automations/instances/<automation_id>/`` with the rules of the diagram socket
+(:mod:`consumers.diagram`: the view permission, checked again before every message). Its messages
+are the diagram's, with one more key: ``page``, the HTML of each part of the instance page as
+this user sees it (``title``, ``facts``, ``actions``, ``positions``, ``data``, ``errors``,
+``history``; see :data:`automations.views.instances.LIVE_PARTS`), which ``instance.js`` puts in
+place. The socket is told after every step of the instance and every action on it.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from automations.models import AutomationModel
+from automations.views.instances import live_parts
+
+from .diagram import InstanceDiagramConsumer
+
+INSTANCE_PAGE_PATH = "ws/automations/instances/<int:automation_id>/"
+
+
+class InstancePageConsumer(InstanceDiagramConsumer):
+    """Send the instance page's parts with its diagram, now and whenever the instance changes."""
+
+    def state_message(self, user, automation: AutomationModel, graph) -> dict:
+        message = super().state_message(user, automation, graph)
+        message["page"] = live_parts(automation, user)
+        return message
+
+
+websocket_urlpatterns = [
+    path(INSTANCE_PAGE_PATH, InstancePageConsumer.as_asgi(), name="automations-instance-page")
+]
