@@ -157,7 +157,7 @@ class StartView(PageErrorsMixin, LoginRequiredMixin, StartAccessMixin, FormView)
         try:
             jsonlimits.check({key: getattr(value, "pk", value) for key, value in params.items()})
         except jsonlimits.UnfitJSONError as exc:
-            form.add_error(None, gettext("Your input cannot be stored: it %(reason)s.") % {"reason": exc})
+            form.add_error(None, gettext("Your input cannot be stored (it %(reason)s).") % {"reason": exc})
             return self.form_invalid(form)
         automation, created = instances.create_or_bind(self.automation_class, params)
         model = AutomationModel.objects.get(pk=automation.id)

@@ -294,7 +294,7 @@ def test_input_too_large_to_store_is_refused_with_the_input_kept(carl, bob, sett
     settings.ATM_MAX_EVENT_SIZE = 1024
     response = client_for(carl).post(start_url(Claim), claim_input(notes="x" * 2000))
     assert response.status_code == 200
-    assert "Your input cannot be stored: it must be at most 1024 bytes as JSON." in response.content.decode()
+    assert "Your input cannot be stored (it must be at most 1024 bytes as JSON)." in response.content.decode()
     assert response.context["form"]["notes"].value() == "x" * 2000
     assert not instances_of(Claim).exists()
 
