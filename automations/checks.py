@@ -26,8 +26,8 @@ IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 def check_automations(app_configs=None, **kwargs):
     """Report problems of every registered automation (ids ``automations.E00x``, ``W00x``).
 
-    Declarations are validated when their class is created (E001-E004, and the warning W004); this
-    check repeats that
+    Declarations are validated when their class is created (E001-E004, the start options of
+    ``Meta`` E030-E034, and the warnings W004 and W030); this check repeats that
     and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
     dotted paths must name registered automations (E005).
     """

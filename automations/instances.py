@@ -92,20 +92,32 @@ class ModelReference:
         return instance.get_model_instance(self.name)
 
 
-def start(automation, *, model=None, automation_id=None, autorun=True, params=None) -> None:
+def start(automation, *, model=None, automation_id=None, autorun=True, params=None) -> bool:
     """Bind ``automation`` to the row ``model`` (or the id ``automation_id``), or create a new instance.
 
     A new instance is created from ``params`` (or bound to the running unique instance) and run
-    at once if ``autorun``.
+    at once if ``autorun``. Return whether a new instance was created.
     """
     if model is not None or automation_id is not None:
         model = model if model is not None else AutomationModel.objects.get(pk=automation_id)
         bind(automation, model)
-        return
+        return False
     data, model_refs = split_parameters(params or {})
     existing = create(automation, data, model_refs)
     if existing is None and autorun:
         automation.run()
+    return existing is None
+
+
+def create_or_bind(cls, params: dict):
+    """Create an instance of ``cls`` from ``params`` and run it, or bind to the running unique one.
+
+    Return ``(automation, created)``: ``created`` is ``False`` when a ``unique`` automation with
+    these parameters was running already (it is returned, unchanged and not run).
+    """
+    automation = cls.__new__(cls)  # set up by start(), which is all that Automation.__init__ does
+    created = start(automation, params=params)
+    return automation, created
 
 
 def bind(automation, model) -> None:

@@ -15,6 +15,8 @@ name                   path (below the include)                   view
 ``instance``           ``instances/<pk>/``                        :class:`InstanceView`
 ``instance_action``    ``instances/<pk>/<action>/``               :class:`InstanceActionView`
 ``bulk_action``        ``instances/bulk/<action>/``               :class:`BulkActionView`
+``start_menu``         ``start/``                                 :class:`StartMenuView`
+``start``              ``start/<class_path>/``                    :class:`StartView`
 =====================  =========================================  ===============================
 """
 
@@ -40,5 +42,7 @@ urlpatterns = [
         name="traceback",
     ),
     path("diagram/<str:class_path>/", views.AutomationDiagramView.as_view(), name="diagram"),
+    path("start/", views.StartMenuView.as_view(), name="start_menu"),
+    path("start/<str:class_path>/", views.StartView.as_view(), name="start"),
     path("<int:automation_id>/diagram/", views.InstanceDiagramView.as_view(), name="instance_diagram"),
 ]

@@ -26,7 +26,7 @@ from automations import flow
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
 
-from .forms import ExpenseDecisionForm
+from .forms import ExpenseClaimForm, ExpenseDecisionForm, TrialStartForm
 from .models import Notification, ReportSnapshot
 
 User = get_user_model()
@@ -40,7 +40,8 @@ def notify(user, subject, body=""):
 class ExpenseApproval(flow.Automation):
     """An expense claim, approved by a member of Managers; small amounts are approved at once.
 
-    Start it with ``ExpenseApproval(requester=user, amount="120.00", purpose="Team lunch")``.
+    Start it with ``ExpenseApproval(requester=user, amount="120.00", purpose="Team lunch")``, or from
+    the start menu (members of Employees; the requester is who starts it).
     """
 
     requester = User
@@ -50,6 +51,12 @@ class ExpenseApproval(flow.Automation):
     class Meta:
         verbose_name = gettext_lazy("Expense approval")
         verbose_name_plural = gettext_lazy("Expense approvals")
+        description = gettext_lazy(
+            "Claim an expense: a manager approves or rejects it; amounts below 50 EUR are approved at once."
+        )
+        start_form = ExpenseClaimForm
+        start_groups = ["Employees"]
+        start_user_key = "requester"
 
     submitted = flow.Execute(
         this.notify_managers, description=gettext_lazy("Tell the managers about the claim.")
@@ -108,7 +115,8 @@ class TrialJourney(flow.Automation):
 
     Start it with ``TrialJourney(customer=user)``; ``reminder_seconds`` and ``trial_seconds`` change
     the demo's short defaults. Messages move it on: ``page_viewed`` (token: the page's name, sent when
-    the customer views the pricing page) and ``converted`` (data: the ``plan`` bought).
+    the customer views the pricing page) and ``converted`` (data: the ``plan`` bought). Members of
+    Customers start their own trial from the start menu (one at a time).
     """
 
     customer = User
@@ -121,6 +129,12 @@ class TrialJourney(flow.Automation):
     class Meta:
         verbose_name = gettext_lazy("Trial journey")
         verbose_name_plural = gettext_lazy("Trial journeys")
+        description = gettext_lazy(
+            "Start your free trial: a welcome, a reminder to look at the plans, and a thank-you when you buy."
+        )
+        start_form = TrialStartForm
+        start_groups = ["Customers"]
+        start_user_key = "customer"
 
     welcome = flow.Execute(this.send_welcome, description=gettext_lazy("Welcome the new trial customer."))
     reminder = (

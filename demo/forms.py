@@ -1,4 +1,4 @@
-"""Forms of the demo: filing an expense claim, and a manager's decision on it."""
+"""Forms of the demo: filing an expense claim, starting a trial, and a manager's decision on a claim."""
 
 from decimal import Decimal
 
@@ -13,6 +13,10 @@ class ExpenseClaimForm(forms.Form):
         label=_("Amount (EUR)"), min_value=Decimal("0.01"), max_digits=9, decimal_places=2
     )
     purpose = forms.CharField(label=_("Purpose"), max_length=200)
+
+
+class TrialStartForm(forms.Form):
+    """Starting a free trial needs no details: the trial is for the user who starts it."""
 
 
 class ExpenseDecisionForm(forms.Form):

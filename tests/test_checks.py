@@ -1,6 +1,7 @@
 """Broken declarations fail at class creation and in ``manage.py check`` with stable ids."""
 
 import pytest
+from django import forms
 from django.core import checks
 from django.core.management import call_command
 
@@ -342,3 +343,134 @@ def test_then_without_an_argument_continues_with_the_next_node():
     assert Gate(open=True).data["went"] == "passed"
     assert Gate(open=False).data["went"] == "closed"
     assert [p for p in check_automations() if p.obj is Gate] == []
+
+
+# -- the start options of Meta ----------------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField()
+
+
+def declare_startable(name="Broken", **meta):
+    """Declare an automation called ``name`` whose ``Meta`` holds ``meta``."""
+    return type(
+        name, (flow.Automation,), {"__module__": __name__, "Meta": type("Meta", (), meta), "end": flow.End()}
+    )
+
+
+@pytest.mark.parametrize(
+    "meta, problem",
+    [
+        ({"start_form": NoteForm()}, "automations.E030: Broken.Meta.start_form must be a Django form class"),
+        (
+            {"start_form": dict},
+            "automations.E030: Broken.Meta.start_form must be a Django form class, not <class",
+        ),
+        (
+            {"start_form": NoteForm, "start_permissions": "shop.add_order"},
+            "automations.E031: Broken.Meta.start_permissions must be a list of 'app_label.codename' strings, "
+            "not 'shop.add_order'.",
+        ),
+        ({"start_form": NoteForm, "start_permissions": ["add_order"]}, "automations.E031"),
+        ({"start_form": NoteForm, "start_permissions": ["shop."]}, "automations.E031"),
+        (
+            {"start_form": NoteForm, "start_groups": "Employees"},
+            "automations.E032: Broken.Meta.start_groups must be a list of group names, not 'Employees'.",
+        ),
+        ({"start_form": NoteForm, "start_groups": [""]}, "automations.E032"),
+        (
+            {"start_form": NoteForm, "start_groups": ["Staff"], "start_user_key": 3},
+            "automations.E033: Broken.Meta.start_user_key must be a data key (a non-empty string), not 3.",
+        ),
+        (
+            {"start_groups": ["Staff"], "start_user_key": "requester"},
+            "automations.E034: Broken.Meta sets start_groups, start_user_key but no start_form, so nobody "
+            "can start it from the menu.",
+        ),
+    ],
+)
+def test_wrong_start_options_fail_at_class_creation(meta, problem):
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare_startable(**meta)
+    assert problem in str(raised.value)
+
+
+def test_start_options_are_reported_by_the_checks_with_their_hints(registered):
+    class Startable(flow.Automation):
+        class Meta:
+            abstract = True  # not validated at class creation, registered by hand below
+            start_form = NoteForm()
+            start_permissions = "shop.add_order"
+
+        end = flow.End()
+
+    class OpenToAll(flow.Automation):
+        class Meta:
+            start_form = NoteForm
+
+        end = flow.End()
+
+    registered(Startable)
+    registered(OpenToAll)
+    problems = [error for error in check_automations() if error.obj in (Startable, OpenToAll)]
+    assert problems == [
+        checks.Warning(
+            "OpenToAll.Meta.start_form has no start_permissions or start_groups, so any logged-in user "
+            "may start it.",
+            hint="Set Meta.start_permissions or Meta.start_groups, or add 'automations.W030' to "
+            "SILENCED_SYSTEM_CHECKS if every logged-in user is meant to start it.",
+            obj=OpenToAll,
+            id="automations.W030",
+        ),
+        checks.Error(
+            f"Startable.Meta.start_form must be a Django form class, not {Startable.Meta.start_form!r}.",
+            hint="Set start_form to a subclass of django.forms.Form (the class, not an instance).",
+            obj=Startable,
+            id="automations.E030",
+        ),
+        checks.Error(
+            "Startable.Meta.start_permissions must be a list of 'app_label.codename' strings, not "
+            "'shop.add_order'.",
+            hint="Write e.g. start_permissions = ['shop.add_order'] (a list, also for one permission).",
+            obj=Startable,
+            id="automations.E031",
+        ),
+    ]
+
+
+def test_valid_start_options_pass_and_only_the_own_meta_counts():
+    from automations.starting import start_declaration
+
+    class Claim(flow.Automation):
+        class Meta:
+            start_form = NoteForm
+            start_permissions = ("shop.add_order",)
+            start_groups = ["Staff"]
+            start_user_key = "requester"
+
+        end = flow.End()
+
+    class Subclaim(Claim):
+        pass
+
+    class Restarted(Claim):
+        class Meta(Claim.Meta):
+            pass
+
+    try:
+        assert [
+            problem for problem in check_automations() if problem.obj in (Claim, Subclaim, Restarted)
+        ] == []
+        declaration = start_declaration(Claim)
+        assert (declaration.form, declaration.permissions, declaration.groups, declaration.user_key) == (
+            NoteForm,
+            ("shop.add_order",),
+            ("Staff",),
+            "requester",
+        )
+        assert start_declaration(Subclaim) is None  # not in the menu: its own Meta says nothing
+        assert start_declaration(Restarted) == declaration  # a Meta that inherits the base's
+    finally:
+        for cls in (Claim, Subclaim, Restarted):
+            registry._automations.pop(registry.class_path(cls), None)

@@ -68,9 +68,10 @@ def test_load_demo_creates_users_prints_logins_and_starts_instances():
 
     admin, alice = (User.objects.get(username=name) for name in ("admin", "alice"))
     assert admin.is_superuser and admin.is_staff and admin.check_password("admin")
-    assert list(manager.groups.values_list("name", flat=True)) == ["Managers"]
+    assert sorted(manager.groups.values_list("name", flat=True)) == ["Employees", "Managers"]
     assert manager.check_password("manager") and not manager.is_staff
-    assert alice.check_password("alice") and not alice.groups.exists()
+    assert alice.check_password("alice")
+    assert sorted(alice.groups.values_list("name", flat=True)) == ["Customers", "Employees"]
     for login in ("admin / admin", "manager / manager", "alice / alice"):
         assert login in out
     classes = sorted(AutomationModel.objects.values_list("automation_class", flat=True))
@@ -380,3 +381,32 @@ def test_a_german_browser_gets_the_demo_and_the_workflow_pages_in_german(alice):
     assert "Spesenfreigabe" in home and "Betrag (EUR)" in home
     assert "Demo automations" not in home and "Log out" not in home
     assert "Meine Aufgaben" in tasks and "Sie haben keine offenen Aufgaben." in tasks
+
+
+@override_settings(DEBUG=True)
+def test_the_demo_users_start_claims_and_trials_from_the_start_menu(client):
+    load_demo()
+    alice, manager = (User.objects.get(username=name) for name in ("alice", "manager"))
+    client.force_login(manager)
+    assert [entry.automation_class for entry in client.get("/automations/start/").context["entries"]] == [
+        ExpenseApproval
+    ]
+    client.force_login(alice)
+    entries = client.get("/automations/start/").context["entries"]
+    assert [entry.automation_class for entry in entries] == [ExpenseApproval, TrialJourney]
+
+    response = client.post(entries[0].url, {"amount": "20.00", "purpose": "Taxi"})
+    claim = AutomationModel.objects.filter(
+        automation_class=ExpenseApproval.get_automation_class_name()
+    ).latest("pk")
+    assert claim.data == {"amount": "20.00", "purpose": "Taxi", "requester": alice.pk}
+    assert response["Location"] == reverse("automations:task_list")
+    assert claim.status == AutomationModel.Status.FINISHED  # a small amount: approved at once
+    assert (
+        f"Expense approval #{claim.pk} was started and has finished already."
+        in client.get(response["Location"]).content.decode()
+    )
+
+    response = client.post(entries[1].url)  # load_demo started her trial already
+    assert response.status_code == 409
+    assert "with these details is running already" in response.content.decode()

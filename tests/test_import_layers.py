@@ -56,6 +56,7 @@ LAYERS = [
             "automations.flow.repeat",
             "automations.permissions",
             "automations.receivers",
+            "automations.starting",
         ],
     ),
     (

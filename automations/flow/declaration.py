@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.exceptions import AutomationsError
+from automations.starting import start_problems
 
 from .control import If, Join, Split
 from .nodes import Declaring, Node
@@ -155,6 +156,7 @@ def find_problems(cls: type[Declaring], base_attributes: Iterable[str]) -> list[
             )
     if not any(p.id == "automations.E001" for p in problems):
         problems.extend(_split_problems(cls))
+    problems.extend(Problem(*problem) for problem in start_problems(cls))
     return problems
 
 

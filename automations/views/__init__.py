@@ -4,6 +4,7 @@ from .bulk import BulkActionView
 from .diagram import AutomationDiagramView, InstanceDiagramView
 from .instances import InstanceActionView, InstanceListView, InstanceView
 from .monitoring import AutomationErrorsView, AutomationHistoryView, AutomationTracebackView, DashboardView
+from .start import StartMenuView, StartView
 from .worklist import TaskListView, TaskView
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "InstanceActionView",
     "InstanceListView",
     "InstanceView",
+    "StartMenuView",
+    "StartView",
     "TaskListView",
     "TaskView",
 ]

@@ -8,11 +8,13 @@ from automations.models import AutomationModel
 from demo.automations import AutomationReport, ExpenseApproval, TrialJourney
 
 MANAGERS = "Managers"
+EMPLOYEES = "Employees"  # may claim expenses from the start menu
+CUSTOMERS = "Customers"  # may start a trial from the start menu
 USERS = [
-    # username (= password), superuser, in Managers, what to do with it
-    ("admin", True, False, "superuser: admin site, every task"),
-    ("manager", False, True, f"member of {MANAGERS}: approves expense claims"),
-    ("alice", False, False, "employee and trial customer"),
+    # username (= password), superuser, groups, what to do with it
+    ("admin", True, [], "superuser: admin site, every task, starts everything"),
+    ("manager", False, [MANAGERS, EMPLOYEES], f"member of {MANAGERS}: approves expense claims"),
+    ("alice", False, [EMPLOYEES, CUSTOMERS], "employee and trial customer: claims expenses, starts a trial"),
 ]
 
 
@@ -37,17 +39,18 @@ class Command(BaseCommand):
                 "anyway, run `manage.py load_demo --insecure-demo-users`."
             )
         with transaction.atomic():
-            managers, _ = Group.objects.get_or_create(name=MANAGERS)
+            names = (MANAGERS, EMPLOYEES, CUSTOMERS)
+            groups = {name: Group.objects.get_or_create(name=name)[0] for name in names}
             users = {}
-            for name, superuser, in_group, _role in USERS:
-                users[name] = self.ensure_user(name, superuser, managers if in_group else None)
+            for name, superuser, group_names, _role in USERS:
+                users[name] = self.ensure_user(name, superuser, [groups[group] for group in group_names])
         self.start_instances(users)
         self.stdout.write("Demo logins (username / password):")
-        for name, _superuser, _in_group, role in USERS:
+        for name, _superuser, _groups, role in USERS:
             self.stdout.write(f"  {name} / {name}  ({role})")
 
-    def ensure_user(self, username, superuser, group):
-        """Create the user ``username`` (password: the same) unless it exists; return it."""
+    def ensure_user(self, username, superuser, groups):
+        """Create the user ``username`` (password: the same) unless it exists, in ``groups``; return it."""
         user, created = get_user_model().objects.get_or_create(
             username=username,
             defaults={"email": f"{username}@example.com", "is_staff": superuser, "is_superuser": superuser},
@@ -56,8 +59,7 @@ class Command(BaseCommand):
             user.set_password(username)
             user.save(update_fields=["password"])
             self.stdout.write(f"Created user {username}.")
-        if group is not None:
-            user.groups.add(group)
+        user.groups.add(*groups)
         return user
 
     def start_instances(self, users):
