@@ -30,6 +30,9 @@ from automations.permissions import may_process
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
+from .error_summary import error_summary, failure_summary
+from .node_labels import node_label
+from .summaries import standings
 
 logger = logging.getLogger("automations.views")
 
@@ -124,11 +127,7 @@ class InstanceListView(InstanceAccessMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = list(context["instances"])
-        open_tasks = {model.pk: [] for model in page}
-        for task in AutomationTaskModel.objects.filter(automation_id__in=open_tasks, finished=None).order_by(
-            "pk"
-        ):
-            open_tasks[task.automation_id].append(task)
+        where = standings(page)
         rows = []
         for model in page:
             rows.append(
@@ -137,7 +136,8 @@ class InstanceListView(InstanceAccessMixin, ListView):
                     "verbose_name": verbose_name_of(model.automation_class),
                     "state": model.status,
                     "state_label": model.get_status_display(),
-                    "nodes": [task.status for task in open_tasks[model.pk]],
+                    "nodes": [label.identifier or label.text for label in where[model.pk].now_at],
+                    "standing": where[model.pk],
                 }
             )
         context.update(
@@ -175,6 +175,7 @@ def timeline(model, user) -> list[dict]:
     """Return the history rows of ``model``, oldest first, times to the second: every node visit
     (a task row) and every action a person took (an audit entry), in the order they happened."""
     tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
+    cls = _class_or_none(model)
     rows = []
     limit = atm_settings.get("ATM_HISTORY_LIMIT")
     for task in tasks[:limit]:
@@ -186,8 +187,10 @@ def timeline(model, user) -> list[dict]:
         rows.append(
             {
                 "task": task,
+                "label": node_label(cls, task.status),
                 "audit": None,
                 "failed": failed,
+                "summary": failure_summary(task) if failed else "",
                 "open": task.finished is None,
                 "at": task.created,
                 "created": local_time(task.created),
@@ -219,6 +222,7 @@ def positions(model, user, now) -> list[dict]:
             {
                 "task": task,
                 "node": task.status,
+                "label": node_label(cls, task.status),
                 "description": getattr(node, "description", "") if node is not None else "",
                 "since": local_time(task.created),
                 "path": task.path,
@@ -248,6 +252,7 @@ class InstanceView(InstanceAccessMixin, TemplateView):
         rows = timeline(model, user)
         history_limit = atm_settings.get("ATM_HISTORY_LIMIT")
         may_change = user.has_perm("automations.change_automationmodel")
+        failure = instance_actions.failed_task(model) if model.error else None
         return super().get_context_data(
             automation=model,
             automation_class=_class_or_none(model),
@@ -257,6 +262,9 @@ class InstanceView(InstanceAccessMixin, TemplateView):
             created=local_time(model.created),
             updated=local_time(model.updated),
             wake_at=local_time(model.wake_at),
+            error_summary=error_summary(model.error, failure),
+            failure=failure,
+            failure_label=node_label(_class_or_none(model), failure.status) if failure is not None else None,
             data_json=pretty_json(model.data),
             positions=positions(model, user, now),
             history=rows,
