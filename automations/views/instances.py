@@ -31,6 +31,7 @@ from automations.permissions import may_process
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
 from .error_summary import error_summary, failure_summary
+from .message_form import MessageForm, chosen, receiver_choices
 from .node_labels import node_label
 from .summaries import standings
 
@@ -277,30 +278,6 @@ class InstanceView(InstanceAccessMixin, TemplateView):
         )
 
 
-class MessageForm(forms.Form):
-    """What the ``message`` action sends: a receiver, an optional token, and JSON data."""
-
-    message = forms.ChoiceField(label=_("Receiver"))
-    token = forms.CharField(label=_("Token"), required=False, max_length=256)
-    # The metaclass takes the field off the class: it does not replace Form.data, as the stubs think.
-    data = forms.CharField(  # type: ignore[assignment]
-        label=_("Data (a JSON object)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        initial="{}",
-    )
-
-    def __init__(self, *args, receivers=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["message"].choices = [(name, name) for name in receivers]
-
-    def clean_data(self):
-        try:
-            return instance_actions.parse_data(self.cleaned_data.get("data") or "")
-        except instance_actions.ActionNotPossible as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
 class CancelForm(forms.Form):
     """Why the instances are cancelled: required, kept in their audit entries."""
 
@@ -343,9 +320,14 @@ class InstanceActionView(ChangeAccessMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         if self.get_form_class() is MessageForm:
-            cls = _class_or_none(self.model)
-            kwargs["receivers"] = instance_actions.receivers(cls) if cls is not None else []
+            kwargs.update(self.receivers())
         return kwargs
+
+    def receivers(self) -> dict:
+        """Return the receivers offered and the one chosen (the POST's ``message``, else ``?receiver=``)."""
+        choices = receiver_choices(_class_or_none(self.model))
+        name = self.request.POST.get("message") if self.request.method == "POST" else None
+        return {"receivers": choices, "receiver": chosen(choices, name or self.request.GET.get("receiver"))}
 
     def get(self, request, *args, **kwargs):
         self.model = self.get_model()
@@ -361,6 +343,7 @@ class InstanceActionView(ChangeAccessMixin, FormView):
             verbose_name=verbose_name_of(self.model.automation_class),
             action=self.action,
             applies=self.action in instance_actions.available(self.model),
+            publishes=instance_actions.publishes_receivers(_class_or_none(self.model)),
             **kwargs,
         )
 
@@ -369,7 +352,8 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         try:
             done = instance_actions.perform(self.model, self.action.name, self.request.user, **params)
         except instance_actions.InvalidActionInput as exc:
-            form.add_error(None, str(exc))
+            parameter = getattr(exc, "parameter", None)
+            form.add_error(form.parameter_field_name(parameter) if parameter else None, str(exc))
             return self.form_invalid(form)
         except instance_actions.ActionNotPossible as exc:
             return self.no_longer_applies(form, str(exc))
