@@ -136,8 +136,8 @@ class TaskInline(admin.TabularInline):
 
 class AuditEntryInline(admin.TabularInline):
     model = AuditEntry
-    fields = ["created", "username", "action", "reason"]
-    readonly_fields = fields
+    fields = ("created", "username", "action", "reason")
+    readonly_fields = ("created", "username", "action", "reason")
     extra = 0
     can_delete = False
     ordering = ["created", "pk"]

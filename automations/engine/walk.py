@@ -267,8 +267,8 @@ class Walk:
             moment = self.now if waiting.handoff else waiting.until
             if moment is not None:
                 moments.append(moment)
-        result.wake_at = min(moments) if moments else None
-        result.status = status_of_waiting(awaited, due=bool(moments) and result.wake_at <= self.now)
+        wake_at = result.wake_at = min(moments) if moments else None
+        result.status = status_of_waiting(awaited, due=wake_at is not None and wake_at <= self.now)
 
     def left_open(self) -> bool:
         """Whether tasks written earlier stay open although the instance finished (End closes them)."""
