@@ -68,9 +68,9 @@ def failure_summary(task: AutomationTaskModel, limit: int = SUMMARY_LENGTH) -> s
     result = task.result if isinstance(task.result, dict) else {}
     exception = str(result.get("exception") or "")
     message = traceback_message(str(result.get("traceback") or ""), exception) if exception else None
-    if message is None:
-        name, message = repr_parts(task.message or "")
-        exception = exception or name
+    if not message:  # no line names the exception, or nothing follows its name: ask the repr
+        name, said = repr_parts(task.message or "")
+        exception, message = exception or name, said if said or message is None else message
     return summarize(exception, message, limit)
 
 

@@ -115,6 +115,12 @@ def test_failures_and_errors_of_instances_are_summarized():
     assert error_summary("The instance's data is not JSON serializable: TypeError('set')") == (
         "The instance's data is not JSON serializable: TypeError('set')"
     )
+    failure.result = {"exception": "builtins.ValueError", "traceback": "ValueError\n"}  # a bare name
+    failure.message = "ValueError('older records put the message on the next line')"
+    assert failure_summary(failure) == "ValueError: older records put the message on the next line"
+    failure.message = "ValueError()"
+    assert failure_summary(failure) == "ValueError"
+    failure.message = "CardError('card service unreachable')"
     failure.result = {}  # a record without a traceback: the repr still tells
     assert failure_summary(failure) == "CardError: card service unreachable"
 
