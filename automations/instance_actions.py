@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,7 +33,13 @@ from automations.diagram import live as watchers
 from automations.engine.locking import lock_instance
 from automations.exceptions import AutomationsError
 from automations.models import AuditEntry, AutomationTaskModel, Status
-from automations.receivers import RECEIVER_PREFIX, UnknownMessageError, coerce_data, receiver_for
+from automations.receivers import (
+    RECEIVER_PREFIX,
+    ParameterProblem,
+    UnknownMessageError,
+    parameter_problem,
+    receiver_for,
+)
 from automations.tasklist import live
 
 logger = logging.getLogger("automations.actions")
@@ -48,6 +55,18 @@ class ActionNotPossible(AutomationsError):
 
 class InvalidActionInput(ActionNotPossible):
     """What was given to the action (a message's receiver or data) is not acceptable; the message says why."""
+
+
+class InvalidParameter(InvalidActionInput):
+    """A message's data lack a parameter its receiver requires, or give one that does not convert.
+
+    ``parameter`` is the parameter's name, ``receiver`` the receiver's method name.
+    """
+
+    def __init__(self, message: str, parameter: str, receiver: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.receiver = receiver
 
 
 @dataclass(frozen=True)
@@ -80,7 +99,9 @@ ACTIONS = {
     "message": Action(
         "message",
         gettext_lazy("Send a message"),
-        gettext_lazy("Call one of this instance's receivers with the token and data below?"),
+        gettext_lazy(
+            "Send this instance a message? The receiver you choose runs at once with the data you give."
+        ),
     ),
 }
 
@@ -100,6 +121,11 @@ def receivers(automation_class) -> list[str]:
         for name in dir(automation_class)
         if name.startswith(RECEIVER_PREFIX) and callable(getattr(automation_class, name, None))
     )
+
+
+def publishes_receivers(automation_class) -> bool:
+    """Return whether ``automation_class`` offers its receivers to people (``publish_receivers = True``)."""
+    return getattr(automation_class, "publish_receivers", False) is True
 
 
 def _automation_class(model):
@@ -275,14 +301,31 @@ def send_message(row, user, message: str = "", token: str = "", data=None) -> st
         )
     data = parse_data(data) if isinstance(data, str) else _checked_data(data or {})
     try:
-        ok, _data = coerce_data(receiver_for(cls, message), data)
+        receiver = receiver_for(cls, message)
     except UnknownMessageError as exc:
         raise InvalidActionInput(str(exc)) from exc
-    if not ok:
-        raise InvalidActionInput(_("The data lacks a parameter that the receiver requires."))
+    problem = parameter_problem(receiver, data)
+    if problem is not None:
+        raise _invalid_parameter(problem, RECEIVER_PREFIX + message)
     audit(row, user, AuditEntry.MESSAGE, message=message, token=token, data=data)
     row.instance.send_message(message, token or None, data)
     return _("Message “%(message)s” sent to instance #%(pk)s.") % {"message": message, "pk": row.pk}
+
+
+def _invalid_parameter(problem: ParameterProblem, receiver: str) -> InvalidParameter:
+    values = {"parameter": problem.name, "receiver": receiver, "type": problem.kind.__name__}
+    if problem.missing:
+        text = _("The data lacks the parameter “%(parameter)s” that %(receiver)s requires.") % values
+    else:
+        values["value"] = Truncator(str(problem.value)).chars(60)
+        text = (
+            _(
+                "The parameter “%(parameter)s” that %(receiver)s requires must convert to %(type)s; "
+                "“%(value)s” does not."
+            )
+            % values
+        )
+    return InvalidParameter(text, problem.name, receiver)
 
 
 def _checked_data(data):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from automations.exceptions import AutomationsError
@@ -62,6 +63,34 @@ def data_source(data: object) -> Any:
     if data is None:
         return {}
     return getattr(data, "GET", data)
+
+
+@dataclass(frozen=True)
+class ParameterProblem:
+    """Why data do not meet a receiver's requirements: the parameter ``name`` of type ``kind`` is
+    ``missing``, or its ``value`` cannot be converted to ``kind``."""
+
+    name: str
+    kind: type
+    missing: bool
+    value: Any = None
+
+
+def parameter_problem(receiver: Callable[..., Any], data: object) -> ParameterProblem | None:
+    """Return the first of the receiver's required parameters that ``data`` lack or cannot give
+    as its type, in the order the receiver declares them; ``None`` if ``data`` meet them all."""
+    source = data_source(data)
+    for name, kind in (getattr(receiver, "require_data_parameters", None) or {}).items():
+        try:
+            raw = source[name]
+        except (KeyError, TypeError):
+            return ParameterProblem(name, kind, missing=True)
+        try:
+            if not isinstance(raw, kind):
+                kind(raw)
+        except (TypeError, ValueError):
+            return ParameterProblem(name, kind, missing=False, value=raw)
+    return None
 
 
 def required_parameters(receiver: Callable[..., Any], data: object) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from automations.models import AutomationModel
 
 from .access import ChangeAccessMixin
 from .instances import CancelForm, ConfirmForm, verbose_name_of
+from .summaries import standings
 
 BULK_ACTIONS = ("wake", "retry", "cancel")
 
@@ -66,12 +67,14 @@ class BulkActionView(ChangeAccessMixin, FormView):
 
     def get_context_data(self, **kwargs):
         rows = []
+        where = standings(self.models)
         for model in self.models:
             rows.append(
                 {
                     "model": model,
                     "verbose_name": verbose_name_of(model.automation_class),
                     "applies": self.action in instance_actions.available(model),
+                    "standing": where[model.pk],
                 }
             )
         return super().get_context_data(

@@ -31,6 +31,10 @@ from automations.permissions import may_process
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
+from .error_summary import error_summary, failure_summary
+from .message_form import MessageForm, chosen, receiver_choices
+from .node_labels import node_label
+from .summaries import standings
 
 logger = logging.getLogger("automations.views")
 
@@ -125,11 +129,7 @@ class InstanceListView(InstanceAccessMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = list(context["instances"])
-        open_tasks = {model.pk: [] for model in page}
-        for task in AutomationTaskModel.objects.filter(automation_id__in=open_tasks, finished=None).order_by(
-            "pk"
-        ):
-            open_tasks[task.automation_id].append(task)
+        where = standings(page)
         rows = []
         for model in page:
             rows.append(
@@ -138,7 +138,8 @@ class InstanceListView(InstanceAccessMixin, ListView):
                     "verbose_name": verbose_name_of(model.automation_class),
                     "state": model.status,
                     "state_label": model.get_status_display(),
-                    "nodes": [task.status for task in open_tasks[model.pk]],
+                    "nodes": [label.identifier or label.text for label in where[model.pk].now_at],
+                    "standing": where[model.pk],
                 }
             )
         context.update(
@@ -176,6 +177,7 @@ def timeline(model, user) -> list[dict]:
     """Return the history rows of ``model``, oldest first, times to the second: every node visit
     (a task row) and every action a person took (an audit entry), in the order they happened."""
     tasks = AutomationTaskModel.objects.filter(automation=model).select_related("finished_by").order_by("pk")
+    cls = _class_or_none(model)
     rows = []
     limit = atm_settings.get("ATM_HISTORY_LIMIT")
     for task in tasks[:limit]:
@@ -187,8 +189,10 @@ def timeline(model, user) -> list[dict]:
         rows.append(
             {
                 "task": task,
+                "label": node_label(cls, task.status),
                 "audit": None,
                 "failed": failed,
+                "summary": failure_summary(task) if failed else "",
                 "open": task.finished is None,
                 "at": task.created,
                 "created": local_time(task.created),
@@ -220,6 +224,7 @@ def positions(model, user, now) -> list[dict]:
             {
                 "task": task,
                 "node": task.status,
+                "label": node_label(cls, task.status),
                 "description": getattr(node, "description", "") if node is not None else "",
                 "since": local_time(task.created),
                 "path": task.path,
@@ -261,16 +266,21 @@ def instance_context(model: AutomationModel, user) -> dict:
     rows = timeline(model, user)
     history_limit = atm_settings.get("ATM_HISTORY_LIMIT")
     may_change = user.has_perm("automations.change_automationmodel")
+    failure = instance_actions.failed_task(model) if model.error else None
+    cls = _class_or_none(model)
     return {
         "user": user,
         "automation": model,
-        "automation_class": _class_or_none(model),
+        "automation_class": cls,
         "verbose_name": verbose_name_of(model.automation_class),
         "state": model.status,
         "state_label": model.get_status_display(),
         "created": local_time(model.created),
         "updated": local_time(model.updated),
         "wake_at": local_time(model.wake_at),
+        "error_summary": error_summary(model.error, failure),
+        "failure": failure,
+        "failure_label": node_label(cls, failure.status) if failure is not None else None,
         "data_json": pretty_json(model.data),
         "positions": positions(model, user, now),
         "history": rows,
@@ -288,30 +298,6 @@ def live_parts(model: AutomationModel, user) -> dict[str, str]:
     return {
         part: render_to_string(f"automations/includes/instance_{part}.html", context) for part in LIVE_PARTS
     }
-
-
-class MessageForm(forms.Form):
-    """What the ``message`` action sends: a receiver, an optional token, and JSON data."""
-
-    message = forms.ChoiceField(label=_("Receiver"))
-    token = forms.CharField(label=_("Token"), required=False, max_length=256)
-    # The metaclass takes the field off the class: it does not replace Form.data, as the stubs think.
-    data = forms.CharField(  # type: ignore[assignment]
-        label=_("Data (a JSON object)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        initial="{}",
-    )
-
-    def __init__(self, *args, receivers=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["message"].choices = [(name, name) for name in receivers]
-
-    def clean_data(self):
-        try:
-            return instance_actions.parse_data(self.cleaned_data.get("data") or "")
-        except instance_actions.ActionNotPossible as exc:
-            raise forms.ValidationError(str(exc)) from exc
 
 
 class CancelForm(forms.Form):
@@ -356,9 +342,14 @@ class InstanceActionView(ChangeAccessMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         if self.get_form_class() is MessageForm:
-            cls = _class_or_none(self.model)
-            kwargs["receivers"] = instance_actions.receivers(cls) if cls is not None else []
+            kwargs.update(self.receivers())
         return kwargs
+
+    def receivers(self) -> dict:
+        """Return the receivers offered and the one chosen (the POST's ``message``, else ``?receiver=``)."""
+        choices = receiver_choices(_class_or_none(self.model))
+        name = self.request.POST.get("message") if self.request.method == "POST" else None
+        return {"receivers": choices, "receiver": chosen(choices, name or self.request.GET.get("receiver"))}
 
     def get(self, request, *args, **kwargs):
         self.model = self.get_model()
@@ -374,6 +365,7 @@ class InstanceActionView(ChangeAccessMixin, FormView):
             verbose_name=verbose_name_of(self.model.automation_class),
             action=self.action,
             applies=self.action in instance_actions.available(self.model),
+            publishes=instance_actions.publishes_receivers(_class_or_none(self.model)),
             **kwargs,
         )
 
@@ -382,7 +374,8 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         try:
             done = instance_actions.perform(self.model, self.action.name, self.request.user, **params)
         except instance_actions.InvalidActionInput as exc:
-            form.add_error(None, str(exc))
+            parameter = getattr(exc, "parameter", None)
+            form.add_error(form.parameter_field_name(parameter) if parameter else None, str(exc))
             return self.form_invalid(form)
         except instance_actions.ActionNotPossible as exc:
             return self.no_longer_applies(form, str(exc))

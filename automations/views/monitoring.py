@@ -23,6 +23,9 @@ from automations.flow import get_automations
 from automations.models import AutomationModel, AutomationTaskModel, Status
 
 from .access import MonitoringAccessMixin
+from .error_summary import failure_summary
+from .node_labels import ClassCache
+from .summaries import standings
 
 logger = logging.getLogger("automations.views")
 
@@ -75,6 +78,10 @@ class DashboardView(MonitoringAccessMixin, TemplateView):
             "running": sum(counts.get(status, 0) for status in Status.active()),
             "recent": queryset.order_by("-updated", "-pk")[:10],
         }
+        where = standings(context["recent"])
+        context["recent_rows"] = [
+            {"model": model, "standing": where[model.pk]} for model in context["recent"]
+        ]
         context.update(dashboard_context(automation_class, queryset))
         template = getattr(automation_class.Meta, "dashboard_template", None) or DEFAULT_DASHBOARD_TEMPLATE
         try:
@@ -116,9 +123,24 @@ class AutomationErrorsView(MonitoringAccessMixin, ListView):
         )
 
     def get_context_data(self, **kwargs):
-        stopped = AutomationModel.objects.filter(status=Status.FAILED).order_by("-updated")[:50]
-        may_change = self.request.user.has_perm("automations.change_automationmodel")
-        return super().get_context_data(stopped=stopped, may_change=may_change, **kwargs)
+        stopped = list(AutomationModel.objects.filter(status=Status.FAILED).order_by("-updated")[:50])
+        classes = ClassCache()
+        where = standings(stopped, classes)
+        context = super().get_context_data(
+            stopped=stopped,
+            stopped_rows=[{"model": model, "standing": where[model.pk]} for model in stopped],
+            may_change=self.request.user.has_perm("automations.change_automationmodel"),
+            **kwargs,
+        )
+        context["failure_rows"] = [
+            {
+                "task": task,
+                "label": classes.label(task.automation.automation_class, task.status),
+                "summary": failure_summary(task),
+            }
+            for task in context["failed_tasks"]
+        ]
+        return context
 
 
 class AutomationHistoryView(MonitoringAccessMixin, TemplateView):

@@ -74,19 +74,28 @@ async def test_the_instance_page_socket_shows_actions_only_to_those_who_may_act(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_console_socket_sends_a_burst_of_changes_as_two_messages(empty_channel_layer):
+async def test_the_console_socket_sends_a_burst_of_changes_as_a_few_messages(empty_channel_layer):
     vic = await sync(make_user)("vic", permissions=VIEW)
     communicator = WebsocketCommunicator(as_user(vic), "/ws/automations/console/")
     assert (await communicator.connect())[0]
+
+    @sync
+    def a_thousand_steps():
+        for automation_id in range(1, 1001):
+            notify_instance(automation_id)
+
     began = time.monotonic()
-    for automation_id in range(1, 1001):  # a thousand steps of a thousand instances, at once
-        await sync(notify_instance)(automation_id)
+    await a_thousand_steps()
+    sending = time.monotonic() - began
     assert await communicator.receive_json_from(timeout=5) == {"type": "changed"}  # the first at once
-    assert await communicator.receive_json_from(timeout=THROTTLE + 5) == {"type": "changed"}
-    assert time.monotonic() - began >= THROTTLE  # the rest together, after the interval
-    assert await communicator.receive_nothing(timeout=THROTTLE + 0.2)
+    messages = 1
+    while not await communicator.receive_nothing(timeout=THROTTLE + 0.3):
+        assert await communicator.receive_json_from() == {"type": "changed"}
+        messages += 1
+    # One at once, then at most one per interval while the burst lasted, and the rest together.
+    assert 2 <= messages <= sending / THROTTLE + 2, (messages, sending)
     await get_channel_layer().group_send(CONSOLE_GROUP, {"type": "instance.moved"})
-    assert await communicator.receive_json_from(timeout=5) == {"type": "changed"}  # quiet: at once
+    assert await communicator.receive_json_from(timeout=THROTTLE + 5) == {"type": "changed"}
     await communicator.disconnect()
 
 
