@@ -204,9 +204,10 @@ def save(automation) -> None:
     """Write ``data`` back to the database and make a running instance due (``Automation.save``)."""
     check_json(automation._model.data, f"The data of {automation!r}")
     model = automation._model
+    if in_step(model.pk):
+        return  # the step writes the data with its one UPDATE of the row, in its transaction
     type(model).objects.filter(pk=model.pk).update(data=model.data)
-    if not in_step(model.pk):
-        wakeups.due_now(model)
+    wakeups.due_now(model)
 
 
 def kill(automation) -> None:

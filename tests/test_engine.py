@@ -318,12 +318,12 @@ def test_queries_per_execute_node():
         automation.run()
     kinds = [q["sql"].split()[0] for q in queries]
     # Inside the test's transaction the step is a savepoint (a real atomic()); each Execute node's
-    # code runs in one of its own, after the rows of the nodes before it are written (one INSERT):
-    # the code may read them. The last rows and the instance go out when the step ends.
+    # code runs in one of its own. The task rows of all visits (one INSERT) and the instance (one
+    # UPDATE) go out when the step ends.
     assert kinds[0] == "SAVEPOINT" and kinds[-1] == "RELEASE"
     step = kinds[1:-1]
     assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
-    assert step[2:-2] == ["SAVEPOINT", "RELEASE"] + ["INSERT", "SAVEPOINT", "RELEASE"] * 9
+    assert step[2:-2] == ["SAVEPOINT", "RELEASE"] * 10
     assert automation.finished() and row(automation).data == {"n": 10}
     assert statuses(automation) == [f"n{i}" for i in range(1, 11)] + ["end"]
 
@@ -342,12 +342,50 @@ def test_queries_per_execute_node_that_writes():
     with CaptureQueriesContext(connection) as queries:
         automation.run()
     kinds = [q["sql"].split()[0] for q in queries]
-    # Per node: the rows of the nodes before it, its savepoint, its own statement, the release.
+    # Per node: its savepoint, its own statement, the release.
     assert kinds[0] == "SAVEPOINT" and kinds[-1] == "RELEASE"  # the step's own, inside the test's transaction
     step = kinds[1:-1]
     assert step[:2] == ["SELECT", "SELECT"] and step[-2:] == ["INSERT", "UPDATE"]
-    assert step[2:-2] == ["SAVEPOINT", "UPDATE", "RELEASE"] + ["INSERT", "SAVEPOINT", "UPDATE", "RELEASE"] * 9
+    assert step[2:-2] == ["SAVEPOINT", "UPDATE", "RELEASE"] * 10
     assert automation.finished() and len(row(automation).data) == 10
+
+
+def test_saving_the_data_inside_its_own_step_is_the_steps_one_update():
+    class TenSaves(flow.Automation):
+        n1, n2, n3, n4, n5 = (flow.Execute(this.work) for _ in range(5))
+        n6, n7, n8, n9, n10 = (flow.Execute(this.work) for _ in range(5))
+        end = flow.End()
+
+        def work(self, task):
+            self.data[task.status] = 1
+            self.save()
+
+    automation = TenSaves(autorun=False)
+    with CaptureQueriesContext(connection) as queries:
+        automation.run()
+    step = [q["sql"].split()[0] for q in queries][1:-1]
+    assert step == ["SELECT", "SELECT"] + ["SAVEPOINT", "RELEASE"] * 10 + ["INSERT", "UPDATE"]
+    assert automation.finished() and len(row(automation).data) == 10
+
+
+def test_a_failing_node_undoes_its_saved_data_and_keeps_what_earlier_nodes_saved():
+    class SavesThenFails(flow.Automation):
+        first = flow.Execute(this.keep)
+        second = flow.Execute(this.lose).OnError(this.end)
+        end = flow.End()
+
+        def keep(self, task):
+            self.data["kept"] = True
+            self.save()
+
+        def lose(self, task):
+            self.data["lost"] = True
+            self.save()
+            raise ValueError("no")
+
+    automation = SavesThenFails()
+    assert row(automation).data == {"kept": True}
+    assert statuses(automation) == ["first", "second", "end"]
 
 
 class ReadsItsTasks(flow.Automation):
@@ -372,10 +410,15 @@ class ReadsItsTasks(flow.Automation):
 
 
 @pytest.mark.parametrize("fail", [False, True])
-def test_node_code_sees_the_task_rows_of_earlier_nodes_of_its_step(fail, django_capture_on_commit_callbacks):
+def test_node_code_sees_the_task_rows_of_earlier_steps_and_the_step_writes_its_own_in_order(
+    fail, django_capture_on_commit_callbacks
+):
+    """The rows of a step's visits go out together when it ends; a node's code sees earlier steps'."""
     automation = ReadsItsTasks(fail=fail)
     data = row(automation).data
-    seen = [[], ["first"]] + ([] if fail else [["first", "second"]]) + [["first", "second", "third"]]
+    # All in the instance's first step: nothing written yet, unless a failure was reported (the
+    # receivers of task_failed see the rows of the visits up to the failed one).
+    seen = [[], [], ["first", "second", "third"]] if fail else [[], [], [], []]
     assert data["seen"] == seen
     assert statuses(automation) == ["first", "second", "third", "after", "end"]
     ids = list(AutomationTaskModel.objects.filter(automation_id=automation.id).values_list("pk", flat=True))

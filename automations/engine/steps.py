@@ -253,7 +253,8 @@ class _Step:
         visit = _Visit(self, cursor)
         if not node.runs_code():
             return node.visit(visit)
-        self.writes.flush()  # the code may read task rows, and its savepoint holds its own writes only
+        # The rows of this step's earlier visits wait in self.writes: the savepoint holds the
+        # node's own writes only, and the rows go out with the step's others at its end.
         data = copy.deepcopy(self.model.data)
         try:
             with transaction.atomic():

@@ -2,11 +2,12 @@
 
 A step creates one task row per node visit and finishes it when the path moves on. Rows are not
 written one by one: they wait here until :meth:`TaskWrites.flush`, which writes the new rows with one
-``bulk_create()`` and the changed ones with one ``bulk_update()``. The step flushes where it knows
-that something may look at them — before a node runs project code (which may query task rows, and
-whose savepoint must hold its own writes only), before a split names its task in its paths, before
-``task_failed`` is sent, before it looks at a node's earlier visits — and when it ends. A row
-created and finished between two flushes is inserted finished: one statement, not two.
+``bulk_create()`` and the changed ones with one ``bulk_update()``. The step flushes where it needs
+the rows — before a split names its task in its paths, before ``task_failed`` is sent (its
+receivers see the failed visit and the ones before it), before it looks at a node's earlier
+visits — and when it ends. Node code runs in a savepoint of its own that holds its own writes
+only; it sees the task rows of earlier steps, not yet those of its own step. A row created and
+finished between two flushes is inserted finished: one statement, not two.
 """
 
 from __future__ import annotations
