@@ -35,7 +35,7 @@ from automations.stepping import in_step, stepping_automation
 logger = logging.getLogger("automations")
 
 _local = threading.local()
-REFRESHED_FIELDS = ("automation_class", "data", "finished", "wake_at", "error", "model_refs")
+REFRESHED_FIELDS = ("automation_class", "data", "finished", "wake_at", "error", "status", "model_refs")
 
 
 # -- the identity map ----------------------------------------------------------------------------
