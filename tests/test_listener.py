@@ -217,7 +217,7 @@ async def test_undecodable_messages_in_redis_hold_up_no_event(redis_layer, chann
             sent = time.monotonic()
             await layer.send(channel, wake_up(napper))
             await until(finished(napper.id), timeout=2)
-            assert time.monotonic() - sent < 0.1  # 15.1 s when each one waited a second
+            assert time.monotonic() - sent < 1.0  # 15.1 s when each one waited a second
             assert worker.stats["undecodable"] == 15
         assert client.zcard(layer.prefix + channel) == 0  # nothing left behind, nothing put back
     finally:

@@ -60,7 +60,7 @@ def visits(automation, node):
     return [datetime.fromisoformat(at) for name, at in row.data.get("log", []) if name == node]
 
 
-def test_a_thirty_day_journey_completes_under_a_frozen_clock_in_well_under_a_second():
+def test_a_thirty_day_journey_completes_under_a_frozen_clock_without_waiting():
     with testing.frozen_clock(START) as clock:
         started = time.perf_counter()
         journey = Onboarding()
@@ -68,7 +68,9 @@ def test_a_thirty_day_journey_completes_under_a_frozen_clock_in_well_under_a_sec
         elapsed = time.perf_counter() - started
 
     assert journey.finished()
-    assert elapsed < 1.0
+    # Nothing waits for real time: the journey's own waits are days long. (How fast it runs is
+    # the benchmarks' business; this bound only holds on a machine under any load.)
+    assert elapsed < 30
     assert visits(journey, "tip") == [START + timedelta(days=2)]
     assert visits(journey, "checkin") == [START + timedelta(days=5)]
     assert visits(journey, "settle") == [START + timedelta(days=8)]
