@@ -21,6 +21,7 @@ from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from automations import instance_actions, jsonlimits
 from automations.models import AuditEntry, AutomationModel, AutomationTaskModel
@@ -154,7 +155,11 @@ def _run_action(modeladmin, request, queryset, action):
     if done:
         modeladmin.message_user(
             request,
-            _("%(action)s: done for %(count)d instance(s).")
+            ngettext(
+                "%(action)s: done for %(count)d instance.",
+                "%(action)s: done for %(count)d instances.",
+                len(done),
+            )
             % {"action": instance_actions.ACTIONS[action].label, "count": len(done)},
             messages.SUCCESS,
         )
@@ -226,6 +231,7 @@ class AutomationModelAdmin(SafeInputAdmin):
 
     def has_add_permission(self, request):
         return False  # instances are started by their automation classes
+
     list_per_page = 50
 
     @admin.display(description=_("automation"), ordering="automation_class")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import settings as atm_settings
+from automations.events import wakeups
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.page_views import instance_for_key
 from automations.views.errors import not_found
@@ -150,7 +150,7 @@ def home(request, expense_form=None):
     """List the demo automations with buttons to start them, and the user's instances and messages."""
     context = {
         "automations": demo_automations(expense_form),
-        "worker": atm_settings.get("ATM_WORKER"),
+        "worker": wakeups.worker_available(),
         "report": ReportSnapshot.objects.first(),
     }
     if request.user.is_authenticated:

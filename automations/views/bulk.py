@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.generic import FormView
 
 from automations import instance_actions
@@ -96,7 +97,11 @@ class BulkActionView(ChangeAccessMixin, FormView):
         if done:
             messages.success(
                 self.request,
-                _("%(action)s: done for %(count)d instance(s).")
+                ngettext(
+                    "%(action)s: done for %(count)d instance.",
+                    "%(action)s: done for %(count)d instances.",
+                    len(done),
+                )
                 % {"action": self.action.label, "count": len(done)},
                 fail_silently=True,
             )

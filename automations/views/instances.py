@@ -31,7 +31,7 @@ from automations.permissions import may_process
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
-from .error_summary import error_summary, failure_summary
+from .error_summary import error_summary, failure_summary, latest_failures
 from .message_form import MessageForm, chosen, receiver_choices
 from .node_labels import node_label
 from .summaries import standings
@@ -365,9 +365,16 @@ class InstanceActionView(ChangeAccessMixin, FormView):
             verbose_name=verbose_name_of(self.model.automation_class),
             action=self.action,
             applies=self.action in instance_actions.available(self.model),
+            error=self.error_summary(),
             publishes=instance_actions.publishes_receivers(_class_or_none(self.model)),
             **kwargs,
         )
+
+    def error_summary(self) -> str:
+        """Return the one-line summary of the instance's error (``""`` without one)."""
+        if not self.model.error:
+            return ""
+        return error_summary(self.model.error, latest_failures([self.model.pk]).get(self.model.pk))
 
     def form_valid(self, form):
         params = dict(form.cleaned_data)

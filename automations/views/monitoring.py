@@ -23,7 +23,7 @@ from automations.flow import get_automations
 from automations.models import AutomationModel, AutomationTaskModel, Status
 
 from .access import MonitoringAccessMixin
-from .error_summary import failure_summary
+from .error_summary import error_summary, failure_summary
 from .node_labels import ClassCache
 from .summaries import standings
 
@@ -153,15 +153,20 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
         tasks = list(AutomationTaskModel.objects.filter(automation=automation).order_by("pk"))
         names = {str(task.pk): task.status for task in tasks}
         rows = []
+        latest_failure = None
         for task in tasks:
             splits = frames(task.path)
+            failed = isinstance(task.result, dict) and "traceback" in task.result
+            if failed:
+                latest_failure = task
             rows.append(
                 {
                     "task": task,
                     "depth": len(splits),
                     "indent": len(splits) * 2,
                     "split": names.get(splits[-1].split_task, "") if splits else "",
-                    "failed": isinstance(task.result, dict) and "traceback" in task.result,
+                    "failed": failed,
+                    "summary": failure_summary(task) if failed else "",
                     "result": _shown_result(task.result),
                     "audit": None,
                     "at": task.created,
@@ -174,7 +179,13 @@ class AutomationHistoryView(MonitoringAccessMixin, TemplateView):
             verbose_name = automation.get_automation_class().get_verbose_name()
         except registry.UnknownAutomationError:
             verbose_name = automation.automation_class
-        return super().get_context_data(automation=automation, verbose_name=verbose_name, rows=rows, **kwargs)
+        return super().get_context_data(
+            automation=automation,
+            verbose_name=verbose_name,
+            rows=rows,
+            error=error_summary(automation.error, latest_failure),
+            **kwargs,
+        )
 
 
 def _shown_result(result) -> str:
@@ -201,6 +212,7 @@ class AutomationTracebackView(MonitoringAccessMixin, TemplateView):
             task=task,
             automation=task.automation,
             exception=task.result.get("exception", ""),
+            summary=failure_summary(task, limit=1000),
             traceback=task.result.get("traceback", ""),
             **kwargs,
         )

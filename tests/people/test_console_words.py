@@ -169,7 +169,8 @@ def test_the_instance_page_speaks_of_descriptions_and_short_errors(operator):
     html = page(operator, "instance", failed.id)
     assert "ConnectionError: card service unreachable</a></dd>" in html  # the header's error, linked
     assert "Checkout.charge" not in html and "ConnectionError(" not in html
-    assert "An error stopped it at Charge the customer&#x27;s card." in html
+    stopped = '<strong>Charge the customer&#x27;s card</strong> <code class="atm-node-id">charge</code>'
+    assert f"An error stopped it here: {stopped}" in html
     assert '<strong>Prepare order</strong> <code class="atm-node-id">prepare_order</code>' in html
     waiting = Checkout(card_works=True)
     html = page(operator, "instance", waiting.id)

@@ -9,6 +9,10 @@ It needs Playwright and a Chromium (``/usr/bin/chromium`` or ``--chromium PATH``
 few demo instances (a claim waiting for the manager, a failed invoice sync, a finished claim) so
 that every page has something to show, logs in as the demo users by creating their sessions, and
 writes one PNG per page, desktop width, plus phone-width shots of the task list and an instance.
+
+With ``--docs`` it writes the screenshots of ``docs/views.md`` instead, into ``docs/screenshots/``
+(or ``--out``): fewer pages, each cut to its content and at most ``DOCS_MAX_HEIGHT`` pixels high,
+so that the repository stays small.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from automations.models import AutomationModel, AutomationTaskModel
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+#: The most pixels a screenshot of the docs is high, by viewport width: a long page is cut there.
+DOCS_MAX_HEIGHT = {DESKTOP["width"]: 1800, PHONE["width"]: 1500}
+#: Pixels per CSS pixel of the docs' screenshots, by viewport width: the desktop pages are laid out
+#: 1280 wide and saved 960 wide, about the width the docs are read at.
+DOCS_SCALE = {DESKTOP["width"]: 0.75}
 
 
 class Command(BaseCommand):
@@ -35,11 +44,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the demo runs")
-        parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "screenshots"))
+        parser.add_argument(
+            "--out", default=None, help="default: var/screenshots, with --docs docs/screenshots"
+        )
+        parser.add_argument("--docs", action="store_true", help="the screenshots of docs/views.md")
         parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
         parser.add_argument("--language", default="en", help="the browser's language, e.g. de")
 
-    def handle(self, *args, url, out, chromium, language, **options):
+    def handle(self, *args, url, out, chromium, language, docs=False, **options):
         try:
             from playwright.sync_api import sync_playwright
         except ImportError as exc:
@@ -48,10 +60,10 @@ class Command(BaseCommand):
             raise CommandError(f"No Chromium at {chromium}: install it or pass --chromium PATH.")
         call_command("load_demo", "--insecure-demo-users", stdout=self.stdout)
         scene = self.set_the_scene()
-        out_dir = Path(out)
+        out_dir = Path(out or Path(settings.BASE_DIR) / ("docs" if docs else "var") / "screenshots")
         out_dir.mkdir(parents=True, exist_ok=True)
         url = url.rstrip("/")
-        pages = self.pages(scene)
+        pages = self.docs_pages(scene) if docs else self.pages(scene)
         # Sessions are made before Playwright starts: its event loop makes this thread async, where
         # Django refuses database queries.
         sessions = {who: self.session(who) for _, who, _, _ in pages if who}
@@ -61,7 +73,10 @@ class Command(BaseCommand):
             )
             try:
                 for name, who, path, viewport in pages:
-                    context = browser.new_context(viewport=viewport, locale=language)
+                    scale = DOCS_SCALE.get(viewport["width"], 1) if docs else 1
+                    context = browser.new_context(
+                        viewport=viewport, locale=language, device_scale_factor=scale
+                    )
                     if who:
                         context.add_cookies(
                             [{"name": settings.SESSION_COOKIE_NAME, "value": sessions[who], "url": url}]
@@ -69,11 +84,23 @@ class Command(BaseCommand):
                     page = context.new_page()
                     page.goto(url + path)
                     target = out_dir / f"{name}.png"
-                    page.screenshot(path=str(target), full_page=True)
+                    if docs:
+                        self.docs_screenshot(page, target, viewport)
+                    else:
+                        page.screenshot(path=str(target), full_page=True)
                     context.close()
                     self.stdout.write(f"{target}  ({who or 'anonymous'}: {path})")
             finally:
                 browser.close()
+
+    @staticmethod
+    def docs_screenshot(page, target: Path, viewport: dict) -> None:
+        """Save ``page`` down to the end of its content, at most ``DOCS_MAX_HEIGHT`` high."""
+        page.wait_for_timeout(300)  # the live parts connect and settle
+        height = page.evaluate("Math.ceil(document.body.getBoundingClientRect().height)") + 16
+        height = min(max(height, 200), DOCS_MAX_HEIGHT[viewport["width"]])
+        clip = {"x": 0, "y": 0, "width": viewport["width"], "height": height}  # CSS pixels
+        page.screenshot(path=str(target), full_page=True, clip=clip)
 
     def session(self, username) -> str:
         client = Client()
@@ -101,6 +128,35 @@ class Command(BaseCommand):
             "failed_task": failed_task.pk if failed_task else None,
             "any": AutomationModel.objects.order_by("pk").first().pk,
         }
+
+    def docs_pages(self, scene) -> list[tuple]:
+        """The screenshots of docs/views.md: ``(name, user, path, viewport)``."""
+        failed = reverse("automations:instance", args=[scene["failed"]])
+        errors = reverse("automations:errors")
+        ids = f"{scene['failed']},{scene['waiting']}"
+        return [
+            ("tasks", "manager", reverse("automations:task_list"), DESKTOP),
+            ("task-form", "manager", reverse("automations:task", args=[scene["task"]]), DESKTOP),
+            ("start-menu", "alice", reverse("automations:start_menu"), DESKTOP),
+            ("instances", "admin", reverse("automations:instances"), DESKTOP),
+            ("instance", "admin", failed, DESKTOP),
+            (
+                "bulk-retry",
+                "admin",
+                reverse("automations:bulk_action", args=["retry"]) + f"?ids={ids}&next={errors}",
+                DESKTOP,
+            ),
+            (
+                "cancel",
+                "admin",
+                reverse("automations:instance_action", args=[scene["waiting"], "cancel"]),
+                DESKTOP,
+            ),
+            ("errors", "admin", errors, DESKTOP),
+            ("dashboard", "admin", reverse("automations:dashboard"), DESKTOP),
+            ("tasks-phone", "manager", reverse("automations:task_list"), PHONE),
+            ("instance-phone", "admin", reverse("automations:instance", args=[scene["waiting"]]), PHONE),
+        ]
 
     def pages(self, scene) -> list[tuple]:
         instance = reverse("automations:instance", args=[scene["failed"]])
