@@ -39,6 +39,7 @@ def legend_items() -> list[tuple[str, str]]:
         (_node("atm-visited"), _("ran")),
         (_node("atm-current", _HALO + _BOX), _("where it stands now (red: stopped by an error)")),
         (_node("atm-skipped"), _("skipped: passed by, or out of its way")),
+        (_node("atm-cancelled"), _("where a person cancelled it")),
         (_node(""), _("not reached yet")),
         (_edge("atm-taken", "taken"), _("the way it went")),
         (_edge("", "next"), _("a way it did not go")),

@@ -65,14 +65,15 @@ def instance_state(graph: Graph, automation: AutomationModel) -> DiagramState:
         state.current = set()
     if automation.status != Status.CANCELLED:
         state.cancelled = set()
-    state.skipped = known - state.visited - state.current - state.failed - _ahead(graph, state, way)
+    state.skipped = known - state.visited - state.current - state.failed - state.cancelled
+    state.skipped -= _ahead(graph, state, way)
     return state
 
 
 def _ahead(graph: Graph, state: DiagramState, way) -> set[str]:
     """Return the nodes the instance may still reach from where it stands (none once it finished)."""
     places = state.current | state.failed
-    if not way.visits and graph.nodes:
+    if not way.visits and graph.nodes and not state.cancelled:
         places = {graph.nodes[0].name}  # not started yet
     ahead: set[str] = set()
     while places:
@@ -108,6 +109,7 @@ def instance_message(automation: AutomationModel, state: DiagramState) -> dict:
         "visited": sorted(state.visited),
         "skipped": sorted(state.skipped),
         "failed": sorted(state.failed),
+        "cancelled": sorted(state.cancelled),
         "taken": sorted(list(edge) for edge in state.taken),
         "visits": dict(sorted(state.visits.items())),
         "finished": automation.finished,

@@ -73,6 +73,11 @@ STYLE = """
 .atm-node.atm-skipped .atm-skip-tag { display: inline; }
 .atm-skip-tag rect { fill: #6b7280; }
 .atm-node.atm-skipped .atm-skip-tag text { fill: #ffffff; font-size: 11px; font-weight: 700; }
+.atm-node.atm-cancelled .atm-shape { fill: #f4f4f5; stroke: #57606a; stroke-width: 3; }
+.atm-node .atm-cancel-tag { display: none; }
+.atm-node.atm-cancelled .atm-cancel-tag { display: inline; }
+.atm-cancel-tag rect { fill: #57606a; }
+.atm-node.atm-cancelled .atm-cancel-tag text { fill: #ffffff; font-size: 11px; font-weight: 700; }
 .atm-node .atm-visits { display: none; }
 .atm-node.atm-revisited .atm-visits { display: inline; }
 .atm-visits rect { fill: #1d2430; }
@@ -176,7 +181,8 @@ def _node(node, drawn: Layout, state: DiagramState, id_prefix) -> str:
     box = drawn.boxes[node.name]
     classes = f"atm-node atm-kind-{node.kind}"
     for name, members in (("atm-current", state.current), ("atm-visited", state.visited),
-                          ("atm-skipped", state.skipped), ("atm-failed", state.failed)):  # fmt: skip
+                          ("atm-skipped", state.skipped), ("atm-failed", state.failed),
+                          ("atm-cancelled", state.cancelled)):  # fmt: skip
         if node.name in members:
             classes += f" {name}"
     visits = state.visits.get(node.name, 0)
@@ -206,6 +212,7 @@ def _node(node, drawn: Layout, state: DiagramState, id_prefix) -> str:
     out.append(_tag(box, "atm-now", _("now")))
     if state.instance:
         out.append(_tag(box, "atm-skip-tag", _("skipped")))
+        out.append(_tag(box, "atm-cancel-tag", _("cancelled")))
         out.append(_visits_badge(box, visits))
     count, errors = state.counts.get(node.name, 0), state.errors.get(node.name, 0)
     if count:

@@ -38,6 +38,7 @@
   function mark(figure, message) {
     var current = names(message.current), visited = names(message.visited);
     var skipped = names(message.skipped), failed = names(message.failed), taken = {};
+    var cancelled = names(message.cancelled);
     var visits = message.visits || {};
     var svg = figure.querySelector("svg[data-visits-title]");
     message.taken.forEach(function (edge) { taken[edge.join(" ")] = true; });
@@ -47,6 +48,7 @@
       node.classList.toggle("atm-visited", !!visited[name]);
       node.classList.toggle("atm-skipped", !!skipped[name]);
       node.classList.toggle("atm-failed", !!failed[name]);
+      node.classList.toggle("atm-cancelled", !!cancelled[name]);
       markVisits(svg, node, visits[name] || 0);
     });
     figure.querySelectorAll(".atm-edge[data-source]").forEach(function (edge) {
