@@ -388,9 +388,9 @@ class InstanceActionView(ChangeAccessMixin, FormView):
             return self.no_longer_applies(form, str(exc))
         except Exception as exc:  # a receiver's own error: tell the person, keep the page
             logger.exception("Action %s on instance %s failed.", self.action.name, self.model.pk)
-            messages.error(
-                self.request, _("The action failed: %(error)s") % {"error": repr(exc)}, fail_silently=True
-            )
+            error = f"{type(exc).__name__}: {exc}"[:200]
+            failed = _("The action failed: %(error)s") % {"error": error}
+            messages.error(self.request, failed, fail_silently=True)
         else:
             messages.success(self.request, done, fail_silently=True)
         return HttpResponseRedirect(self.get_success_url())

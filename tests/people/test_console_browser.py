@@ -193,8 +193,9 @@ def test_retrying_three_failed_instances_at_once_from_the_errors_page(browser, s
         AutomationModel.objects.filter(pk=sync.id).update(data={**sync.data, "failure_rate": 0.0})
     page = logged_in_page(browser, server, root, TIMEOUT_MS)
     page.goto(server + "/automations/errors/")
+    page.check("[data-atm-select-all]")  # the header's box ticks every row
     for sync in syncs:
-        page.check(f'input[name="ids"][value="{sync.id}"]')
+        assert page.is_checked(f'input[name="ids"][value="{sync.id}"]')
     page.click(".atm-bulk-actions >> text=Retry")
     page.wait_for_selector("text=Yes, for 3 instances")
     for sync in syncs:

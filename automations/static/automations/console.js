@@ -4,7 +4,8 @@
  * second) it fetches its own address again and replaces every [data-atm-live-region] element with
  * the one of the same id in the new page. Ticked checkboxes stay ticked. The <main> element's
  * data-atm-live attribute says "connected" once the socket is open, "updated" after an update,
- * "closed" after a drop; the socket reconnects after a network failure.
+ * "closed" after a drop; the socket reconnects after a network failure. The box with
+ * data-atm-select-all ticks or clears every row of its selection form.
  */
 (function () {
   "use strict";
@@ -52,6 +53,15 @@
       window.setTimeout(function () { connect(root, wait * 2); }, wait);
     };
   }
+
+  // The box in a selection's header ticks or clears every row's box of its form.
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    if (!all.matches || !all.matches("[data-atm-select-all]") || !all.form) return;
+    all.form.querySelectorAll('input[type="checkbox"][name="ids"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
 
   function start() {
     document.querySelectorAll("[data-atm-console-socket]").forEach(function (root) { connect(root, 500); });
