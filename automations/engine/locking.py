@@ -25,4 +25,6 @@ def lock_rows(queryset: models.QuerySet[_Row], *, skip_locked: bool = False) -> 
 
 def lock_instance(automation_id: int, *, skip_locked: bool = False) -> AutomationModel | None:
     """Lock the row of instance ``automation_id`` and return it (``None`` if gone or skipped)."""
-    return lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked).first()
+    for row in lock_rows(AutomationModel.objects.filter(pk=automation_id), skip_locked=skip_locked):
+        return row  # one row at most: no ORDER BY or LIMIT to build, as first() would
+    return None

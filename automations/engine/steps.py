@@ -230,7 +230,7 @@ class _Step:
 
     def run(self) -> StepResult:
         open_tasks = list(
-            AutomationTaskModel.objects.filter(automation=self.model, finished=None).order_by("pk")
+            AutomationTaskModel.objects.filter(automation_id=self.model.pk, finished=None).order_by("pk")
         )
         for task in open_tasks:
             task.automation = self.model
@@ -240,7 +240,7 @@ class _Step:
         )
         self.writes.flush()
         if result.finished and self.walk.left_open():
-            AutomationTaskModel.objects.filter(automation=self.model, finished=None).update(
+            AutomationTaskModel.objects.filter(automation_id=self.model.pk, finished=None).update(
                 finished=self.now, message="ended"
             )
         if result.error:
