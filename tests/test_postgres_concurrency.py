@@ -67,8 +67,9 @@ def test_the_unique_running_constraint_holds_on_postgresql():
     from django.db import IntegrityError
 
     first = AutomationModel.objects.create(automation_class="x.Y", unique_key="k")
-    AutomationModel.objects.create(automation_class="x.Y", unique_key="k", finished=True)
-    AutomationModel.objects.create(automation_class="x.Y", unique_key="k", error="stopped")
+    AutomationModel.objects.create(automation_class="x.Y", unique_key="k", finished=True, status="finished")
+    AutomationModel.objects.create(automation_class="x.Y", unique_key="k", error="stopped", status="failed")
+    AutomationModel.objects.create(automation_class="x.Y", unique_key="k", status="cancelled")
     with pytest.raises(IntegrityError):
         AutomationModel.objects.create(automation_class="x.Y", unique_key="k")
     assert first.pk

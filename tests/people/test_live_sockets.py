@@ -92,8 +92,9 @@ async def test_the_console_socket_sends_a_burst_of_changes_as_a_few_messages(emp
     while not await communicator.receive_nothing(timeout=THROTTLE + 0.3):
         assert await communicator.receive_json_from() == {"type": "changed"}
         messages += 1
-    # One at once, then at most one per interval while the burst lasted, and the rest together.
-    assert 2 <= messages <= sending / THROTTLE + 2, (messages, sending)
+    # One at once, then at most one per interval while the burst lasted, and the rest together
+    # (over the network the hints that wait for the publishing thread arrive as one already).
+    assert 1 <= messages <= sending / THROTTLE + 2, (messages, sending)
     await get_channel_layer().group_send(CONSOLE_GROUP, {"type": "instance.moved"})
     assert await communicator.receive_json_from(timeout=THROTTLE + 5) == {"type": "changed"}
     await communicator.disconnect()
