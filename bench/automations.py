@@ -135,3 +135,26 @@ class FanOutFour(flow.Automation):
     def add(self, task, number):
         self.data["total"] = self.data.get("total", 0) + number
         return number
+
+
+class Released(flow.Automation):
+    """Waits for the message ``go``; its node notes when it ran and, on PostgreSQL, pings at commit."""
+
+    answer = flow.Execute(this.announce).AsSoonAs(this.has_message)
+    end = flow.End()
+
+    def has_message(self, task):
+        return "message" in self.data
+
+    def receive_go(self, token, data):
+        self.data["message"] = token
+
+    def announce(self, task):
+        import time
+
+        from django.db import connection
+
+        if connection.vendor == "postgresql":  # NOTIFY is delivered when the transaction commits
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [PING_CHANNEL, str(self.id)])
+        return time.time()

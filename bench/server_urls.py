@@ -1,4 +1,4 @@
-"""URLs of the embedded-mode benchmark's server: the site's, and two of the benchmark's own."""
+"""URLs of the benchmarks' server: the site's, and three of the benchmarks' own."""
 
 import time
 
@@ -24,8 +24,26 @@ def start(request):
     return JsonResponse({"started": count, "seconds": time.perf_counter() - began})
 
 
+def publish(request):
+    """Publish ``go`` to each instance of ``?ids=`` from this process; say when each was sent (epoch s).
+
+    The live-pages benchmark publishes through this view when the channel layer is in memory, where
+    only the server's own process reaches the embedded worker.
+    """
+    from automations import events
+
+    sent = []
+    for automation_id in request.GET["ids"].split(","):
+        event = {"type": events.MESSAGE, "automation": int(automation_id), "message": "go", "token": "bench"}
+        at = time.time()
+        events.publish(event)
+        sent.append([int(automation_id), at])
+    return JsonResponse({"sent": sent})
+
+
 urlpatterns = [
     path("bench/ping", ping),
     path("bench/start", start),
+    path("bench/publish", publish),
     path("", include("demo.urls")),
 ]

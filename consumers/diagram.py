@@ -82,13 +82,17 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
         await self.send_state()
 
     async def send_state(self):
-        message, code = await database_sync_to_async(self.diagram_message)()
+        message, code = await self.read_state()
         if message is None:
             if code == CLOSE_GONE:
                 await self.send_json({"type": "gone", "automation": self.automation_id})
             await self.close(code=code)
             return
         await self.send_json(message)
+
+    async def read_state(self) -> tuple[dict | None, int]:
+        """Return :meth:`diagram_message`, run in the server's thread for sync code."""
+        return await database_sync_to_async(self.diagram_message)()
 
     def diagram_message(self) -> tuple[dict | None, int]:
         """Return ``(message, 0)``, or ``(None, close code)`` if the socket must close."""
