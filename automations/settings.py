@@ -87,6 +87,9 @@
 ``ATM_SOCKET_MESSAGE_SIZE``
     Most bytes of a message a browser sends on the task-list or diagram socket; a larger one is
     ignored (default 4096).
+``ATM_LIVE_PAGE_THREADS``
+    Threads of a server process that read and render the live instance pages' messages side by
+    side (default 4).
 """
 
 from datetime import timedelta
@@ -138,6 +141,7 @@ DEFAULTS: dict[str, Any] = {
     "ATM_TASK_PAGE_SIZE": 20,
     "ATM_HISTORY_LIMIT": 500,
     "ATM_SOCKET_MESSAGE_SIZE": 4096,
+    "ATM_LIVE_PAGE_THREADS": 4,
 }
 
 

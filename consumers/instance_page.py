@@ -7,32 +7,41 @@ this user sees it (``title``, ``facts``, ``actions``, ``positions``, ``data``, `
 ``history``; see :data:`automations.views.instances.LIVE_PARTS`), which ``instance.js`` puts in
 place. The socket is told after every step of the instance and every action on it.
 
-The page's message is read and rendered in a small pool of threads of its own (:data:`RENDERING`),
+The page's message is read and rendered in a small pool of threads of its own (:func:`rendering`,
+``ATM_LIVE_PAGE_THREADS``),
 not in the one thread that runs the server's sync code: the sockets of several instances that moved
 at once render side by side, overlapping their queries, and none waits behind a page request.
 """
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from django.urls import path
 
+from automations import settings as atm_settings
 from automations.models import AutomationModel
 from automations.views.instances import live_parts
 
 from .diagram import InstanceDiagramConsumer
 
 INSTANCE_PAGE_PATH = "ws/automations/instances/<int:automation_id>/"
-RENDERING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="automations-instance-pages")
+
+
+@functools.cache
+def rendering() -> ThreadPoolExecutor:
+    """Return the process's pool of threads that read and render instance pages' messages."""
+    threads = atm_settings.get("ATM_LIVE_PAGE_THREADS")
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="automations-instance-pages")
 
 
 class InstancePageConsumer(InstanceDiagramConsumer):
     """Send the instance page's parts with its diagram, now and whenever the instance changes."""
 
     async def read_state(self) -> tuple[dict | None, int]:
-        read = database_sync_to_async(self.diagram_message, thread_sensitive=False, executor=RENDERING)
+        read = database_sync_to_async(self.diagram_message, thread_sensitive=False, executor=rendering())
         return await read()
 
     def state_message(self, user, automation: AutomationModel, graph) -> dict:
