@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from automations import registry
+from automations import history, registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.permissions import task_users_with_permission
@@ -56,6 +56,10 @@ class AutomationManager(models.Manager["AutomationModel"]):
     def due(self, now: datetime | None = None) -> models.QuerySet[AutomationModel]:
         """Return the unfinished instances whose wake time has come, earliest first."""
         return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
+
+    def finished_before(self, cutoff: datetime) -> models.QuerySet[AutomationModel]:
+        """Return the finished instances last updated before ``cutoff``, the oldest first."""
+        return self.filter(status=Status.FINISHED, updated__lt=cutoff).order_by("updated", "pk")
 
     def running(self) -> models.QuerySet[AutomationModel]:
         """Return the instances that have not stopped: neither finished, failed nor cancelled."""
@@ -174,14 +178,24 @@ class AutomationModel(models.Model):
         return _engine_sweep()
 
     @classmethod
-    def delete_history(cls, days: float = 30) -> tuple[int, dict[str, int]]:
-        """Delete instances finished more than ``days`` days ago with their tasks.
+    def delete_history(
+        cls,
+        days: float = 30,
+        *,
+        batch_size: int | None = None,
+        progress: Callable[[history.Batch], object] | None = None,
+    ) -> tuple[int, dict[str, int]]:
+        """Delete instances finished more than ``days`` days ago with their tasks and audit entries.
 
-        An instance's finishing time is its last update. Return ``(total, {model_label: count})``
-        as Django's ``QuerySet.delete()`` does.
+        An instance's finishing time is its last update. The oldest go first, in batches of at most
+        ``batch_size`` instances (default ``ATM_DELETE_BATCH``), each in a transaction of its own
+        that should take at most ``ATM_DELETE_BATCH_SECONDS`` (a slower one halves the next);
+        ``progress(batch)`` is called after each (see :class:`automations.history.Batch`). Return
+        ``(total, {model_label: count})`` as Django's ``QuerySet.delete()`` does.
         """
         cutoff = timezone.now() - timedelta(days=days)
-        return cls.objects.filter(status=Status.FINISHED, updated__lt=cutoff).delete()
+        sizes = history.batch_sizes(batch_size)
+        return history.delete_in_batches(cls.objects.finished_before(cutoff), sizes, progress)
 
 
 class AutomationTaskModel(models.Model):
