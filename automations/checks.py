@@ -154,6 +154,7 @@ POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
     "ATM_FLUSH_AT_EXIT",
     "ATM_TASK_DUE_HOURS",
     "ATM_TASK_LATE_HOURS",
+    "ATM_DELETE_BATCH_SECONDS",
 )
 POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_MAX_EVENT_SIZE",
@@ -173,16 +174,22 @@ POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_HISTORY_LIMIT",
     "ATM_SOCKET_MESSAGE_SIZE",
     "ATM_LIVE_PAGE_THREADS",
+    "ATM_DELETE_BATCH",
 )
+OPTIONAL_NUMBER_SETTINGS = ("ATM_FINISHED_KEPT_DAYS",)  # a positive number, or None for "never"
 
 
 def check_limit_settings(app_configs=None, **kwargs):
     """Report a limit setting that is not a positive number, or a count that is not a positive
     whole number (``automations.E021``)."""
     errors = []
-    for name in POSITIVE_NUMBER_SETTINGS + POSITIVE_COUNT_SETTINGS:
+    for name in POSITIVE_NUMBER_SETTINGS + POSITIVE_COUNT_SETTINGS + OPTIONAL_NUMBER_SETTINGS:
         value = atm_settings.get(name)
+        if value is None and name in OPTIONAL_NUMBER_SETTINGS:
+            continue
         kind, types = ("whole number", int) if name in POSITIVE_COUNT_SETTINGS else ("number", int | float)
+        if name in OPTIONAL_NUMBER_SETTINGS:
+            kind = "number or None"
         if isinstance(value, bool) or not isinstance(value, types) or not value > 0:
             errors.append(
                 checks.Error(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from automations import registry
+from automations import history, registry
 from automations import settings as atm_settings
 from automations.logsafe import shown
 from automations.permissions import task_users_with_permission
@@ -56,6 +56,10 @@ class AutomationManager(models.Manager["AutomationModel"]):
     def due(self, now: datetime | None = None) -> models.QuerySet[AutomationModel]:
         """Return the unfinished instances whose wake time has come, earliest first."""
         return self.filter(wake_at__lte=now or timezone.now()).order_by("wake_at")
+
+    def finished_before(self, cutoff: datetime) -> models.QuerySet[AutomationModel]:
+        """Return the finished instances last updated before ``cutoff``, the oldest first."""
+        return self.filter(status=Status.FINISHED, updated__lt=cutoff).order_by("updated", "pk")
 
     def running(self) -> models.QuerySet[AutomationModel]:
         """Return the instances that have not stopped: neither finished, failed nor cancelled."""
@@ -117,6 +121,11 @@ class AutomationModel(models.Model):
     class Meta:
         verbose_name = _("automation")
         verbose_name_plural = _("automations")
+        indexes = [  # the oldest finished instances first, for deleting them (delete_history, retention)
+            models.Index(
+                fields=["updated", "id"], condition=models.Q(status="finished"), name="automations_finished"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["unique_key"],
@@ -174,22 +183,37 @@ class AutomationModel(models.Model):
         return _engine_sweep()
 
     @classmethod
-    def delete_history(cls, days: float = 30) -> tuple[int, dict[str, int]]:
-        """Delete instances finished more than ``days`` days ago with their tasks.
+    def delete_history(
+        cls,
+        days: float = 30,
+        *,
+        batch_size: int | None = None,
+        progress: Callable[[history.Batch], object] | None = None,
+    ) -> tuple[int, dict[str, int]]:
+        """Delete instances finished more than ``days`` days ago with their tasks and audit entries.
 
-        An instance's finishing time is its last update. Return ``(total, {model_label: count})``
-        as Django's ``QuerySet.delete()`` does.
+        An instance's finishing time is its last update. The oldest go first, in batches of at most
+        ``batch_size`` instances (default ``ATM_DELETE_BATCH``), each in a transaction of its own
+        that should take at most ``ATM_DELETE_BATCH_SECONDS`` (a slower one halves the next), with
+        a pause as long as the batch between two; ``progress(batch)`` is called after each (see
+        :class:`automations.history.Batch`). Return
+        ``(total, {model_label: count})`` as Django's ``QuerySet.delete()`` does.
         """
         cutoff = timezone.now() - timedelta(days=days)
-        return cls.objects.filter(status=Status.FINISHED, updated__lt=cutoff).delete()
+        sizes = history.batch_sizes(batch_size)
+        return history.delete_in_batches(cls.objects.finished_before(cutoff), sizes, progress)
 
 
 class AutomationTaskModel(models.Model):
     """One visit of a node by an automation instance; open (``finished`` empty) while it waits."""
 
-    automation = models.ForeignKey(AutomationModel, on_delete=models.CASCADE, verbose_name=_("automation"))
+    # Indexed by automations_task_open, whose first column it is; the other indexes leave out the
+    # rows they never find (empty foreign keys, finished tasks), most rows of a long history.
+    automation = models.ForeignKey(
+        AutomationModel, on_delete=models.CASCADE, db_index=False, verbose_name=_("automation")
+    )
     status = models.CharField(_("node"), max_length=256, blank=True)
-    created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
     message = models.CharField(_("message"), max_length=512, blank=True, default="")
     result = models.JSONField(_("result"), null=True, blank=True)
@@ -199,6 +223,7 @@ class AutomationTaskModel(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        db_index=False,
         related_name="+",
         verbose_name=_("assigned user"),
     )
@@ -207,6 +232,7 @@ class AutomationTaskModel(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        db_index=False,
         related_name="+",
         verbose_name=_("assigned group"),
     )
@@ -216,6 +242,7 @@ class AutomationTaskModel(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        db_index=False,
         related_name="+",
         verbose_name=_("finished by"),
     )
@@ -223,7 +250,22 @@ class AutomationTaskModel(models.Model):
     class Meta:
         verbose_name = _("automation task")
         verbose_name_plural = _("automation tasks")
-        indexes = [models.Index(fields=["automation", "finished"], name="automations_task_open")]
+        indexes = [
+            models.Index(fields=["automation", "finished"], name="automations_task_open"),
+            models.Index(
+                fields=["created"],
+                condition=models.Q(finished__isnull=True),
+                name="automations_task_open_created",
+            ),
+            *(
+                models.Index(fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=name)
+                for field, name in [
+                    ("interaction_user", "automations_task_user"),
+                    ("interaction_group", "automations_task_group"),
+                    ("finished_by", "automations_task_finisher"),
+                ]
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.automation_id}.{self.status}"

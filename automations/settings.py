@@ -84,6 +84,14 @@
     Tasks per page of each section of the task list (default 20).
 ``ATM_HISTORY_LIMIT``
     Most task rows shown on an instance's page (default 500).
+``ATM_FINISHED_KEPT_DAYS``
+    Days a finished instance is kept, counted from its last update, before the scheduler worker
+    deletes it with its tasks and audit entries; ``None`` keeps finished instances for ever
+    (default ``None``). Failed and cancelled instances are never deleted by the worker.
+``ATM_DELETE_BATCH``, ``ATM_DELETE_BATCH_SECONDS``
+    Most instances deleted in one transaction, by the worker and by ``automation_delete_history``
+    (default 500), and the seconds one such transaction should take at most: a batch that took
+    longer halves the next one (default 0.2).
 ``ATM_SOCKET_MESSAGE_SIZE``
     Most bytes of a message a browser sends on the task-list or diagram socket; a larger one is
     ignored (default 4096).
@@ -142,6 +150,9 @@ DEFAULTS: dict[str, Any] = {
     "ATM_HISTORY_LIMIT": 500,
     "ATM_SOCKET_MESSAGE_SIZE": 4096,
     "ATM_LIVE_PAGE_THREADS": 4,
+    "ATM_FINISHED_KEPT_DAYS": None,
+    "ATM_DELETE_BATCH": 500,
+    "ATM_DELETE_BATCH_SECONDS": 0.2,
 }
 
 

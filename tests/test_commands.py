@@ -81,9 +81,9 @@ def test_delete_history_keeps_instances_stopped_by_an_error(clock):
 def test_automation_delete_history_command(clock):
     finished_instance(clock, days_ago=20)
     assert run_command("automation_delete_history") == (
-        "Deleted 0 object(s) finished more than 30 day(s) ago (nothing).\n"
+        "Deleted 0 object(s) finished more than 30 day(s) ago (nothing) in 0 batch(es).\n"
     )
     assert run_command("automation_delete_history", "14") == (
         "Deleted 3 object(s) finished more than 14 day(s) ago "
-        "(automations.AutomationModel: 1, automations.AutomationTaskModel: 2).\n"
+        "(automations.AutomationModel: 1, automations.AutomationTaskModel: 2) in 1 batch(es).\n"
     )

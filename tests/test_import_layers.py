@@ -33,6 +33,7 @@ LAYERS = [
         [
             "automations",
             "automations.exceptions",
+            "automations.history",
             "automations.jsonlimits",
             "automations.logsafe",
             "automations.outcomes",

@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from automations import engine
+from automations import engine, history
 from automations.models import AutomationModel
 from tests.conftest import REQUIRE_SERVICES
 from tests.testapp.automations import EffectChain
@@ -119,3 +120,14 @@ def test_two_step_processes_run_every_node_exactly_once():
         AutomationModel.objects.filter(pk__in=[i.id for i in instances], finished=True).count() == INSTANCES
     )
     assert not AutomationModel.objects.exclude(error="").exists()
+
+
+def test_deleting_history_skips_the_instances_another_worker_holds():
+    ids = [EffectChain().id for _ in range(3)]
+    assert AutomationModel.objects.filter(pk__in=ids, status=AutomationModel.Status.FINISHED).count() == 3
+    cutoff = timezone.now() + timedelta(seconds=1)
+    with other_connection() as holder:
+        holder.execute("SELECT id FROM automations_automationmodel WHERE id = %s FOR UPDATE", [ids[0]])
+        batch = history.delete_batch(AutomationModel.objects.finished_before(cutoff), 10)
+        assert (batch.chosen, batch.rows) == (2, 2)
+    assert list(AutomationModel.objects.values_list("pk", flat=True)) == [ids[0]]

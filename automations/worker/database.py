@@ -1,8 +1,8 @@
 """What the scheduler worker does in the database: the sync functions it runs on its database threads.
 
-Advancing instances (one, or a batch due at once), sweeping, the wake times to arm, and the
-workers' heartbeats. Each is a plain function; the worker calls it through
-``database_sync_to_async`` on the engine's thread or on a thread of its own.
+Advancing instances (one, or a batch due at once), sweeping, the wake times to arm, the
+workers' heartbeats, and deleting old finished instances. Each is a plain function; the worker
+calls it through ``database_sync_to_async`` on the engine's thread or on a thread of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db import connection, connections
 from django.utils import timezone
 
-from automations import engine
+from automations import engine, history
 from automations import settings as atm_settings
 from automations.events import inbox, wakeups
 from automations.models import AutomationModel, WorkerModel
@@ -83,6 +83,16 @@ def after_sweep(within):
     """
     inbox.forget_handled()
     return upcoming(within)
+
+
+def delete_finished(size: int) -> history.Batch | None:
+    """Delete at most ``size`` instances finished more than ``ATM_FINISHED_KEPT_DAYS`` days ago, the
+    oldest, in one transaction; return what the batch did, or ``None`` if they are kept for ever."""
+    days = atm_settings.get("ATM_FINISHED_KEPT_DAYS")
+    if days is None:
+        return None
+    cutoff = timezone.now() - timedelta(days=days)
+    return history.delete_batch(AutomationModel.objects.finished_before(cutoff), size)
 
 
 def upcoming(within: float) -> list:

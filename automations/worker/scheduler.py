@@ -2,7 +2,8 @@
 
 :class:`Scheduler` listens on ``ATM_CHANNEL_NAME`` (:mod:`.intake`), keeps one timer for the earliest
 wake time it knows (:mod:`.timing`), sweeps when it starts and every ``ATM_SWEEP_INTERVAL`` seconds,
-beats and takes over dead workers (:mod:`.sweeping`); its tasks are supervised
+beats and takes over dead workers (:mod:`.sweeping`), deletes old finished instances
+(:mod:`.retention`); its tasks are supervised
 (:mod:`.supervision`). What it does in the database is in :mod:`.database`.
 
 Run it with ``manage.py automation_worker`` (scaled out), inside ``manage.py automation_server``
@@ -31,6 +32,7 @@ from automations.logsafe import Throttle
 
 from . import database
 from .intake import Intake
+from .retention import Retention
 from .supervision import SchedulerFailedError, Supervised
 from .sweeping import Sweeping
 from .timers import Timers
@@ -39,7 +41,7 @@ from .timing import Timing
 logger = logging.getLogger("automations.scheduler")
 
 
-class Scheduler(Intake, Timing, Sweeping, Supervised):
+class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
     """One scheduler worker: a listener on the channel, the inbox, a timer, a heartbeat and sweeps."""
 
     def __init__(
@@ -76,7 +78,7 @@ class Scheduler(Intake, Timing, Sweeping, Supervised):
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
         self._skip_log = Throttle(atm_settings.get("ATM_UNDECODABLE_LOG_INTERVAL"))
         self.stats = {"events": 0, "invalid": 0, "failed": 0, "timers": 0, "sweeps": 0, "takeovers": 0,
-                      "refused": 0, "undecodable": 0}  # fmt: skip
+                      "refused": 0, "undecodable": 0, "deleted": 0}  # fmt: skip
 
     # -- running --------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class Scheduler(Intake, Timing, Sweeping, Supervised):
             self._service("intake", self._take_in)
         self._service("applier", self._apply_ready)
         self._service("periodic sweep", self._sweep_periodically)
+        self._service("history retention", self._delete_history_periodically)
 
     def stop(self) -> None:
         """Ask :meth:`arun` to return; a step already running in the database thread still commits."""

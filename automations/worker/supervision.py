@@ -34,7 +34,8 @@ class Supervised:
 
     def services(self) -> dict[str, asyncio.Task]:
         """Return the worker's supervised tasks by name (``"heartbeat"``, ``"listener"``, ``"intake"``,
-        ``"applier"``, ``"periodic sweep"``); a task restarted after it ended replaces the old one."""
+        ``"applier"``, ``"periodic sweep"``, ``"history retention"``); a task restarted after it
+        ended replaces the old one."""
         return {name: task for task, (name, _) in self._services.items()}
 
     def _spawn(self, coroutine) -> asyncio.Task:
