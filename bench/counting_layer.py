@@ -39,7 +39,8 @@ class CountingRedisLayer(RedisChannelLayer):
         message = await super().receive(channel)
         if isinstance(message, dict) and message.get("type") == "automation.receipt":
             counts["receipts received"] += 1
-            sent = first_sent.pop(message.get("id"), None)
-            if sent is not None:
+            sent = first_sent.get(message.get("id"))
+            if sent is not None and sent > 0:
                 round_trips.append(time.perf_counter() - sent)
+                first_sent[message["id"]] = 0.0  # timed: later copies are not
         return message
