@@ -122,13 +122,13 @@ class LoopState:
     """The confirmed publishing of one event loop: its slots, reply channels and pace."""
 
     size: int = 0
-    slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
+    slots: asyncio.Semaphore | None = None
     receipts: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
     pace: Pace = field(default_factory=Pace)
 
     def slots_for(self, size: int) -> asyncio.Semaphore:
         """Return the semaphore of ``size`` slots (a new one when the setting changed)."""
-        if size != self.size:
+        if self.slots is None or size != self.size:
             self.size, self.slots = size, asyncio.Semaphore(size)
         return self.slots
 
