@@ -30,6 +30,7 @@ class AutomationsConfig(AppConfig):
         checks.register(automation_checks.check_permission_settings)
         checks.register(automation_checks.check_unassigned_forms)
         checks.register(automation_checks.check_worker_reachable)
+        checks.register(automation_checks.check_reply_capacity)
         checks.register(automation_checks.check_limit_settings)
         page_views.connect_receivers()
         task_list_live.connect_receivers()

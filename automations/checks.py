@@ -1,11 +1,13 @@
 """System checks of Django Automations: declared automations, forms, settings and the worker setup."""
 
+import channels.layers
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from automations import registry
 from automations import settings as atm_settings
+from automations.events.confirming import REPLY_PREFIX
 from automations.flow.automation import _BASE_ATTRIBUTES
 from automations.flow.declaration import find_problems
 from automations.flow.execute import SendMessage
@@ -130,6 +132,35 @@ def check_worker_reachable(app_configs=None, **kwargs):
     ]
 
 
+def check_reply_capacity(app_configs=None, **kwargs):
+    """Warn when the reply channels of a process may fill up with ``ATM_PUBLISH_IN_FLIGHT`` receipts.
+
+    channels-redis keeps all the process-local channels of a process in one list, limited by the
+    layer's ``capacity`` (or a ``channel_capacity`` pattern that matches ``automations.receipt.*``);
+    a confirmed publish of this process waits on one of them (``automations.W021``).
+    """
+    in_flight = atm_settings.get("ATM_PUBLISH_IN_FLIGHT")
+    backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND")
+    if backend in (None, IN_MEMORY_LAYER) or isinstance(in_flight, bool) or not isinstance(in_flight, int):
+        return []
+    try:
+        capacity = channels.layers.get_channel_layer().get_capacity(f"{REPLY_PREFIX}.check!check")
+    except Exception:  # a layer that cannot be made, or that has no capacity: nothing to compare
+        return []
+    if not isinstance(capacity, int) or capacity >= 2 * in_flight:
+        return []
+    return [
+        checks.Warning(
+            f"ATM_PUBLISH_IN_FLIGHT is {in_flight}, but the channel layer holds only {capacity} messages "
+            f"for the reply channels of a process: receipts of confirmed publishes may be refused and "
+            f"their events sent again.",
+            hint=f"Give the layer's CONFIG a 'channel_capacity' of at least {2 * in_flight} for "
+            f"'{REPLY_PREFIX}.*' (or a larger 'capacity'), or lower ATM_PUBLISH_IN_FLIGHT.",
+            id="automations.W021",
+        )
+    ]
+
+
 # -- limits ----------------------------------------------------------------------------------------
 
 POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
@@ -175,6 +206,7 @@ POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_SOCKET_MESSAGE_SIZE",
     "ATM_LIVE_PAGE_THREADS",
     "ATM_DELETE_BATCH",
+    "ATM_PUBLISH_IN_FLIGHT",
 )
 OPTIONAL_NUMBER_SETTINGS = ("ATM_FINISHED_KEPT_DAYS",)  # a positive number, or None for "never"
 

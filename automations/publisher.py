@@ -74,6 +74,13 @@ def channel_layer():
         return entry[1]
 
 
+def current_layer():
+    """Return the channel layer to send with here: the publishing loop's own there, else the shared one."""
+    if on_publishing_loop():
+        return channel_layer()
+    return channels.layers.get_channel_layer()
+
+
 def run(coroutine_function, *args, **kwargs):
     """Run ``coroutine_function(*args, **kwargs)`` on the process's publishing loop; return its result.
 
@@ -88,6 +95,15 @@ def run(coroutine_function, *args, **kwargs):
         raise RuntimeError("publisher.run() was called from async code; await the coroutine instead.")
     future = asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), _publishing_loop())
     return future.result()
+
+
+def schedule(coroutine_function, *args, **kwargs) -> concurrent.futures.Future:
+    """Start ``coroutine_function(*args, **kwargs)`` on the publishing loop; return its future.
+
+    From any thread, async code included: ``await asyncio.wrap_future(schedule(...))`` waits for it
+    without blocking the caller's event loop, and cancelling that await cancels the coroutine.
+    """
+    return asyncio.run_coroutine_threadsafe(coroutine_function(*args, **kwargs), _publishing_loop())
 
 
 _turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}

@@ -71,6 +71,10 @@
 ``ATM_CONFIRM_FIRST_WAIT``, ``ATM_CONFIRM_LONGEST_WAIT``
     Seconds a confirmed publish waits for a receipt before it sends the event again (default 1),
     doubled after every try up to the longest (default 5).
+``ATM_PUBLISH_IN_FLIGHT``
+    Confirmed publishes of one process that wait for their receipts at once; the others wait for
+    a slot (default 50). Keep the channel layer's capacity for the reply channels at least twice
+    as large (system check ``automations.W021``).
 ``ATM_WAKE_SOON``, ``ATM_WAKE_GATHER``
     A wake-up due within ``ATM_WAKE_SOON`` seconds is published at once, on its own (default 2);
     one due later waits ``ATM_WAKE_GATHER`` seconds for others to go with it in one
@@ -141,6 +145,7 @@ DEFAULTS: dict[str, Any] = {
     "ATM_CONFIRM_TIMEOUT": 30.0,
     "ATM_CONFIRM_FIRST_WAIT": 1.0,
     "ATM_CONFIRM_LONGEST_WAIT": 5.0,
+    "ATM_PUBLISH_IN_FLIGHT": 50,
     "ATM_WAKE_SOON": 2.0,
     "ATM_WAKE_GATHER": 0.2,
     "ATM_FLUSH_AT_EXIT": 2.0,

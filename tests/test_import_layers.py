@@ -65,6 +65,7 @@ LAYERS = [
         [
             "automations.events",
             "automations.events.publishing",
+            "automations.events.confirming",
             "automations.events.schema",
             "automations.events.wakes",
             "automations.events.wakeups",

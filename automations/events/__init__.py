@@ -44,8 +44,8 @@ schema (:mod:`~automations.events.schema`), publishing (:mod:`~automations.event
 run time and is imported by its module path; this module never imports it.
 """
 
+from automations.events.confirming import EventNotConfirmedError
 from automations.events.publishing import (
-    EventNotConfirmedError,
     apublish,
     channel_name,
     publish,

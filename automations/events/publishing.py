@@ -8,8 +8,6 @@ until a worker's receipt comes.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import datetime
 from typing import Any, overload
@@ -19,18 +17,13 @@ from asgiref.sync import async_to_sync
 
 from automations import publisher
 from automations import settings as atm_settings
-from automations.events.schema import RECEIPT, WAKE, WAKE_TYPES, InvalidEventError, validate
-from automations.exceptions import AutomationsError
-from automations.logsafe import shown
+from automations.events.confirming import send_confirmed
+from automations.events.schema import WAKE, WAKE_TYPES, validate
 
 
 def channel_name() -> str:
     """Return the channel the scheduler worker listens on (``ATM_CHANNEL_NAME``)."""
     return atm_settings.get("ATM_CHANNEL_NAME")
-
-
-class EventNotConfirmedError(AutomationsError, TimeoutError):
-    """No worker confirmed an event within the time a confirmed :func:`publish` allowed."""
 
 
 def publish(event: dict, *, confirm: bool = False, timeout: float | None = None) -> str | None:
@@ -57,14 +50,7 @@ def publish(event: dict, *, confirm: bool = False, timeout: float | None = None)
 
 async def send(event):
     """Send ``event`` as it is to the scheduler worker's channel."""
-    await _layer().send(channel_name(), event)
-
-
-def _layer():
-    """The channel layer to send with here: the publishing loop's own there, else the shared one."""
-    if publisher.on_publishing_loop():
-        return publisher.channel_layer()
-    return channels.layers.get_channel_layer()
+    await publisher.current_layer().send(channel_name(), event)
 
 
 def from_sync(coroutine_function, *args, **kwargs):
@@ -84,11 +70,10 @@ async def apublish(event: dict, *, confirm: bool = False, timeout: float | None 
     The same as :func:`publish`, awaitable.
     """
     event = checked(event)
-    layer = _layer()
-    if not confirm:
-        await layer.send(channel_name(), event)
+    if confirm:
+        await send_confirmed(event, timeout)
     else:
-        await _send_confirmed(layer, event, timeout)
+        await publisher.current_layer().send(channel_name(), event)
     return event.get("id")
 
 
@@ -97,43 +82,6 @@ def checked(event):
     event = with_id(event)
     validate(event)
     return event
-
-
-async def _send_confirmed(layer, event, timeout):
-    if timeout is None:
-        timeout = atm_settings.get("ATM_CONFIRM_TIMEOUT")
-    deadline = time.monotonic() + timeout
-    reply_channel = await layer.new_channel("automations.receipt.")
-    event = {**event, "reply_channel": reply_channel}
-    wait, problem = atm_settings.get("ATM_CONFIRM_FIRST_WAIT"), "no worker answered"
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise EventNotConfirmedError(
-                f"Event {shown(event.get('id'))} ({event['type']}) was not confirmed within {timeout:g} s: "
-                f"{problem}. Is a scheduler worker running on channel {channel_name()!r}?"
-            )
-        try:
-            await layer.send(channel_name(), event)
-            answer = await asyncio.wait_for(_receipt_for(layer, reply_channel, event.get("id")),
-                                            min(wait, remaining))  # fmt: skip
-        except TimeoutError:
-            problem = "no worker answered"
-        except Exception as exc:  # a full channel, Redis restarting: the same event again, later
-            problem = f"the channel layer failed ({type(exc).__name__}: {shown(str(exc))})"
-            await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-        else:
-            if answer.get("accepted") is True:
-                return
-            raise InvalidEventError(f"The worker rejected the event: {answer.get('error')}")
-        wait = min(wait * 2, atm_settings.get("ATM_CONFIRM_LONGEST_WAIT"))
-
-
-async def _receipt_for(layer, reply_channel, event_id):
-    while True:
-        answer = await layer.receive(reply_channel)
-        if isinstance(answer, dict) and answer.get("type") == RECEIPT and answer.get("id") == event_id:
-            return answer
 
 
 @overload

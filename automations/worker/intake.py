@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
@@ -30,6 +32,7 @@ logger = logging.getLogger("automations.scheduler")
 # What a channel layer raises when it cannot reach its server (channels-redis: redis-py's errors,
 # sockets), as opposed to the errors of a message it took from the channel but could not decode.
 CONNECTION_ERRORS = (OSError, EOFError, RedisError)
+RECEIPT_PATIENCE = 1.0  # seconds the receipts of one batch wait in all for full reply channels
 
 
 class Intake:
@@ -105,8 +108,7 @@ class Intake:
                 self.stats["invalid"] += 1
             else:
                 self._ready.put_nowait(intake.event)
-        for intake in intakes:
-            await self._reply(intake)
+        await send_receipts(self.channel_layer or get_channel_layer(), intakes)
 
     async def _store(self, batch):
         """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
@@ -167,14 +169,43 @@ class Intake:
 
 async def send_receipt(channel_layer, intake) -> None:
     """Log a refused event; send the receipt to the event's ``reply_channel`` if it has one."""
-    if intake.error is not None:
-        logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
-    if intake.reply_channel is None:
-        return
-    try:
-        await channel_layer.send(intake.reply_channel, intake.receipt())
-    except Exception as exc:  # the publisher sends the event again and gets the receipt then
-        logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+    await send_receipts(channel_layer, [intake])
+
+
+async def send_receipts(channel_layer, intakes) -> None:
+    """Log the refused events; send each receipt asked for, waiting briefly for a full reply channel.
+
+    channels-redis keeps all the reply channels of a publishing process in one list, limited by the
+    layer's capacity: a burst of receipts to a process that receives them slower than they come
+    fills it, and ``send()`` raises ``ChannelFull``. A refused receipt is sent again after a short
+    pause, the pauses of one call ``RECEIPT_PATIENCE`` seconds in all (a dead publisher's full
+    list holds the worker up that long at most); one refused after that is dropped and logged. The
+    publisher sends its event again and gets the receipt then.
+    """
+    give_up = time.monotonic() + RECEIPT_PATIENCE
+    for intake in intakes:
+        if intake.error is not None:
+            logger.warning("Invalid event dropped (%s): %s", inbox.describe(intake.raw), intake.error)
+        if intake.reply_channel is not None:
+            await _send_patiently(channel_layer, intake, give_up)
+
+
+async def _send_patiently(channel_layer, intake, give_up) -> None:
+    pause = 0.01
+    while True:
+        try:
+            await channel_layer.send(intake.reply_channel, intake.receipt())
+            return
+        except ChannelFull as exc:
+            if time.monotonic() + pause > give_up:
+                logger.warning("Receipt for event (%s) not sent (%r): its reply channel stayed full.",
+                               inbox.describe(intake.raw), exc)  # fmt: skip
+                return
+        except Exception as exc:  # the publisher sends the event again and gets the receipt then
+            logger.warning("Receipt for event (%s) not sent (%r).", inbox.describe(intake.raw), exc)
+            return
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 async def take_waiting_events(
@@ -204,6 +235,5 @@ async def take_waiting_events(
         logger.warning("Skipped %d message(s) on channel %r that could not be received (the last: %s).",
                        skipped, channel, problem)  # fmt: skip
     if received:
-        for intake in await database_sync_to_async(inbox.accept)(received):
-            await send_receipt(layer, intake)
+        await send_receipts(layer, await database_sync_to_async(inbox.accept)(received))
     return len(received)
