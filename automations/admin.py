@@ -200,6 +200,16 @@ def send_message(modeladmin, request, queryset):
 @admin.register(AutomationModel)
 class AutomationModelAdmin(SafeInputAdmin):
     list_display = ["id", "automation_name", "state", "created", "updated", "wake_at"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        inputs = getattr(field.widget, "widgets", ()) if field is not None else ()
+        if db_field.name == "wake_at" and len(inputs) == 2:
+            # The admin's split date and time inputs have no labels of their own (Django 5.2).
+            inputs[0].attrs["aria-label"] = _("wake at: date")
+            inputs[1].attrs["aria-label"] = _("wake at: time")
+        return field
+
     list_filter = [AutomationClassFilter, StateFilter, "created"]
     search_fields = ["=id", "automation_class", "key", "data", "error"]
     readonly_fields = [
