@@ -23,7 +23,7 @@ from django.urls import path
 from automations.diagram.live import CONSOLE_GROUP
 
 from .diagram import CLOSE_FORBIDDEN, VIEW_PERMISSION
-from .task_list import CLOSE_UNAUTHENTICATED, session_user_id
+from .task_list import CLOSE_UNAUTHENTICATED, scope_login, session_user_id
 
 CONSOLE_PATH = "ws/automations/console/"
 THROTTLE = 1.0  # seconds between two messages of one socket
@@ -33,16 +33,11 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
     """Tell a console page that instances changed, at most once per :data:`THROTTLE` seconds."""
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        login = scope_login(self.scope)
+        if login is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None) if session is not None else None
-        if session is not None and self.session_key is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user_id = user.pk
+        self.user_id, self.session_key = login
         code = await database_sync_to_async(self.refusal)()
         if code:
             await self.close(code=code)

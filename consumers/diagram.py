@@ -29,7 +29,7 @@ from automations.diagram.live import instance_group
 from automations.diagram.state import instance_message
 from automations.models import AutomationModel
 
-from .task_list import CLOSE_UNAUTHENTICATED, _language, session_user_id
+from .task_list import CLOSE_UNAUTHENTICATED, _language, scope_login, session_user_id
 
 DIAGRAM_PATH = "ws/automations/diagram/<int:automation_id>/"
 CLOSE_FORBIDDEN = 4403
@@ -41,16 +41,11 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
     """Send where one instance stands, now and after every step."""
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        login = scope_login(self.scope)
+        if login is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None) if session is not None else None
-        if session is not None and self.session_key is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user_id = user.pk
+        self.user_id, self.session_key = login
         self.automation_id = self.scope["url_route"]["kwargs"]["automation_id"]
         self.language = _language(self.scope)
         message, code = await database_sync_to_async(self.diagram_message)()

@@ -46,20 +46,14 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
     """Send the socket's user their open tasks, now and after every change."""
 
     async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        login = scope_login(self.scope)
+        if login is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.user_id = user.pk
-        session = self.scope.get("session")
-        # Without a session (a project's own authentication) the socket is bound to the user only.
-        self.session_key = getattr(session, "session_key", None) if session is not None else None
-        if session is not None and self.session_key is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
+        self.user_id, self.session_key = login
         self.language = _language(self.scope)
         self.inbox_params = _inbox_params(self.scope)
-        self.joined = [user_group(user.pk), EVERYONE_GROUP]
+        self.joined = [user_group(self.user_id), EVERYONE_GROUP]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -111,6 +105,22 @@ class TaskListConsumer(AsyncJsonWebsocketConsumer):
                 "tasks": [_describe(task) for task in tasks],
                 "html": html,
             }
+
+
+def scope_login(scope) -> tuple[int, str | None] | None:
+    """Return ``(user id, session key)`` of a socket's logged-in user, or ``None`` to refuse it.
+
+    Without a session (a project's own authentication) the socket is bound to the user only, and
+    the session key is ``None``; a session without a key (not logged in) is refused.
+    """
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        return None
+    session = scope.get("session")
+    session_key = getattr(session, "session_key", None) if session is not None else None
+    if session is not None and session_key is None:
+        return None
+    return user.pk, session_key
 
 
 def session_user_id(session_key: str):
