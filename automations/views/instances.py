@@ -286,7 +286,10 @@ def instance_context(model: AutomationModel, user) -> dict:
         "history": rows,
         "history_truncated": sum(row["task"] is not None for row in rows) >= history_limit,
         "failed": [row for row in rows if row["failed"]],
-        "cancelled": model.audit_entries.filter(action="cancel").last(),
+        # Only a cancelled instance's page says who cancelled it and why.
+        "cancelled": model.audit_entries.filter(action="cancel").last()
+        if model.status == Status.CANCELLED
+        else None,
         "actions": instance_actions.available(model) if may_change else [],
         "may_change": may_change,
     }

@@ -5,10 +5,8 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-import consumers
 from automations import instance_actions
 from automations.diagram.live import CONSOLE_GROUP, notify_instance
 from automations.models import AutomationModel
@@ -16,30 +14,16 @@ from consumers.console import THROTTLE
 from consumers.diagram import CLOSE_FORBIDDEN
 from tests.approvals.automations import ExpenseApproval
 from tests.people.flows import make_user
+from tests.people.test_diagram_views import as_user, empty_channel_layer  # noqa: F401 - a fixture
 
+pytestmark = pytest.mark.usefixtures("empty_channel_layer")
 VIEW = ["automations.view_automationmodel"]
 CHANGE = [*VIEW, "automations.change_automationmodel"]
 sync = database_sync_to_async
 
 
-def as_user(user):
-    router = URLRouter(consumers.websocket_urlpatterns)
-
-    async def application(scope, receive, send):
-        return await router({**scope, "user": user}, receive, send)
-
-    return application
-
-
-@pytest.fixture
-async def empty_channel_layer():
-    await get_channel_layer().flush()
-    yield
-    await get_channel_layer().flush()
-
-
 @pytest.mark.django_db(transaction=True)
-async def test_the_instance_page_socket_sends_every_part_with_the_diagram(empty_channel_layer):
+async def test_the_instance_page_socket_sends_every_part_with_the_diagram():
     await sync(make_user)("ada")
     vic = await sync(make_user)("vic", permissions=CHANGE)
     boss = await sync(make_user)("root", superuser=True)
@@ -62,7 +46,7 @@ async def test_the_instance_page_socket_sends_every_part_with_the_diagram(empty_
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_instance_page_socket_shows_actions_only_to_those_who_may_act(empty_channel_layer):
+async def test_the_instance_page_socket_shows_actions_only_to_those_who_may_act():
     await sync(make_user)("ada")
     viewer = await sync(make_user)("val", permissions=VIEW)
     automation = await sync(ExpenseApproval)(requester="ada", approver="root")
@@ -74,7 +58,7 @@ async def test_the_instance_page_socket_shows_actions_only_to_those_who_may_act(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_console_socket_sends_a_burst_of_changes_as_a_few_messages(empty_channel_layer):
+async def test_the_console_socket_sends_a_burst_of_changes_as_a_few_messages():
     vic = await sync(make_user)("vic", permissions=VIEW)
     communicator = WebsocketCommunicator(as_user(vic), "/ws/automations/console/")
     assert (await communicator.connect())[0]
@@ -101,7 +85,7 @@ async def test_the_console_socket_sends_a_burst_of_changes_as_a_few_messages(emp
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_console_socket_refuses_users_without_the_view_permission(empty_channel_layer):
+async def test_the_console_socket_refuses_users_without_the_view_permission():
     nobody = await sync(make_user)("nobody")
     communicator = WebsocketCommunicator(as_user(nobody), "/ws/automations/console/")
     connected, code = await communicator.connect()
