@@ -30,7 +30,7 @@ from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel
 from automations.receivers import coerce_data, data_source, receiver_for, required_parameters
-from automations.stepping import in_step, stepping_automation
+from automations.stepping import in_step, stepping_automation, touching
 
 logger = logging.getLogger("automations")
 
@@ -99,13 +99,17 @@ def start(automation, *, model=None, automation_id=None, autorun=True, params=No
     at once if ``autorun``. Return whether a new instance was created.
     """
     if model is not None or automation_id is not None:
+        touching(model.pk if model is not None else automation_id)
         model = model if model is not None else AutomationModel.objects.get(pk=automation_id)
         bind(automation, model)
         return False
     data, model_refs = split_parameters(params or {})
-    existing = create(automation, data, model_refs)
-    if existing is None and autorun:
-        automation.run()
+    if not autorun:
+        return create(automation, data, model_refs) is None
+    with transaction.atomic():  # the row and its first step commit together
+        existing = create(automation, data, model_refs)
+        if existing is None:
+            engine.advance_created(automation)
     return existing is None
 
 
@@ -136,7 +140,8 @@ def create(automation, data, model_refs):
 
     The new instance has no task yet: its first step starts it at the first node. It is due
     at once, also without ``autorun``: the next step or sweep starts it unless :meth:`run`
-    gets there first, and it runs even if this process stops before.
+    gets there first, and it runs even if this process stops before. With ``autorun`` the row
+    is created in the transaction of its first step (:func:`start`).
     """
     unique_key = unique_key_for(automation, data)
     model = AutomationModel(
@@ -206,12 +211,14 @@ def save(automation) -> None:
     model = automation._model
     if in_step(model.pk):
         return  # the step writes the data with its one UPDATE of the row, in its transaction
+    touching(model.pk)
     type(model).objects.filter(pk=model.pk).update(data=model.data)
     wakeups.due_now(model)
 
 
 def kill(automation) -> None:
     """Delete the instance and its history (``Automation.kill``)."""
+    touching(automation._model.pk)
     forget(automation._model)
     automation._model.delete()
 

@@ -26,8 +26,11 @@ from typing import Any
 from django.utils import timezone
 
 from automations.models import AutomationModel, Status
+from automations.stepping import touching
 
-__all__ = ["Status", "cancel", "fail", "make_due", "record_step", "resume"]
+__all__ = ["Status", "cancel", "fail", "make_due", "record_step", "record_steps", "resume"]
+
+STEP_FIELDS = ["status", "finished", "error", "wake_at", "updated", "data"]
 
 
 def record_step(
@@ -46,6 +49,22 @@ def record_step(
     )
 
 
+def record_steps(rows: list[AutomationModel]) -> None:
+    """Store where the steps of a batch left their instances: ``rows`` hold the new values.
+
+    One statement for all rows: an ``INSERT ... ON CONFLICT (id) DO UPDATE`` of the step's columns,
+    which Django compiles as one insert (``bulk_update()`` would build a ``CASE`` per row and
+    column). Every row exists and is locked by the batch, so each is updated, never inserted;
+    ``updated`` is the time of the write (``auto_now``).
+    """
+    created = [row.created for row in rows]  # an insert gives auto_now_add fields a new value
+    AutomationModel.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["id"], update_fields=STEP_FIELDS
+    )
+    for row, moment in zip(rows, created, strict=True):
+        row.created = moment
+
+
 def fail(automation_id: int, error: str, now: datetime | None = None) -> None:
     """Stop the instance with ``error``: it is ``failed`` until a person retries it."""
     AutomationModel.objects.filter(pk=automation_id).update(
@@ -62,6 +81,7 @@ def make_due(automation_id: int, now: datetime, **columns: Any) -> None:
 
 def resume(automation_id: int, now: datetime) -> None:
     """Clear a failed instance's error and make it due now: it is ``running`` again."""
+    touching(automation_id)
     AutomationModel.objects.filter(pk=automation_id).update(
         status=Status.RUNNING, error="", wake_at=now, updated=now
     )
@@ -69,6 +89,7 @@ def resume(automation_id: int, now: datetime) -> None:
 
 def cancel(automation_id: int, now: datetime) -> None:
     """Stop the instance for good without an error: ``cancelled`` (the reason is an audit entry's)."""
+    touching(automation_id)
     AutomationModel.objects.filter(pk=automation_id).update(
         status=Status.CANCELLED, wake_at=None, updated=now
     )

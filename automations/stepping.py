@@ -54,3 +54,35 @@ class stepping:  # noqa: N801 - used as a function: with stepping(automation_id)
 
     def __exit__(self, *exc_info: object) -> None:
         _steps.reset(self.token)
+
+
+# -- batches of steps ---------------------------------------------------------------------------
+# A batch (automations.engine.batches.Batch) steps several instances in one transaction and holds
+# back their row writes until it ends. Whoever reads or writes an instance's rows outside that
+# instance's own step says so first (:func:`touching`): a running batch then writes what it holds
+# and loads that instance afresh, so that nobody sees or overwrites an older row.
+
+_batch: ContextVar[Any] = ContextVar("automations_batch", default=None)
+
+
+def touching(automation_id: int | None) -> None:
+    """Say that the rows of instance ``automation_id`` are read or written here, outside its step."""
+    batch = _batch.get()
+    if batch is not None and automation_id is not None and not in_step(automation_id):
+        batch.touched(automation_id)
+
+
+class batching:  # noqa: N801 - used as a function: with batching(batch)
+    """Make ``batch`` the batch that :func:`touching` tells, while inside."""
+
+    __slots__ = ("batch", "token")
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+
+    def __enter__(self) -> Any:
+        self.token: Token[Any] = _batch.set(self.batch)
+        return self.batch
+
+    def __exit__(self, *exc_info: object) -> None:
+        _batch.reset(self.token)

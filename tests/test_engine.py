@@ -388,6 +388,30 @@ def test_a_failing_node_undoes_its_saved_data_and_keeps_what_earlier_nodes_saved
     assert statuses(automation) == ["first", "second", "end"]
 
 
+def test_a_node_whose_database_error_is_rolled_back_to_its_savepoint_keeps_the_step_going():
+    """A failing statement (which spoils a PostgreSQL transaction) is undone with its node only."""
+
+    class Duplicates(flow.Automation):
+        first = flow.Execute(this.write)
+        second = flow.Execute(this.write_a_duplicate).OnError(this.third)
+        third = flow.Execute(this.write)
+        end = flow.End()
+
+        def write(self, task):
+            NodeEffect.objects.create(automation_id=self.id, node=task.status)
+
+        def write_a_duplicate(self, task):
+            NodeEffect.objects.create(automation_id=self.id, node=task.status)
+            AutomationModel.objects.create(automation_class="copy", key=self.get_key())  # key is unique
+
+    automation = Duplicates()
+    assert automation.finished()
+    effects = list(NodeEffect.objects.filter(automation_id=automation.id).values_list("node", flat=True))
+    assert effects == ["first", "third"]
+    failed = AutomationTaskModel.objects.get(automation_id=automation.id, status="second")
+    assert "IntegrityError" in failed.message
+
+
 class ReadsItsTasks(flow.Automation):
     first = flow.Execute(this.note)
     second = flow.Execute(this.note)

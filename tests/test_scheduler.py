@@ -331,31 +331,30 @@ async def test_timers_due_together_are_advanced_a_batch_per_transaction(settings
     assert len(batches) == 1
 
 
-def _spoiled_by(failing_id, exception):
+def _spoiled_by(failing_id, exception, original):
+    """Wrap the step function ``original`` so that it raises ``exception`` for ``failing_id``."""
     from django.db import transaction
 
-    from automations.engine import batches
-
-    advance = batches.advance
-
-    def advance_or_fail(automation_id, **kwargs):
+    def step_or_fail(automation_id, *args, **kwargs):
         if automation_id == failing_id:
             if exception is OperationalError:
                 transaction.set_rollback(True)  # as a failed statement leaves the transaction
             raise exception("boom")
-        return advance(automation_id, **kwargs)
+        return original(automation_id, *args, **kwargs)
 
-    return advance_or_fail
+    return step_or_fail
 
 
 @pytest.mark.parametrize("exception", [ValueError, "OperationalError"])
 def test_a_batch_of_due_instances_survives_a_failing_one(settings, monkeypatch, exception):
-    from automations import engine
+    from automations.engine import batches
 
     exception = OperationalError if exception == "OperationalError" else exception
     settings.ATM_WAKE_BATCH_SECONDS = 10
     nappers = [Napper(seconds=0, autorun=False) for _ in range(3)]
-    monkeypatch.setattr(engine.batches, "advance", _spoiled_by(nappers[1].id, exception))
+    # in the batch (the steps it runs from its rows) and one by one (after the batch rolled back)
+    monkeypatch.setattr(batches, "step_locked", _spoiled_by(nappers[1].id, exception, batches.step_locked))
+    monkeypatch.setattr(batches, "advance", _spoiled_by(nappers[1].id, exception, batches.advance))
     ids = [n.id for n in nappers]
     if exception is OperationalError:
         with pytest.raises(OperationalError):  # the transaction is spoiled: nothing of the batch commits
@@ -520,3 +519,13 @@ def test_a_batch_step_sees_what_an_earlier_step_of_the_batch_wrote_to_its_instan
     assert results[first.id].finished
     assert results[second.id].finished  # its step read its row after the first step wrote it
     assert model(second.id).data["awake"] is True and model(second.id).finished
+
+
+def test_a_write_with_the_orm_to_an_instance_stepped_earlier_in_the_batch_is_not_overwritten(settings):
+    settings.ATM_WAKE_BATCH_SECONDS = 10
+    second = Napper(seconds=0, sleepy=True, autorun=False)
+    first = WakesAnother(seconds=0, wakes=second.id, autorun=False)
+    results, _ = worker_database.advance_due([second.id, first.id])  # the written one steps first
+    assert results[first.id].finished and not results[second.id].finished  # it stepped while asleep
+    assert model(second.id).data["awake"] is True  # the first's write stays: the batch went one by one
+    assert model(first.id).finished

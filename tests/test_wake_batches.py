@@ -1,7 +1,8 @@
 """Due instances advanced together (``engine.advance_due``): one transaction, the same results as alone.
 
-Each step of a batch is a savepoint of the batch's transaction: a step that fails is rolled back
-alone, and a node sees what the earlier steps of the batch wrote.
+A batch locks and loads its rows with two queries and writes its steps' rows when it ends; a node
+keeps its own savepoint. A step that raises makes the batch go one by one; a message or a save to
+another instance of the batch makes the batch write what it holds and load that one afresh.
 """
 
 from datetime import timedelta
@@ -47,6 +48,27 @@ class CountingRiser(Riser):
         return ended.count()
 
 
+class Messenger(flow.Automation):
+    """Sleeps an hour; on waking, the first of a batch sends a message to every other instance."""
+
+    start = flow.Execute(this.begin)
+    sleep = flow.Execute(this.wake).AfterWaitingFor(HOUR)
+    end = flow.End()
+
+    def begin(self, task):
+        return "begun"
+
+    def wake(self, task):
+        NodeEffect.objects.create(automation_id=self.id, node=task.status)
+        self.data["woke"] = self.id
+        for other in self.data.get("tell", []):
+            Messenger(automation_id=other).send_message("note", "from", self.id)
+        return "woke"
+
+    def receive_note(self, token, data):
+        self.data.setdefault("notes", []).append(data)
+
+
 class HalfWay(flow.Automation):
     """Sleeps an hour, writes an effect, then fails in its next node after writing another."""
 
@@ -78,11 +100,11 @@ def _batch(ids):
     return results
 
 
-def test_a_batch_is_one_transaction_whose_steps_send_what_they_send_alone(settings, monkeypatch):
+def test_a_batch_is_one_transaction_of_a_few_statements_besides_its_nodes(settings, monkeypatch):
     settings.ATM_WAKE_BATCH_SECONDS = 10
-    per_instance = []
+    others = {}
     with frozen_clock() as clock:
-        for count in (1, 3, 12):
+        for count in (1, 3, 12, 40):
             ids = _asleep(Riser, count, clock)
             with CaptureQueriesContext(connection) as queries:
                 results = _batch(ids)
@@ -92,39 +114,72 @@ def test_a_batch_is_one_transaction_whose_steps_send_what_they_send_alone(settin
             transactions = [sql for sql in statements if sql.startswith(("BEGIN", "COMMIT"))]
             if connection.vendor == "sqlite":  # the driver's own BEGIN and COMMIT are not logged elsewhere
                 assert len(transactions) == 2 and statements[-1] == "COMMIT"  # one for the batch
-            per_instance.append((len(statements) - len(transactions)) / count)
-            assert len(savepoints) == 4 * count  # each step's atomic() and its code node's
+            assert len(savepoints) == 2 * count  # each code node's own, nothing else
+            others[count] = len(statements) - len(savepoints) - len(transactions)
             for pk in ids:
                 row = AutomationModel.objects.get(pk=pk)
                 assert row.finished and row.wake_at is None and row.data["woke"] == pk
+                assert row.status == "finished"
                 sleep = AutomationTaskModel.objects.get(automation_id=pk, status="sleep")
                 assert sleep.result == f"woke {pk}" and sleep.finished == clock.now
                 end = AutomationTaskModel.objects.filter(automation_id=pk, status="end")
                 assert end.exclude(finished=None).exists()
-    assert per_instance[0] == per_instance[1] == per_instance[2]  # the steps of a batch are steps alone
+                assert not AutomationTaskModel.objects.filter(automation_id=pk, finished=None).exists()
+    # lock, load the open tasks, the changed task rows, the new ones, check and write the instance rows
+    assert others[12] == others[40] == 6
+    assert others[1] == 6 and others[3] == 8  # up to three changed rows go one UPDATE each
 
 
-def test_a_node_in_a_batch_sees_the_rows_the_earlier_steps_wrote(settings, monkeypatch):
+def test_a_node_in_a_batch_sees_the_rows_as_they_were_when_the_batch_began(settings, monkeypatch):
     settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(CountingRiser, 4, clock)
         _batch(ids)
+        later = _asleep(CountingRiser, 1, clock)
+        _batch(later)
     results = [AutomationTaskModel.objects.get(automation_id=pk, status="sleep").result for pk in ids]
-    assert results == [0, 1, 2, 3]
+    assert results == [0, 0, 0, 0]  # the batch's steps commit together
+    assert AutomationTaskModel.objects.get(automation_id=later[0], status="sleep").result == 4
 
 
-def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(settings, monkeypatch):
+def test_a_message_to_another_instance_of_the_batch_is_not_overwritten(settings):
+    """The first node tells an instance stepped before it and one stepped after it."""
+    settings.ATM_WAKE_BATCH_SECONDS = 10
+    with frozen_clock() as clock:
+        ids = _asleep(Messenger, 3, clock)
+        first, middle, last = ids
+        AutomationModel.objects.filter(pk=middle).update(data={"tell": [first, last]})
+        results = _batch([first, middle, last])
+    assert all(results[pk].finished for pk in ids)
+    for pk in ids:
+        row = AutomationModel.objects.get(pk=pk)
+        assert row.finished and row.data["woke"] == pk
+        assert list(NodeEffect.objects.filter(automation_id=pk).values_list("node", flat=True)) == ["sleep"]
+    assert "notes" not in AutomationModel.objects.get(pk=first).data  # it had finished: nothing delivered
+    assert AutomationModel.objects.get(pk=last).data["notes"] == [middle]
+    assert AutomationTaskModel.objects.filter(automation_id__in=ids, status="sleep").count() == 3
+
+
+def test_a_step_that_raises_in_a_batch_leaves_nothing_and_the_others_commit(settings, monkeypatch):
+    from automations.engine import batches
+
     settings.ATM_WAKE_BATCH_SECONDS = 10
     with frozen_clock() as clock:
         ids = _asleep(Riser, 3, clock)
-        record_step = lifecycle.record_step
+        record_step, hold = lifecycle.record_step, batches.Batch.hold
 
         def failing(automation_id, **columns):
             if automation_id == ids[1]:
                 raise ValueError("disk full")
             return record_step(automation_id, **columns)
 
+        def failing_hold(batch, row):
+            if row.pk == ids[1]:
+                raise ValueError("disk full")
+            return hold(batch, row)
+
         monkeypatch.setattr(lifecycle, "record_step", failing)
+        monkeypatch.setattr(batches.Batch, "hold", failing_hold)
         results, left = worker_database.advance_due(ids)
     assert set(results) == {ids[0], ids[2]} and not left
     failed = AutomationModel.objects.get(pk=ids[1])
@@ -132,6 +187,8 @@ def test_a_step_that_fails_in_a_batch_leaves_nothing_and_the_others_commit(setti
     assert AutomationTaskModel.objects.filter(automation_id=ids[1], status="sleep", finished=None).exists()
     assert not AutomationTaskModel.objects.filter(automation_id=ids[1], status="end").exists()
     assert all(AutomationModel.objects.get(pk=pk).finished for pk in (ids[0], ids[2]))
+    for pk in (ids[0], ids[2]):  # advanced again one by one: each sleep task once
+        assert AutomationTaskModel.objects.filter(automation_id=pk, status="sleep").count() == 1
 
 
 def test_a_failing_node_in_a_batch_keeps_the_earlier_nodes_and_steps(settings, monkeypatch):

@@ -1,7 +1,8 @@
 """The engine: the one place where automation instances advance.
 
 ``advance()`` runs one *step* of one instance (:mod:`.steps`, walking the paths with :mod:`.walk`
-and writing task rows with :mod:`.writes`); ``deliver()`` is the one door for a message;
+and writing task rows with :mod:`.writes`); ``advance_created()`` the first step of an instance
+created in the same transaction; ``deliver()`` is the one door for a message;
 ``advance_due()`` advances due instances together (:mod:`.batches`); ``sweep()`` advances every due
 instance once (:mod:`.sweep`). Rows are locked in :mod:`.locking`; the paths of parallel branches are
 described in :mod:`.paths`; what follows a committed step is registered in :mod:`.hooks`. Everything
@@ -15,7 +16,7 @@ from . import hooks
 from .batches import advance_due
 from .locking import lock_rows
 from .paths import Frame, frames
-from .steps import Message, advance, deliver, mark_error
+from .steps import Message, advance, advance_created, deliver, mark_error
 from .sweep import sweep
 from .walk import StepResult
 
@@ -25,6 +26,7 @@ __all__ = [
     "StepResult",
     "Submission",
     "advance",
+    "advance_created",
     "advance_due",
     "deliver",
     "frames",

@@ -1,6 +1,6 @@
 """What happens after a step commits: one explicit list of hooks that apps register.
 
-The engine writes task rows in bulk (``bulk_create``, ``bulk_update``), which send no model signals,
+The engine writes task rows in bulk (``bulk_create``, ``update``), which send no model signals,
 and the library does not steer itself with its own signals. Whatever must follow a step (task lists
 refreshed, diagrams moved) registers a hook here, usually in ``AppConfig.ready()``::
 
@@ -72,14 +72,15 @@ def registered() -> tuple[Hook, ...]:
 
 def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
     """Run the hooks with ``report``, then each of ``then``, once the current transaction commits."""
+    transaction.on_commit(lambda: after_step(report, *then))
 
-    def run() -> None:
-        for hook in tuple(_hooks):
-            call_robustly(hook, report)
-        for follow_up in then:
-            follow_up()
 
-    transaction.on_commit(run)
+def after_step(report: StepReport, *then: Callable[[], object]) -> None:
+    """Run the hooks with ``report``, then each of ``then`` (the step has committed)."""
+    for hook in tuple(_hooks):
+        call_robustly(hook, report)
+    for follow_up in then:
+        follow_up()
 
 
 def call_robustly(hook: Callable[..., object], *args: object) -> None:

@@ -5,12 +5,12 @@
     with transaction.atomic():
         row = lock the instance's row (select_for_update where the database has it)
         walk every open path as far as it goes (.walk), each node visit one task row
-        write the task rows (bulk_create, bulk_update) and the instance's row (update())
+        write the task rows (bulk_create, update) and the instance's row (update())
     after the commit: the registered hooks (.hooks), the signals, the wake-up
 
 Node code that may write (``Node.runs_code()``) runs inside its own ``transaction.atomic()``
-savepoint, with the task rows written before it: a node that raises leaves no database effects
-and its ``data`` changes are undone. If the process dies mid-step, the transaction rolls back and
+savepoint: a node that raises leaves no database effects (nor ``on_commit`` callbacks) and its
+``data`` changes are undone. If the process dies mid-step, the transaction rolls back and
 the instance is where it was. :func:`deliver` is the one door for a message: the receiver runs
 under the same lock, in the same transaction as the step it causes.
 """
@@ -36,9 +36,9 @@ from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel, Status
 from automations.outcomes import Outcome, Submission
 from automations.receivers import receiver_for
-from automations.stepping import current_steps, in_step, stepping, stepping_automation
+from automations.stepping import current_steps, in_step, stepping, stepping_automation, touching
 
-from .hooks import StepReport, after_commit
+from .hooks import StepReport, after_step
 from .locking import lock_instance
 from .walk import Cursor, NodeFailed, StepResult, Walk
 from .writes import TaskWrites
@@ -86,6 +86,18 @@ def advance(
                  submission=submission)  # fmt: skip
 
 
+def advance_created(automation: Any) -> StepResult:
+    """Run the first step of ``automation``, whose row the current transaction has just created.
+
+    Call it inside that ``transaction.atomic()`` block, which is the step's transaction: no other
+    process can see the row before it commits, so the step neither locks it nor looks for tasks.
+    """
+    model = automation._model
+    with stepping(model.pk) as scope:
+        return step_locked(automation, model, scope, run_threaded=wakeups.runs_threaded_here(),
+                           open_tasks=[])  # fmt: skip
+
+
 def deliver(automation: Any, message: str, token: str | None = None, data: Any = None, *,
             walk: bool = True) -> Message:  # fmt: skip
     """Call the receiver of ``message`` on the running instance ``automation``, under its row lock.
@@ -115,6 +127,7 @@ def _step(automation: InstanceRef, *, skip_locked: bool = False, due_only: bool 
     automation_id = _id_of(automation)
     if in_step(automation_id):
         return StepResult(automation_id, skipped=True)
+    touching(automation_id)  # a batch running here writes what it holds, and loads this one again
     if run_threaded is None:
         run_threaded = wakeups.runs_threaded_here()
     # The step's scope ends before the commit, so that what runs after it may advance it again.
@@ -122,31 +135,45 @@ def _step(automation: InstanceRef, *, skip_locked: bool = False, due_only: bool 
         row = lock_instance(automation_id, skip_locked=skip_locked)
         if row is None:
             return StepResult(automation_id, skipped=True)
-        now = timezone.now()
-        if due_only and (row.wake_at is None or row.wake_at > now):
-            return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
-        if row.status in Status.stopped():
-            if row.wake_at is not None:  # a stopped instance is never due again
-                AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
-            return StepResult(automation_id, finished=row.finished, error=row.error,
-                              already_finished=row.finished, status=row.status)  # fmt: skip
-        instance = _instance_for(automation, row)
-        if instance is None:
-            return StepResult(automation_id, error=row.error, status=row.status)
-        step = _Step(instance, now, run_threaded=run_threaded, submission=submission)
-        scope.attach(step)
-        if message is not None:
-            message.received = getattr(instance, _receiver_name(instance, message.name))(
-                message.token, message.data
-            )
-            message.delivered = True
-            if not walk:
-                _save_after_message(instance, now)
-                return StepResult(automation_id, wake_at=now)
-            step.walk.woken = True
-        result = step.run()
-        _save_instance(instance, result, now)
-        _after_commit(instance, result, step.writes)
+        return step_locked(automation, row, scope, due_only=due_only, run_threaded=run_threaded,
+                           submission=submission, message=message, walk=walk)  # fmt: skip
+
+
+def step_locked(automation: InstanceRef, row: AutomationModel, scope: stepping, *, due_only: bool = False,
+                run_threaded: bool, submission: Submission | None = None, message: Message | None = None,
+                walk: bool = True, open_tasks: list[AutomationTaskModel] | None = None,
+                batch: Any = None) -> StepResult:  # fmt: skip
+    """Run the step of the instance whose ``row`` this transaction has locked, inside ``scope``.
+
+    ``open_tasks`` are the instance's open task rows if already loaded; ``batch`` (a
+    :class:`~.batches.Batch`) holds the step's row writes until the batch ends.
+    """
+    automation_id = row.pk
+    now = batch.now if batch is not None else timezone.now()
+    if due_only and (row.wake_at is None or row.wake_at > now):
+        return StepResult(automation_id, skipped=True, wake_at=row.wake_at)
+    if row.status in Status.stopped():
+        if row.wake_at is not None:  # a stopped instance is never due again
+            AutomationModel.objects.filter(pk=automation_id).update(wake_at=None)
+        return StepResult(automation_id, finished=row.finished, error=row.error,
+                          already_finished=row.finished, status=row.status)  # fmt: skip
+    instance = _instance_for(automation, row)
+    if instance is None:
+        return StepResult(automation_id, error=row.error, status=row.status)
+    step = _Step(instance, now, run_threaded=run_threaded, submission=submission, batch=batch)
+    scope.attach(step)
+    if message is not None:
+        message.received = getattr(instance, _receiver_name(instance, message.name))(
+            message.token, message.data
+        )
+        message.delivered = True
+        if not walk:
+            _save_after_message(instance, now)
+            return StepResult(automation_id, wake_at=now)
+        step.walk.woken = True
+    result = step.run(open_tasks)
+    _save_instance(instance, result, now, batch)
+    _after_commit(instance, result, step.writes)
     return result
 
 
@@ -219,30 +246,34 @@ class _Step:
     """One step of one instance: the walk, the node visits in savepoints, the task rows' writes."""
 
     def __init__(
-        self, automation: Any, now: datetime, *, run_threaded: bool, submission: Submission | None
+        self, automation: Any, now: datetime, *, run_threaded: bool, submission: Submission | None,
+        batch: Any = None,
     ) -> None:
         self.automation, self.now = automation, now
         self.model = automation._model
         self.run_threaded, self.submission = run_threaded, submission
-        self.writes = TaskWrites()
+        self.writes = batch.writes() if batch is not None else TaskWrites()
         self.walk = Walk(automation, now, self.writes, visit_node=self.visit_node,
                          on_failure=self.task_failed, submission=submission)  # fmt: skip
 
-    def run(self) -> StepResult:
-        open_tasks = list(
-            AutomationTaskModel.objects.filter(automation_id=self.model.pk, finished=None).order_by("pk")
-        )
+    def run(self, open_tasks: list[AutomationTaskModel] | None = None) -> StepResult:
+        if open_tasks is None:
+            open_tasks = list(
+                AutomationTaskModel.objects.filter(automation_id=self.model.pk, finished=None).order_by("pk")
+            )
         for task in open_tasks:
             task.automation = self.model
         self.walk.start(open_tasks)
         result = self.walk.run(
             limit=atm_settings.get("ATM_STEP_NODE_LIMIT"), stop_after_submission=not self.run_threaded
         )
-        self.writes.flush()
         if result.finished and self.walk.left_open():
+            self.writes.flush()
             AutomationTaskModel.objects.filter(automation_id=self.model.pk, finished=None).update(
                 finished=self.now, message="ended"
             )
+        elif self.writes.held_by is None:  # a batch writes its steps' rows when it ends
+            self.writes.flush()
         if result.error:
             logger.error("Automation instance %s stopped: %s", self.model.pk,
                          shown(result.error, LOGGED_ERROR_LENGTH))  # fmt: skip
@@ -267,8 +298,11 @@ class _Step:
         _send_robust(signals.task_failed, type(self.automation), task=task, exception=exc)
 
 
-def _save_instance(instance: Any, result: StepResult, now: datetime) -> None:
-    """Store where the step left the instance (and stop it if its data is not JSON)."""
+def _save_instance(instance: Any, result: StepResult, now: datetime, batch: Any = None) -> None:
+    """Store where the step left the instance (and stop it if its data is not JSON).
+
+    In a ``batch`` the row is written when the batch ends, with the others.
+    """
     model = instance._model
     columns: dict[str, Any] = {}
     try:
@@ -279,6 +313,9 @@ def _save_instance(instance: Any, result: StepResult, now: datetime) -> None:
         result.finished, result.wake_at, result.status = False, None, Status.FAILED
     model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
     model.status = result.status
+    if batch is not None and "data" in columns:  # data that is not JSON keeps the stored data
+        batch.hold(model)
+        return
     lifecycle.record_step(model.pk, status=result.status, finished=result.finished, error=result.error,
                           wake_at=result.wake_at, now=now, **columns)  # fmt: skip
 
@@ -294,13 +331,15 @@ def _save_after_message(instance: Any, now: datetime) -> None:
 def _after_commit(instance: Any, result: StepResult, writes: TaskWrites) -> None:
     """Register what follows the step once it commits: the hooks, the public signals, the wake-up."""
     cls = type(instance)
-    report = StepReport(instance, result, tuple(writes.opened), tuple(writes.closed))
     follow_ups: list[Callable[[], None]] = []
     if result.visits:
         follow_ups.append(lambda: _send_robust(signals.automation_advanced, cls, automation=instance))
     if result.finished:
         follow_ups.append(lambda: _send_robust(signals.automation_finished, cls, automation=instance))
-    after_commit(report, *follow_ups)
+    # The report is made at the commit: the rows a batch holds are written (and opened) by then.
+    transaction.on_commit(lambda: after_step(
+        StepReport(instance, result, tuple(writes.opened), tuple(writes.closed)), *follow_ups
+    ))  # fmt: skip
     if result.wake_at is not None:
         wakeups.wake_at(instance.id, result.wake_at)
 
