@@ -21,7 +21,6 @@ each in its own transaction: the failing one is logged and left to the sweep.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -62,7 +61,7 @@ class Batch:
                 self.open_tasks[task.automation_id].append(task)
         self.stale: set[int] = set()  # touched outside their steps: they load their rows again
         self.task_writes: list[TaskWrites] = []
-        self.held: list[AutomationModel] = []  # instance rows whose steps ended, to write
+        self.held: list[tuple[AutomationModel, tuple]] = []  # instance rows whose steps ended, to write
         self.spoilt = ""  # why the batch must roll back: a row changed outside the engine
 
     def advance(self, automation_id: int, *, run_threaded: bool) -> StepResult:
@@ -84,7 +83,9 @@ class Batch:
 
     def hold(self, row: AutomationModel) -> None:
         """Write the instance ``row`` as its step left it (the step has ended) with the others."""
-        self.held.append(copy.copy(row))  # the row object is shared: later changes are not the step's
+        # The row object is shared with other objects of the instance: what the batch writes is
+        # what the step left, noted now.
+        self.held.append((row, tuple(getattr(row, name) for name in lifecycle.STEP_FIELDS)))
 
     def touched(self, automation_id: int) -> None:
         """Another step or a node's code reads or writes ``automation_id``'s rows: write what is held."""
@@ -105,11 +106,14 @@ class Batch:
         write_tasks(self.task_writes)
         if self.held:
             held, self.held = self.held, []
-            self.spoilt = self.changed_outside([row.pk for row in held])
+            self.spoilt = self.changed_outside([row.pk for row, _ in held])
             if self.spoilt:
                 return
-            lifecycle.record_steps(held)
-            for row in held:
+            for row, values in held:
+                for name, value in zip(lifecycle.STEP_FIELDS, values, strict=True):
+                    setattr(row, name, value)
+            lifecycle.record_steps([row for row, _ in held])
+            for row, _ in held:
                 self.loaded[row.pk] = _values(row)
 
     def changed_outside(self, automation_ids: list[int]) -> str:

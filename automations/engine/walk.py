@@ -33,7 +33,7 @@ from automations.outcomes import (
 )
 
 from .paths import frame, frame_join, split_stack, within
-from .writes import TaskWrites
+from .writes import TaskWrites, new_task_row
 
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
 
@@ -162,7 +162,7 @@ class Walk:
         if node_name is None:
             return  # the path ran past the last node: it ends here
         path = "/".join(stack)
-        task = AutomationTaskModel(automation=self.model, status=node_name, created=self.now, path=path)
+        task = new_task_row(self.model, node_name, self.now, path)
         self.queue.append(Cursor(node_name, task, stack))
 
     def finish_task(self, task: AutomationTaskModel, message: str, result: object) -> None:

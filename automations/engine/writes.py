@@ -21,6 +21,26 @@ from django.db import connection
 from automations.models import AutomationTaskModel
 
 CHANGED_FIELDS = ["finished", "message", "result", "finished_by"]  # what a step changes on a task
+_FIELDS = AutomationTaskModel._meta.concrete_fields
+_COLUMNS = tuple(field.attname for field in _FIELDS)
+_DEFAULTS = {field.attname: field.get_default() for field in _FIELDS}
+_GIVEN = {"automation_id", "status", "created", "path"}  # the values new_task_row() is given
+_FRESH = tuple(field for field in _FIELDS if callable(field.default) and field.attname not in _GIVEN)
+
+
+def new_task_row(automation: Any, status: str, created: Any, path: str) -> AutomationTaskModel:
+    """Return an unsaved task row of ``automation`` (its ``AutomationModel``) for the node ``status``.
+
+    The same as ``AutomationTaskModel(automation=..., status=..., created=..., path=...)``, built
+    from the field values in order (as ``Model.from_db()`` does), which takes half the time.
+    """
+    values = dict(_DEFAULTS, automation_id=automation.pk, status=status, created=created, path=path)
+    for field in _FRESH:  # a new list (or whatever a callable default makes) for each row
+        values[field.attname] = field.get_default()
+    row: list[Any] = [values[name] for name in _COLUMNS]
+    task = AutomationTaskModel(*row)  # type: ignore[misc]  # the stubs know keyword arguments only
+    task.automation = automation
+    return task
 FEW = 3  # changed rows written one UPDATE each; more go in one statement
 
 
