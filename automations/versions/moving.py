@@ -30,7 +30,9 @@ class Move:
         return f"#{self.automation_id}: {moves}"
 
 
-def planned(automation_class: str, nodes: dict[str, str], using: str = "default") -> list[Move]:
+def planned(
+    automation_class: str, nodes: dict[str, str], using: str = "default", automation_id: int | None = None
+) -> list[Move]:
     """Return the moves of the alive instances of ``automation_class`` with a path on a key of ``nodes``."""
     rows = (
         AutomationTaskModel.objects.using(using)
@@ -40,6 +42,7 @@ def planned(automation_class: str, nodes: dict[str, str], using: str = "default"
             automation__automation_class=automation_class,
             automation__status__in=Status.alive(),
         )
+        .filter(**({"automation_id": automation_id} if automation_id is not None else {}))
         .order_by("automation_id", "pk")
         .values_list("automation_id", "pk", "status")
     )
