@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core import checks
+from django.db.models.signals import post_migrate
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ class AutomationsConfig(AppConfig):
         )
         from automations.diagram import live as diagram_live
         from automations.tasklist import live as task_list_live
+        from automations.versions import records as versions
 
         # Some but not all of the non-standard group settings: refuse to start (ImproperlyConfigured),
         # as the reference says; the system check automations.E010 reports it to `manage.py check`
@@ -32,6 +34,8 @@ class AutomationsConfig(AppConfig):
         checks.register(automation_checks.check_worker_reachable)
         checks.register(automation_checks.check_reply_capacity)
         checks.register(automation_checks.check_limit_settings)
+        checks.register(automation_checks.check_versions, checks.Tags.database)
+        post_migrate.connect(versions.forget, dispatch_uid="automations.versions.forget")
         page_views.connect_receivers()
         task_list_live.connect_receivers()
         diagram_live.connect_receivers()

@@ -4,6 +4,7 @@ import channels.layers
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from automations import registry
 from automations import settings as atm_settings
@@ -18,6 +19,7 @@ from automations.permissions import (
     form_nodes,
     group_model,
 )
+from automations.versions import operations, report
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 
@@ -111,6 +113,7 @@ def check_unassigned_forms(app_configs=None, **kwargs):
 
 
 # -- the worker setup ------------------------------------------------------------------------------
+
 
 def check_worker_reachable(app_configs=None, **kwargs):
     """Warn when ``ATM_WORKER`` is on but the channel layer cannot carry events to another process."""
@@ -232,3 +235,34 @@ def check_limit_settings(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+# -- running instances and the declarations --------------------------------------------------------
+
+
+def check_versions(app_configs=None, databases=None, **kwargs):
+    """Report instances that the declarations as they are now would strand or send down a changed path.
+
+    A database check, as Django's own: it runs where the databases are asked for (``manage.py
+    check --database default``, ``migrate``, and ``automation_worker`` / ``automation_server`` when
+    they start). ``automations.W040`` per finding, or ``automations.E040`` with
+    ``ATM_VERSION_CHECK = "error"``.
+    """
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    try:
+        moves = operations.pending_moves(DEFAULT_DB_ALIAS)
+        findings = [finding for finding in report.compare(moves=moves) if finding.fails]
+    except DatabaseError:  # not migrated yet: nothing can be running
+        return []
+    error = atm_settings.get("ATM_VERSION_CHECK") == "error"
+    level, code = (checks.Error, "automations.E040") if error else (checks.Warning, "automations.W040")
+    return [
+        level(
+            finding.describe(),
+            hint="See docs/versions.md; `manage.py automation_versions` lists every running version.",
+            obj=finding.where,
+            id=code,
+        )
+        for finding in findings
+    ]

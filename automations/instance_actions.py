@@ -13,6 +13,8 @@ transaction that acts; the status changes go through :mod:`automations.lifecycle
   closed and its status becomes ``cancelled`` (not an error: it is not listed among errors).
   (``Automation.kill()`` deletes an instance with its history; the admin's delete does that.)
 - ``message``: call a ``receive_<message>`` method of the instance (:meth:`Automation.send_message`).
+- ``move``: an instance held because a path stands on a node its class no longer declares
+  (``needs_migration``) goes on from a node that a person chooses (:mod:`automations.versions.moving`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from automations.receivers import (
     receiver_for,
 )
 from automations.tasklist import live
+from automations.versions import moving
 
 logger = logging.getLogger("automations.actions")
 
@@ -96,6 +99,14 @@ ACTIONS = {
         gettext_lazy("Stop this instance for good? Its open tasks are closed; its history is kept."),
         danger=True,
     ),
+    "move": Action(
+        "move",
+        gettext_lazy("Move to a node"),
+        gettext_lazy(
+            "Move the path that stands on a node its class no longer declares to a node it declares? "
+            "The instance goes on from there at once; a wait there counts from when the path arrived."
+        ),
+    ),
     "message": Action(
         "message",
         gettext_lazy("Send a message"),
@@ -145,6 +156,8 @@ def available(model) -> list[Action]:
         names.append("wake")
     elif model.status == Status.FAILED and failed_task(model) is not None:
         names.append("retry")
+    elif model.status == Status.NEEDS_MIGRATION:
+        names.append("move")
     names.append("cancel")
     if model.is_active and receivers(cls):
         names.append("message")
@@ -186,11 +199,12 @@ def perform(model, action: str, user, **params) -> str:
             raise ActionNotPossible(
                 _("“%(action)s” does not apply to this instance now.") % {"action": ACTIONS[action].label}
             )
-        done = {"wake": wake, "retry": retry, "cancel": cancel, "message": send_message}[action](
+        actions = {"wake": wake, "retry": retry, "cancel": cancel, "message": send_message, "move": move}
+        done = actions[action](
             row, user, **params
         )
         transaction.on_commit(lambda: watchers.notify_instance(row.pk))  # the audit entry at least
-    if action in ("wake", "retry"):
+    if action in ("wake", "retry", "move"):
         row.refresh_from_db()
         row.instance.nice()
     return done
@@ -268,6 +282,37 @@ def cancel(row, user, reason: str = "") -> str:
     audit(row, user, AuditEntry.CANCEL, reason, when=now)
     transaction.on_commit(lambda: _notify_tasks(open_tasks))
     return _("Instance #%(pk)s was cancelled.") % {"pk": row.pk}
+
+
+def unknown_nodes(model) -> list[str]:
+    """Return the nodes the open tasks of ``model`` stand on that its class neither declares nor renames."""
+    cls = _automation_class(model)
+    open_tasks = AutomationTaskModel.objects.filter(automation=model, finished=None)
+    nodes = open_tasks.values_list("status", flat=True)
+    known = set(cls._nodes) | set(cls._renamed_nodes) if cls is not None else set()
+    return sorted(set(nodes) - known)
+
+
+def target_nodes(model) -> list[str]:
+    """Return the nodes a held instance's path may be moved to: its class's nodes, obsolete ones left out."""
+    cls = _automation_class(model)
+    if cls is None:
+        return []
+    return [name for name, node in cls._nodes.items() if type(node).__name__ != "Obsolete"]
+
+
+def move(row, user, from_node: str = "", to_node: str = "", reason: str = "") -> str:
+    """Move the held ``row``'s paths on ``from_node`` (not declared) to ``to_node``, for ``reason``."""
+    reason = " ".join(str(reason or "").split())[:REASON_LENGTH]
+    if not reason:
+        raise InvalidActionInput(_("Say why this instance is moved."))
+    if from_node not in unknown_nodes(row) or to_node not in target_nodes(row):
+        raise InvalidActionInput(
+            _("Choose a node the instance stands on and a node its class declares.")
+        )
+    plan = moving.planned(row.automation_class, {from_node: to_node}, automation_id=row.pk)
+    moving.move(plan, user=user, reason=reason)
+    return _("Instance #%(pk)s goes on from %(node)s.") % {"pk": row.pk, "node": to_node}
 
 
 def _notify_tasks(tasks) -> None:

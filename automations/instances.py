@@ -31,6 +31,7 @@ from automations.logsafe import shown
 from automations.models import AutomationModel
 from automations.receivers import coerce_data, data_source, receiver_for, required_parameters
 from automations.stepping import in_step, stepping_automation, touching
+from automations.versions import records as versions
 
 logger = logging.getLogger("automations")
 
@@ -150,6 +151,7 @@ def create(automation, data, model_refs):
         model_refs=model_refs,
         unique_key=unique_key,
         wake_at=timezone.now(),
+        version_id=versions.current_version_id(type(automation)),
     )
     automation._model = model
     if unique_key is None:
@@ -169,6 +171,11 @@ def create(automation, data, model_refs):
                 existing = running.get()  # another process created it just now
     automation._model = shared_row(existing)
     return existing
+
+
+def started_version(automation) -> int:
+    """Return the ``Meta.version`` of the declaration ``automation`` started under."""
+    return versions.label_of(automation._model.version_id)
 
 
 def unique_key_for(automation, data) -> str | None:

@@ -2,8 +2,9 @@
 
 Every change of an instance's lifecycle goes through a function here, called in the transaction
 of the change that causes it: the engine's step (:func:`record_step`, :func:`fail`,
-:func:`make_due`), and a person's action in the console or the admin (:func:`cancel`,
-:func:`resume`). Every page, filter, count and API reads the column; none derives it again.
+:func:`make_due`), a person's action in the console or the admin (:func:`cancel`,
+:func:`resume`), and a deploy that maps the nodes instances stand on
+(:func:`make_due_after_deploy`). Every page, filter, count and API reads the column; none derives it again.
 
 =======================  ===============================================================
 status                   meaning
@@ -12,6 +13,8 @@ status                   meaning
 ``waiting_for_person``   a path waits at a form for a person
 ``waiting_for_message``  a path waits for a condition on the data, which a message may make true
 ``waiting_for_time``     every path waits for a moment (a ``.WaitFor()``, a ``Repeat``)
+``needs_migration``      a path stands on a node its class no longer declares: held, nothing runs,
+                         until a deploy maps the node or a person moves it (docs/versions.md)
 ``failed``               a node's error stopped it; a person may retry it
 ``cancelled``            a person cancelled it, with a reason; it never moves again
 ``finished``             it reached its end
@@ -20,6 +23,7 @@ status                   meaning
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +32,9 @@ from django.utils import timezone
 from automations.models import AutomationModel, Status
 from automations.stepping import touching
 
-__all__ = ["Status", "cancel", "fail", "make_due", "record_step", "record_steps", "resume"]
+__all__ = [
+    "Status", "cancel", "fail", "make_due", "make_due_after_deploy", "record_step", "record_steps", "resume",
+]  # fmt: skip
 
 STEP_FIELDS = ["status", "finished", "error", "wake_at", "updated", "data"]
 
@@ -92,4 +98,15 @@ def cancel(automation_id: int, now: datetime) -> None:
     touching(automation_id)
     AutomationModel.objects.filter(pk=automation_id).update(
         status=Status.CANCELLED, wake_at=None, updated=now
+    )
+
+
+def make_due_after_deploy(automation_ids: Iterable[int], now: datetime) -> int:
+    """Make the alive instances ``automation_ids`` due now, held ones included: ``running``.
+
+    After a deploy, for the instances whose nodes the new declaration maps (renamed, obsolete, or
+    declared again): their next step moves them. Return how many were made due.
+    """
+    return AutomationModel.objects.filter(pk__in=list(automation_ids), status__in=Status.alive()).update(
+        status=Status.RUNNING, wake_at=now, updated=now
     )

@@ -62,8 +62,12 @@ class AutomationManager(models.Manager["AutomationModel"]):
         return self.filter(status=Status.FINISHED, updated__lt=cutoff).order_by("updated", "pk")
 
     def running(self) -> models.QuerySet[AutomationModel]:
-        """Return the instances that have not stopped: neither finished, failed nor cancelled."""
-        return self.filter(status__in=Status.active())
+        """Return the instances that have not stopped: neither finished, failed nor cancelled.
+
+        Instances held because they stand on a node their class no longer declares
+        (``needs_migration``) have not stopped either.
+        """
+        return self.filter(status__in=Status.alive())
 
 
 class Status(models.TextChoices):
@@ -76,6 +80,7 @@ class Status(models.TextChoices):
     WAITING_FOR_PERSON = "waiting_for_person", _("waiting for a person")
     WAITING_FOR_TIME = "waiting_for_time", _("waiting for time")
     WAITING_FOR_MESSAGE = "waiting_for_message", _("waiting for a message")
+    NEEDS_MIGRATION = "needs_migration", _("needs migration")
     FAILED = "failed", _("failed")
     CANCELLED = "cancelled", _("cancelled")
     FINISHED = "finished", _("finished")
@@ -86,9 +91,42 @@ class Status(models.TextChoices):
         return [cls.RUNNING, cls.WAITING_FOR_PERSON, cls.WAITING_FOR_TIME, cls.WAITING_FOR_MESSAGE]
 
     @classmethod
+    def alive(cls) -> list[str]:
+        """Return the statuses of instances that have not stopped: active, or held for a migration."""
+        return [*cls.active(), cls.NEEDS_MIGRATION]
+
+    @classmethod
     def stopped(cls) -> list[str]:
         """Return the statuses of instances that never move again unless a person acts."""
         return [cls.FAILED, cls.CANCELLED, cls.FINISHED]
+
+
+class AutomationVersion(models.Model):
+    """One shape of an automation class's declaration, as instances started under it.
+
+    ``fingerprint`` is a hash of ``shape``: the nodes' names and kinds, their successors, and
+    which ``Join`` each ``Split`` meets at (see :mod:`automations.versions.shape`). ``label`` is
+    the class's ``Meta.version`` then. Rows are written once and never changed; each instance
+    refers to the one it started under (``AutomationModel.version``).
+    """
+
+    automation_class = models.CharField(_("automation class"), max_length=256)
+    label = models.IntegerField(_("version"), default=1)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    shape = models.JSONField(_("shape"), default=dict)
+    created = models.DateTimeField(_("first seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("automation version")
+        verbose_name_plural = _("automation versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["automation_class", "label", "fingerprint"], name="automations_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation_class} v{self.label} ({self.fingerprint[:8]})"
 
 
 class AutomationModel(models.Model):
@@ -115,6 +153,16 @@ class AutomationModel(models.Model):
     )
     model_refs = models.JSONField(_("model references"), default=dict, blank=True, editable=False)
     unique_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    version = models.ForeignKey(
+        AutomationVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,  # never looked up by version; an index would only slow down inserts
+        related_name="+",
+        editable=False,
+        verbose_name=_("started under"),
+    )
 
     objects = AutomationManager()
 
@@ -130,8 +178,14 @@ class AutomationModel(models.Model):
             models.UniqueConstraint(
                 fields=["unique_key"],
                 condition=models.Q(
-                    status__in=["running", "waiting_for_person", "waiting_for_time", "waiting_for_message"]
-                ),
+                    status__in=[
+                        "running",
+                        "waiting_for_person",
+                        "waiting_for_time",
+                        "waiting_for_message",
+                        "needs_migration",
+                    ]
+                ),  # fmt: skip
                 name="automations_unique_active",
             )
         ]
@@ -304,7 +358,14 @@ class AuditEntry(models.Model):
     RETRY = "retry"
     CANCEL = "cancel"
     MESSAGE = "message"
-    ACTIONS = [(WAKE, _("wake")), (RETRY, _("retry")), (CANCEL, _("cancel")), (MESSAGE, _("message"))]
+    MOVE = "move"
+    ACTIONS = [
+        (WAKE, _("wake")),
+        (RETRY, _("retry")),
+        (CANCEL, _("cancel")),
+        (MESSAGE, _("message")),
+        (MOVE, _("move")),
+    ]
 
     automation = models.ForeignKey(
         AutomationModel, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("automation")
@@ -342,6 +403,10 @@ class AuditEntry(models.Model):
             return gettext("Cancelled by %(user)s: %(reason)s") % names
         if self.action == self.MESSAGE:
             return gettext("Message %(message)s sent by %(user)s.") % {"message": "?", **names}
+        if self.action == self.MOVE:
+            return gettext("Moved from %(from)s to %(to)s by %(user)s: %(reason)s") % {
+                "from": "?", "to": "?", **names
+            }  # fmt: skip
         return f"{self.action} ({self.username})"
 
 

@@ -102,6 +102,11 @@
 ``ATM_LIVE_PAGE_THREADS``
     Threads of a server process that read and render the live instance pages' messages side by
     side (default 4).
+``ATM_VERSION_CHECK``
+    How the system check of running instances against the declarations reports instances that
+    would be stranded or whose path changed (``automations.W040``): ``"warning"`` (the default)
+    or ``"error"`` (``automations.E040``), which stops ``migrate``, ``automation_worker`` and
+    ``automation_server`` from starting. See docs/versions.md.
 """
 
 from datetime import timedelta
@@ -158,6 +163,7 @@ DEFAULTS: dict[str, Any] = {
     "ATM_FINISHED_KEPT_DAYS": None,
     "ATM_DELETE_BATCH": 500,
     "ATM_DELETE_BATCH_SECONDS": 0.2,
+    "ATM_VERSION_CHECK": "warning",
 }
 
 

@@ -115,7 +115,7 @@ def test_a_cancelled_unique_instance_frees_its_key():
     assert PerEmail(email="ada@example.com").id != first.id
 
 
-VALUE = r"(Status\.\w+|[\"'](running|waiting_for_\w+|failed|cancelled|finished)[\"'])"
+VALUE = r"(Status\.\w+|[\"'](running|waiting_for_\w+|needs_migration|failed|cancelled|finished)[\"'])"
 WRITE_CALL = r"\.(update|create|bulk_create|update_or_create|get_or_create)\("
 STATUS_WRITE = re.compile(WRITE_CALL + r"(?:[^()]|\([^()]*\))*?\bstatus\s*=\s*" + VALUE)
 

@@ -4,7 +4,9 @@ A :class:`Walk` holds the paths of one step (a *cursor* each: the node, its task
 is inside), visits their nodes one after another, and decides from each outcome (``Proceed``,
 ``Wait``, ``Finish``, ``JoinArrival``) what happens to the path: it moves on, waits, ends, or meets
 its siblings at a ``Join``. It sends no SQL: visiting a node and writing task rows are the step's
-(:mod:`.steps`), which hands them in as ``visit_node`` and a :class:`~.writes.TaskWrites`.
+(:mod:`.steps`), which hands them in as ``visit_node`` and a :class:`~.writes.TaskWrites`. Paths
+on nodes a deploy renamed or removed are settled by :mod:`.moves` before the walk begins (a
+renamed open task's node name is the one row it writes itself).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from automations.outcomes import (
     Wait,
 )
 
+from . import moves
 from .paths import frame, frame_join, split_stack, within
 from .writes import TaskWrites, new_task_row
 
@@ -52,6 +55,7 @@ class StepResult:
     skipped: bool = False
     already_finished: bool = False
     status: str = ""  # the instance's Status after the step; empty if the step did not run
+    held: list[str] = field(default_factory=list)  # unknown nodes that hold the instance (needs_migration)
 
 
 @dataclass
@@ -107,11 +111,12 @@ class Walk:
             self.queue.append(Cursor(task.status, task, split_stack(task.path)))
         if not open_tasks and self.cls._node_names:
             self.continue_at(self.cls._node_names[0], ())
+        self.result.held = [cursor.node for cursor in moves.settle(self.cls, self.queue)]
 
     def run(self, *, limit: int, stop_after_submission: bool) -> StepResult:
         """Move the paths until none can move, the instance ends or stops, or ``limit`` visits."""
         result = self.result
-        while not result.error and not result.finished:
+        while not result.error and not result.finished and not result.held:
             if not self.queue:
                 if self.at_joins and self.merge_arrived_paths():
                     continue
@@ -243,6 +248,10 @@ class Walk:
         if result.finished:
             result.stopped_at = []
             result.status = Status.FINISHED
+            return
+        if result.held:  # nothing ran: the instance waits for a deploy or a person to move it
+            result.stopped_at = [cursor.node for cursor in self.queue]
+            result.status = Status.NEEDS_MIGRATION
             return
         awaited = {waiting.waits_for() for _, waiting in self.waiting}
         for cursor in self.at_joins:  # their sibling paths are still on their way

@@ -15,6 +15,7 @@ from .forms import Form, ModelForm
 from .nodes import Node
 from .references import This, this
 from .repeat import Repeat
+from .versioning import Obsolete
 
 __all__ = [
     "Automation",
@@ -27,6 +28,7 @@ __all__ = [
     "Join",
     "ModelForm",
     "Node",
+    "Obsolete",
     "Repeat",
     "SendMessage",
     "Split",

@@ -22,6 +22,7 @@ from .declaration import (
     link_successors,
 )
 from .nodes import Node
+from .versioning import read_meta
 
 
 class AutomationFinishedError(AutomationsError, RuntimeError):
@@ -59,6 +60,9 @@ class Automation:
     context: ClassVar[dict[str, Any]] = {}
     _nodes: ClassVar[dict[str, Node]] = {}
     _node_names: ClassVar[tuple[str, ...]] = ()
+    _version: ClassVar[int] = 1  # Meta.version, Meta.renamed_nodes, Meta.reviewed_changes (see .versioning)
+    _renamed_nodes: ClassVar[dict[str, str]] = {}
+    _reviewed_changes: ClassVar[dict[str, str]] = {}
     _model: AutomationModel  # the instance's row, shared with the other objects of the instance
 
     class Meta:
@@ -73,6 +77,7 @@ class Automation:
                 setattr(cls, name, reference)
         cls._nodes = collect_nodes(cls)
         cls._node_names = tuple(cls._nodes)
+        read_meta(cls)
         link_successors(cls)
         if getattr(cls.Meta, "abstract", False) and "Meta" in vars(cls):
             return
@@ -144,6 +149,16 @@ class Automation:
         """
         instances.save(self)
 
+    @property
+    def started_version(self) -> int:
+        """The ``Meta.version`` of the declaration this instance started under.
+
+        For code that must treat instances started before a change the old way, e.g. in an
+        ``If`` node: ``flow.If(this.started_before_v2)`` with
+        ``def started_before_v2(self, task): return self.started_version < 2``.
+        """
+        return instances.started_version(self)
+
     def get_model_instance(self, name: str) -> models.Model | None:
         """Return the model instance whose id is stored under ``name`` in ``data``."""
         return instances.model_instance(self, name)
@@ -159,7 +174,8 @@ class Automation:
 
         When the instance finishes, that is its ``End`` node (or, for a path that ran past the last
         node, that last node); if an error stopped it, the failing node. ``None`` if nothing ran
-        (another process holds the instance). Raise :class:`AutomationFinishedError` if the
+        (another process holds the instance, or the instance stands on a node its class no longer
+        declares: it is held, ``needs_migration``). Raise :class:`AutomationFinishedError` if the
         instance had already finished.
         """
         result = engine.advance(self)
@@ -167,6 +183,8 @@ class Automation:
             raise AutomationFinishedError(f"Automation instance {self.id} has already finished.")
         if result.finished:
             return getattr(self, result.finished_at) if result.finished_at else None
+        if result.held:  # it stands on a node the class does not declare (needs_migration)
+            return None
         return getattr(self, result.stopped_at[0]) if result.stopped_at else None
 
     def nice(self) -> None:

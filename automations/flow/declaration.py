@@ -18,6 +18,7 @@ from .control import If, Join, Split
 from .nodes import Declaring, Node
 from .references import reference_name
 from .repeat import Repeat
+from .versioning import is_obsolete, versioning_problems
 
 RESERVED_NAMES = frozenset(
     {
@@ -72,12 +73,18 @@ def collect_nodes(cls: type[Declaring]) -> dict[str, Node]:
 
 
 def link_successors(cls: type[Declaring]) -> None:
-    """Set each node's default successor: its ``.Next()`` or the next declared node."""
-    names = list(cls._nodes)
+    """Set each node's default successor: its ``.Next()`` or the next declared node.
+
+    Obsolete nodes are left out of the order: no node goes on to one by default.
+    """
+    names = [name for name, node in cls._nodes.items() if not is_obsolete(node)]
     for position, name in enumerate(names):
         node = cls._nodes[name]
         following = names[position + 1] if position + 1 < len(names) else None
         node._successor = reference_name(node._next) if node._next is not None else following
+    for node in cls._nodes.values():
+        if is_obsolete(node):
+            node._successor = node.successors()[0]
 
 
 def link_joins(cls: type[Declaring]) -> None:
@@ -156,6 +163,7 @@ def find_problems(cls: type[Declaring], base_attributes: Iterable[str]) -> list[
             )
     if not any(p.id == "automations.E001" for p in problems):
         problems.extend(_split_problems(cls))
+        problems.extend(Problem(*problem) for problem in versioning_problems(cls))
     problems.extend(Problem(*problem) for problem in start_problems(cls))
     return problems
 

@@ -26,8 +26,9 @@ from automations import instance_actions, registry
 from automations import settings as atm_settings
 from automations.flow import get_automations
 from automations.flow.forms import Form
-from automations.models import AutomationModel, AutomationTaskModel, Status
+from automations.models import AutomationModel, AutomationTaskModel, AutomationVersion, Status
 from automations.permissions import may_process
+from automations.versions import records
 
 from .access import ChangeAccessMixin, InstanceAccessMixin
 from .closed_tasks import local_time
@@ -290,9 +291,22 @@ def instance_context(model: AutomationModel, user) -> dict:
         "cancelled": model.audit_entries.filter(action="cancel").last()
         if model.status == Status.CANCELLED
         else None,
+        "version": version_facts(model, cls),
+        "held_nodes": instance_actions.unknown_nodes(model) if model.status == Status.NEEDS_MIGRATION else [],
         "actions": instance_actions.available(model) if may_change else [],
         "may_change": may_change,
     }
+
+
+def version_facts(model: AutomationModel, cls) -> dict | None:
+    """Return what the page says of the version ``model`` started under, or ``None`` without one."""
+    version = AutomationVersion.objects.filter(pk=model.version_id).first() if model.version_id else None
+    if version is None:
+        return None
+    stored = (version.automation_class, version.label, version.fingerprint)
+    current = cls is not None and records.key_of(cls) == stored
+    return {"label": version.label, "fingerprint": version.fingerprint[:8], "current": current,
+            "first_seen": local_time(version.created)}  # fmt: skip
 
 
 def live_parts(model: AutomationModel, user) -> dict[str, str]:
@@ -318,7 +332,28 @@ class ConfirmForm(forms.Form):
     """The other actions need nothing but the confirmation itself."""
 
 
-FORMS = {"message": MessageForm, "cancel": CancelForm}
+class MoveForm(forms.Form):
+    """Where a held instance's path goes on: from a node it stands on, to a declared node, and why."""
+
+    from_node = forms.ChoiceField(label=_("From the node"))
+    to_node = forms.ChoiceField(label=_("To the node"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=instance_actions.REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown in the instance's history, with your name."),
+    )
+
+    def __init__(self, *args, model=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        cls = _class_or_none(model)
+        self.fields["from_node"].choices = [(n, n) for n in instance_actions.unknown_nodes(model)]
+        self.fields["to_node"].choices = [
+            (name, f"{node_label(cls, name).text} ({name})") for name in instance_actions.target_nodes(model)
+        ]
+
+
+FORMS = {"message": MessageForm, "cancel": CancelForm, "move": MoveForm}
 
 
 class InstanceActionView(ChangeAccessMixin, FormView):
@@ -346,6 +381,8 @@ class InstanceActionView(ChangeAccessMixin, FormView):
         kwargs = super().get_form_kwargs()
         if self.get_form_class() is MessageForm:
             kwargs.update(self.receivers())
+        elif self.get_form_class() is MoveForm:
+            kwargs["model"] = self.model
         return kwargs
 
     def receivers(self) -> dict:

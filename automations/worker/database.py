@@ -17,6 +17,7 @@ from automations import engine, history
 from automations import settings as atm_settings
 from automations.events import inbox, wakeups
 from automations.models import AutomationModel, WorkerModel
+from automations.versions import retry
 
 
 def worker_timeout() -> timedelta:
@@ -149,3 +150,8 @@ def forget_workers(names) -> None:
 def sign_off(name) -> None:
     """Leave worker ``name``'s row looking dead, so that another worker takes over its timers now."""
     WorkerModel.objects.filter(name=name).update(seen=timezone.now() - 10 * worker_timeout())
+
+
+def settle_versions(first: bool) -> int:
+    """Make due the instances a deploy mapped (all at a worker's first sweep, else the held ones)."""
+    return retry.wake_movable() if first else retry.retry_held()

@@ -80,6 +80,10 @@ class Sweeping:
         counts: dict = {}
         size, most = atm_settings.get("ATM_SWEEP_BATCH"), atm_settings.get("ATM_SWEEP_MAX")
         try:
+            # After a deploy: instances on renamed, obsolete or again declared nodes move on.
+            settled = await database_sync_to_async(database.settle_versions)(self.stats["sweeps"] == 1)
+            if settled:
+                logger.info("Made %s instance(s) due that the declarations now map.", settled)
             within = 2 * self.sweep_interval
             for automation_id, at in await database_sync_to_async(database.upcoming)(within):
                 self.schedule(automation_id, at)

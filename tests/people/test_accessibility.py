@@ -15,7 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from automations.models import AutomationModel
+from automations import engine
+from automations.models import AutomationModel, AutomationTaskModel
 from demo.automations import TrialJourney
 from demo.management.commands.demo_screenshots import Command as DemoScreenshots
 from tests.people.axe import axe_source_or_skip, blocking, describe, violations
@@ -38,6 +39,10 @@ def scene(transactional_db):
     scene["journey_key"] = journey.key
     scene["class_path"] = journey.automation_class
     scene["users"] = {name: users.get(username=name) for name in ("admin", "manager", "alice")}
+    held = AutomationModel.objects.create(automation_class=journey.automation_class, data=journey.data)
+    AutomationTaskModel.objects.create(automation=held, status="send_old_offer")  # a node since removed
+    engine.advance(held.pk)  # held: needs_migration
+    scene["held"] = held.pk
     return scene
 
 
@@ -52,6 +57,8 @@ def workflow_pages(scene) -> list[tuple[str, str, str]]:
         ("instance (failed)", "admin", reverse("automations:instance", args=[failed])),
         ("instance (waiting)", "admin", reverse("automations:instance", args=[waiting])),
         ("instance action", "admin", reverse("automations:instance_action", args=[failed, "message"])),
+        ("instance (needs migration)", "admin", reverse("automations:instance", args=[scene["held"]])),
+        ("instance move", "admin", reverse("automations:instance_action", args=[scene["held"], "move"])),
         ("instance diagram", "admin", reverse("automations:instance_diagram", args=[waiting])),
         ("class diagram", "admin", reverse("automations:diagram", args=[scene["class_path"]])),
         ("dashboard", "admin", reverse("automations:dashboard")),

@@ -3,6 +3,7 @@ import logging
 
 from daphne.management.commands.runserver import Command as DaphneRunserver
 from daphne.server import Server  # installs Twisted's asyncio reactor: import before the reactor
+from django.db import DEFAULT_DB_ALIAS
 from twisted.internet import reactor
 
 from automations.events import wakeups
@@ -41,3 +42,8 @@ class Command(DaphneRunserver):
         "the one-command way to run Django Automations (embedded mode)."
     )
     server_cls = EmbeddedSchedulerServer
+
+    def check(self, *args, **kwargs):
+        """Run the system checks with the database ones: instances a deploy would strand (W040/E040)."""
+        kwargs.setdefault("databases", [DEFAULT_DB_ALIAS])
+        return super().check(*args, **kwargs)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from automations.events import inbox
 from automations.models import AutomationModel
+from automations.versions import retry
 from automations.worker import take_waiting_events
 
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, no_channel=False, **options):
         taken = 0 if no_channel else async_to_sync(take_waiting_events)()
         applied = inbox.apply_pending(limit=10_000)
+        retry.retry_held()  # instances held on unknown nodes that a deploy has mapped since
         counts = AutomationModel.run()
         self.stdout.write(
             "Advanced {advanced} automation instance(s): {finished} finished, {errors} stopped with an "

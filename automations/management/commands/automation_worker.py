@@ -2,7 +2,7 @@ import asyncio
 import signal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from automations.events import wakeups
 from automations.worker import Scheduler, SchedulerFailedError
@@ -13,6 +13,11 @@ class Command(BaseCommand):
         "Run a scheduler worker: advance automation instances on channel-layer events, at their due "
         "times, and in periodic sweeps. Run any number of them against one database and channel layer."
     )
+
+    def check(self, *args, **kwargs):
+        """Run the system checks with the database ones: instances a deploy would strand (W040/E040)."""
+        kwargs.setdefault("databases", [DEFAULT_DB_ALIAS])
+        return super().check(*args, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -1,0 +1,1 @@
+"""An app for the deploy tests' worker processes: it declares ``Journey`` as ``ATM_TEST_RELEASE`` says."""
