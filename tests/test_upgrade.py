@@ -177,6 +177,8 @@ def test_the_manager_decides_the_form_from_the_task_list(upgraded, client):
     assert task.status == "approve" and task.interaction_user == manager
     task_list = client.get(reverse("automations:task_list")).content.decode()
     assert reverse("automations:task", args=[task.pk]) in task_list
+    old_link = client.get(f"/automations/{task.pk}", follow=True)  # as in 0.9's e-mails
+    assert old_link.redirect_chain == [(reverse("automations:task", args=[task.pk]), 301)]
     client.post(reverse("automations:task", args=[task.pk]), {"approved": "on"})
     approval = AutomationModel.objects.get(pk=2)
     assert approval.finished and approval.data["decided"] is True
