@@ -24,6 +24,7 @@ PAGES = [
     "events.md",
     "deployment.md",
     "testing.md",
+    "upgrading.md",
 ]
 RUNNABLE_FENCE = re.compile(r"^```python runnable\s*$")
 CLOSING_FENCE = re.compile(r"^```\s*$")
