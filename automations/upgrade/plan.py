@@ -59,8 +59,9 @@ def legacy_key(automation_class: str, automation_id: int) -> str:
     """Return what ``get_key()`` of django-automations 0.9 returned for an instance.
 
     0.9 derived it from the ``automation_class`` column and the id each time it was asked; the
-    ``key`` column held the same value only once the instance had been saved after it started
-    (otherwise a value derived from the class alone, shared by all such instances of the class).
+    ``key`` column held the same value only once the row had been written again after the start
+    (the instance slept, finished, failed or saved itself), else a value derived from the class
+    alone, shared by all such instances of the class.
     """
     return hashlib.sha1(f"{automation_class}-{automation_id}".encode(), usedforsecurity=False).hexdigest()
 
