@@ -38,9 +38,9 @@ def _moved(pattern_name: str, *, permanent: bool = True):
     return RedirectView.as_view(pattern_name=name, permanent=permanent, query_string=True)
 
 
-# django-automations 0.9's paths (no trailing slash) and its one name that is gone. The task list at
-# the prefix itself redirects temporarily: the prefix may get a page of its own, and browsers keep
-# a permanent redirect for good. The other old paths will never mean anything else.
+# django-automations 0.9's paths, without a trailing slash (its name error_report is in urlpatterns).
+# The task list at the prefix itself redirects temporarily: the prefix may get a page of its own, and
+# browsers keep a permanent redirect for good. The other old paths will never mean anything else.
 legacy_urlpatterns = [
     path("", _moved("task_list", permanent=False)),
     path("<int:task_id>", _moved("task")),
