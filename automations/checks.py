@@ -19,6 +19,7 @@ from automations.permissions import (
     form_nodes,
     group_model,
 )
+from automations.receivers import RECEIVER_PREFIX, UnknownMessageError, receiver_for
 from automations.versions import operations, report
 
 IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
@@ -33,7 +34,8 @@ def check_automations(app_configs=None, **kwargs):
     Declarations are validated when their class is created (E001-E004, the start options of
     ``Meta`` E030-E034, and the warnings W004 and W030); this check repeats that
     and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
-    dotted paths must name registered automations (E005).
+    dotted paths must name registered automations (E005), and a class a ``SendMessage`` targets
+    (given as a class or a dotted path) should have a receiver for its message (W005).
     """
     errors = []
     for cls in registry.all_automations().values():
@@ -47,16 +49,38 @@ def check_automations(app_configs=None, **kwargs):
 def _message_target_errors(cls):
     known = registry.all_automations()
     for name, node in cls._nodes.items():
-        target = getattr(node, "_target", None)
-        if not isinstance(node, SendMessage) or not _is_class_path(target) or target in known:
+        if not isinstance(node, SendMessage):
             continue
-        yield checks.Error(
-            f"{cls.__name__}.{name}: SendMessage() targets '{target}', which is not a registered automation.",
-            hint="Fix the dotted path, or make sure the target's module is an 'automations' module of an "
-            "installed app.",
-            obj=cls,
-            id="automations.E005",
-        )
+        target = node._target
+        if _is_class_path(target):
+            if target not in known:
+                yield checks.Error(
+                    f"{cls.__name__}.{name}: SendMessage() targets '{target}', which is not a registered "
+                    "automation.",
+                    hint="Fix the dotted path, or make sure the target's module is an 'automations' module "
+                    "of an installed app.",
+                    obj=cls,
+                    id="automations.E005",
+                )
+                continue
+            target = known[target]
+        if registry.is_automation_class(target) and not _receives(target, node._message):
+            yield checks.Warning(
+                f"{cls.__name__}.{name}: SendMessage() sends {node._message!r} to {target.__name__}, which "
+                "has no receiver for it: an instance stops with an error when it gets there.",
+                hint=f"Define '{RECEIVER_PREFIX}{node._message}(self, token, data)' on {target.__name__}, or "
+                "fix the message. (django-automations 0.9 went on past such a message.)",
+                obj=cls,
+                id="automations.W005",
+            )
+
+
+def _receives(automation_class, message) -> bool:
+    try:
+        receiver_for(automation_class, message)
+    except UnknownMessageError:
+        return False
+    return True
 
 
 def _is_class_path(target) -> bool:

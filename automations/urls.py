@@ -17,14 +17,38 @@ name                   path (below the include)                   view
 ``bulk_action``        ``instances/bulk/<action>/``               :class:`BulkActionView`
 ``start_menu``         ``start/``                                 :class:`StartMenuView`
 ``start``              ``start/<class_path>/``                    :class:`StartView`
+``error_report``       ``errors/``                                0.9's name of ``errors``
 =====================  =========================================  ===============================
+
+The paths of django-automations 0.9 redirect to these pages (see :data:`legacy_urlpatterns`), so
+that links it sent, e.g. a task's in an e-mail, keep working; its URL names all reverse.
 """
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from automations import views
 
 app_name = "automations"
+
+
+def _moved(pattern_name: str, *, permanent: bool = True):
+    """Return a view that redirects to the page ``pattern_name``, keeping the URL's arguments and query."""
+    name = f"{app_name}:{pattern_name}"
+    return RedirectView.as_view(pattern_name=name, permanent=permanent, query_string=True)
+
+
+# django-automations 0.9's paths, without a trailing slash (its name error_report is in urlpatterns).
+# The task list at the prefix itself redirects temporarily: the prefix may get a page of its own, and
+# browsers keep a permanent redirect for good. The other old paths will never mean anything else.
+legacy_urlpatterns = [
+    path("", _moved("task_list", permanent=False)),
+    path("<int:task_id>", _moved("task")),
+    path("errors", _moved("errors")),
+    path("dashboard", _moved("dashboard")),
+    path("dashboard/<int:automation_id>", _moved("history")),
+    path("dashboard/<int:automation_id>/traceback/<int:task_id>", _moved("traceback")),
+]
 
 urlpatterns = [
     path("tasks/", views.TaskListView.as_view(), name="task_list"),
@@ -45,4 +69,6 @@ urlpatterns = [
     path("start/", views.StartMenuView.as_view(), name="start_menu"),
     path("start/<str:class_path>/", views.StartView.as_view(), name="start"),
     path("<int:automation_id>/diagram/", views.InstanceDiagramView.as_view(), name="instance_diagram"),
+    path("errors/", views.AutomationErrorsView.as_view(), name="error_report"),  # 0.9's name of errors
+    *legacy_urlpatterns,
 ]

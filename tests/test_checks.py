@@ -198,6 +198,44 @@ def test_check_automations_reports_message_targets_that_are_not_registered():
         registry.unregister(registry.class_path(Messenger))
 
 
+def test_check_automations_warns_of_messages_the_target_class_has_no_receiver_for():
+    class Listener(flow.Automation):
+        end = flow.End()
+
+        def receive_ping(self, token, data):
+            pass
+
+    class Messenger(flow.Automation):
+        ping = flow.SendMessage(Listener, "ping")
+        pong = flow.SendMessage(Listener, "pong")
+        by_path = flow.SendMessage("tests.testapp.automations.Inbox", "nothing")
+        to_an_id = flow.SendMessage(1, "anything")  # the instance's class is known only when it runs
+        chosen = flow.SendMessage(lambda task: Listener, "anything")
+
+    try:
+        assert [error for error in check_automations() if error.obj is Messenger] == [
+            checks.Warning(
+                "Messenger.pong: SendMessage() sends 'pong' to Listener, which has no receiver for it: an "
+                "instance stops with an error when it gets there.",
+                hint="Define 'receive_pong(self, token, data)' on Listener, or fix the message. "
+                "(django-automations 0.9 went on past such a message.)",
+                obj=Messenger,
+                id="automations.W005",
+            ),
+            checks.Warning(
+                "Messenger.by_path: SendMessage() sends 'nothing' to Inbox, which has no receiver for it: "
+                "an instance stops with an error when it gets there.",
+                hint="Define 'receive_nothing(self, token, data)' on Inbox, or fix the message. "
+                "(django-automations 0.9 went on past such a message.)",
+                obj=Messenger,
+                id="automations.W005",
+            ),
+        ]
+    finally:
+        registry.unregister(registry.class_path(Messenger))
+        registry.unregister(registry.class_path(Listener))
+
+
 @pytest.mark.django_db  # Django 6 may run database checks too
 def test_the_declared_automations_pass_manage_py_check(capsys):
     call_command("check")

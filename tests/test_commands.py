@@ -1,14 +1,17 @@
 """The management commands and ``AutomationModel.delete_history``."""
 
+import logging
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.management import call_command
 
 from automations import flow
 from automations.flow import this
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.worker import take_waiting_events
 from tests.helpers import row
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +44,20 @@ def test_automation_step_advances_due_instances_and_says_what_it_did(clock):
         "Advanced 4 automation instance(s): 3 finished, 1 stopped with an error, "
         "0 skipped (held by another worker or no longer due); 0 still waiting for a condition.\n"
     )
+
+
+def test_automation_step_without_a_channel_layer_is_quiet_on_every_run(clock, caplog, settings):
+    """The cron setup of a site without workers, as 0.9 sites ran it: no CHANNEL_LAYERS at all."""
+    settings.CHANNEL_LAYERS = {}  # what Channels reads where the setting is missing
+    Short()
+    clock.jump(minutes=5)
+    with caplog.at_level(logging.DEBUG, logger="automations"):
+        first, second = run_command("automation_step"), run_command("automation_step")
+    assert first.startswith("Advanced 1 automation instance(s): 1 finished")
+    assert second.startswith("Advanced 0 automation instance(s)")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "No channel layer is configured" in run_command("automation_step", "-v", "2")
+    assert async_to_sync(take_waiting_events)() == 0
 
 
 def finished_instance(clock, days_ago):

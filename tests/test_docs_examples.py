@@ -25,6 +25,7 @@ PAGES = [
     "deployment.md",
     "testing.md",
     "versions.md",
+    "upgrading.md",
 ]
 RUNNABLE_FENCE = re.compile(r"^```python runnable\s*$")
 CLOSING_FENCE = re.compile(r"^```\s*$")

@@ -1,5 +1,6 @@
 """Upgrading a django-automations 0.9.4.1 database: its sample instances go on as they would have."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,11 +12,14 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
+from django.test import RequestFactory
 from django.urls import reverse
 
-from automations import engine, testing
+from automations import engine, flow, testing
 from automations.models import AuditEntry, AutomationModel, AutomationTaskModel
+from automations.page_views import instance_for_key, page_viewed
 from automations.upgrade.legacy import LEGACY_MIGRATIONS
+from automations.upgrade.plan import legacy_key
 from tests import legacy_db
 from tests.legacyapp import automations as legacy_automations
 
@@ -23,6 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 UPGRADED_AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
 SAMPLE_KEYS = {row["id"]: row["key"] for row in legacy_db.sample_rows()["automations_automationmodel"]}
+# Rows 0.9.4.1 wrote, with what get_key() returned for each instance (see the file's "about").
+SHARED_KEYS = legacy_db.SAMPLE.with_name("legacy-0.9.4.1-shared-keys.json")
+SHARED_KEYS_UPGRADED_AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
 def at(text):
@@ -38,6 +45,19 @@ def migrate_to_the_end():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
+def make_legacy_database(rows=None):
+    """Replace the tables by those of django-automations 0.9.4.1, holding ``rows`` (default: the sample)."""
+    MigrationExecutor(connection).migrate([("automations", None)])
+    legacy_db.create_legacy_tables(connection)
+    legacy_db.record_legacy_migrations(connection)
+    user_model = get_user_model()
+    user_model.objects.create_user(id=1, username="manager", password="manager")
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [user_model]):
+            cursor.execute(statement)
+    legacy_db.load_sample_rows(connection, rows)
+
+
 @pytest.fixture
 def legacy_site():
     """A database as django-automations 0.9.4.1 left it, with the sample rows; migrated back at the end.
@@ -45,15 +65,7 @@ def legacy_site():
     The time is frozen at the upgrade, conditions re-checked hourly; the fixture's value is the clock.
     """
     with testing.frozen_clock(UPGRADED_AT, recheck=timedelta(hours=1)) as clock:
-        MigrationExecutor(connection).migrate([("automations", None)])
-        legacy_db.create_legacy_tables(connection)
-        legacy_db.record_legacy_migrations(connection)
-        user_model = get_user_model()
-        user_model.objects.create_user(id=1, username="manager", password="manager")
-        with connection.cursor() as cursor:
-            for statement in connection.ops.sequence_reset_sql(no_style(), [user_model]):
-                cursor.execute(statement)
-        legacy_db.load_sample_rows(connection)
+        make_legacy_database()
         yield clock
         migrate_to_the_end()
 
@@ -84,11 +96,65 @@ def test_a_fresh_database_runs_the_squashed_migration_only():
     assert set(LEGACY_MIGRATIONS) <= applied  # recorded for the squashed migration they stand for
 
 
-def test_keys_stay_and_new_instances_get_new_ones(upgraded):
-    assert dict(AutomationModel.objects.values_list("pk", "key")) == SAMPLE_KEYS
+def test_the_keys_are_what_get_key_returned_in_0_9_and_new_instances_get_random_ones(upgraded):
+    keys = dict(AutomationModel.objects.values_list("pk", "key"))
+    classes = dict(AutomationModel.objects.values_list("pk", "automation_class"))
+    assert keys == {pk: legacy_key(classes[pk], pk) for pk in keys}
+    assert AutomationModel.objects.get(pk=2).instance.get_key() == keys[2]
     new = legacy_automations.Waiter()
     key = new.get_key()
-    assert key not in SAMPLE_KEYS.values() and len(key) == 43
+    assert key not in keys.values() and len(key) == 43
+
+
+def test_legacy_key_is_what_0_9_stored_once_an_instance_saved_itself():
+    """The rows as 0.9 wrote them, under their own class paths: five stored get_key()'s value."""
+    rows = json.loads(legacy_db.SAMPLE.read_text(encoding="utf-8"))["automations_automationmodel"]
+    same = {row["id"] for row in rows if legacy_key(row["automation_class"], row["id"]) == row["key"]}
+    assert same == {1, 3, 4, 6, 7}
+
+
+@pytest.fixture
+def shared_keys_legacy_site():
+    """A database 0.9.4.1 made, with three waiting instances sharing one stored key; migrated at the end.
+
+    The fixture's value is ``{id: what get_key() returned for it in 0.9}``.
+    """
+    rows = json.loads(SHARED_KEYS.read_text(encoding="utf-8"))
+    with testing.frozen_clock(SHARED_KEYS_UPGRADED_AT, recheck=timedelta(hours=1)):
+        make_legacy_database(rows)
+        yield {int(pk): key for pk, key in rows["get_key"].items()}
+        migrate_to_the_end()
+
+
+@pytest.fixture
+def shared_keys_site(shared_keys_legacy_site):
+    migrate_to_the_end()
+    return shared_keys_legacy_site
+
+
+def test_every_key_0_9_gave_out_finds_its_instance(shared_keys_site):
+    stored = {row["key"] for row in json.loads(SHARED_KEYS.read_text())["automations_automationmodel"]}
+    assert len(stored) == 3  # the three waiters (2, 3, 5) share one
+    for pk, key in shared_keys_site.items():
+        assert AutomationModel.objects.get_by_reference(key).pk == pk
+        assert AutomationModel.objects.get(pk=pk).instance.get_key() == key
+        assert instance_for_key(flow.Automation, key).pk == pk  # a page's ?key= parameter
+
+
+def test_the_check_says_which_instances_get_the_key_0_9_gave_out(shared_keys_legacy_site, capsys):
+    call_command("automation_upgrade_check")
+    out = capsys.readouterr().out
+    assert "Everything can be carried over." in out
+    assert "3 instance(s) get the key their get_key() returned in 0.9" in out
+
+
+def test_a_message_sent_by_a_key_0_9_gave_out_reaches_that_instance(shared_keys_site):
+    waiters = [2, 3, 5]
+    legacy_automations.Waiter.dispatch_message(shared_keys_site[3], "go")
+    page_viewed(RequestFactory().get("/", {"key": shared_keys_site[5]}), shared_keys_site[5], "go")
+    engine.sweep()
+    finished = dict(AutomationModel.objects.filter(pk__in=waiters).values_list("pk", "finished"))
+    assert finished == {2: False, 3: True, 5: True}
 
 
 def test_the_sleeping_one_wakes_at_its_time(upgraded):
@@ -111,6 +177,8 @@ def test_the_manager_decides_the_form_from_the_task_list(upgraded, client):
     assert task.status == "approve" and task.interaction_user == manager
     task_list = client.get(reverse("automations:task_list")).content.decode()
     assert reverse("automations:task", args=[task.pk]) in task_list
+    old_link = client.get(f"/automations/{task.pk}", follow=True)  # as in 0.9's e-mails
+    assert old_link.redirect_chain == [(reverse("automations:task", args=[task.pk]), 301)]
     client.post(reverse("automations:task", args=[task.pk]), {"approved": "on"})
     approval = AutomationModel.objects.get(pk=2)
     assert approval.finished and approval.data["decided"] is True
@@ -138,8 +206,8 @@ def test_the_daily_one_ticks_again(upgraded):
     assert daily.data == {"ticks": 2}
 
 
-def test_the_blocked_one_finishes_after_a_message_sent_by_its_old_key(upgraded):
-    waiter = AutomationModel.objects.get_by_reference("9bdbc5940e988d255b0a78d0fba21cd73e4df51f")
+def test_the_blocked_one_finishes_after_a_message_sent_by_the_key_0_9_gave_out(upgraded):
+    waiter = AutomationModel.objects.get_by_reference(legacy_key("tests.legacyapp.automations.Waiter", 5))
     engine.sweep()
     assert not AutomationModel.objects.get(pk=waiter.pk).finished
     waiter.instance.send_message("go")

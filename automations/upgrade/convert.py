@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from automations.models import new_key
 from automations.upgrade.plan import plan_instances
 
 BATCH = 500  # instances planned and written at a time, with all their tasks
@@ -23,7 +22,6 @@ def plans(automation_model, task_model, *, now=None, wake_field="wake_at"):
     once migration 0007 renamed it.
     """
     now = now or timezone.now()
-    taken: set[str] = set()
     ids = list(automation_model.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
@@ -33,7 +31,7 @@ def plans(automation_model, task_model, *, now=None, wake_field="wake_at"):
             for row in automation_model.objects.filter(pk__in=batch).values(*fields)
         ]
         tasks = task_model.objects.filter(automation_id__in=batch).order_by("pk").values(*TASK_FIELDS)
-        yield from plan_instances(instances, list(tasks), now=now, taken_keys=taken, new_key=new_key)
+        yield from plan_instances(instances, list(tasks), now=now)
 
 
 def forwards(apps, schema_editor):

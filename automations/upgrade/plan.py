@@ -10,6 +10,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from automations import registry
@@ -54,32 +55,35 @@ class InstancePlan:
         return f"{head}, {where}"
 
 
-def plan_instances(instances, tasks, *, now, taken_keys, new_key) -> list[InstancePlan]:
+def legacy_key(automation_class: str, automation_id: int) -> str:
+    """Return what ``get_key()`` of django-automations 0.9 returned for an instance.
+
+    0.9 derived it from the ``automation_class`` column and the id each time it was asked; the
+    ``key`` column held the same value only once the row had been written again after the start
+    (the instance slept, finished, failed or saved itself), else a value derived from the class
+    alone, shared by all such instances of the class.
+    """
+    return hashlib.sha1(f"{automation_class}-{automation_id}".encode(), usedforsecurity=False).hexdigest()
+
+
+def plan_instances(instances, tasks, *, now) -> list[InstancePlan]:
     """Plan the instances ``instances`` (dicts of 0.9 columns) with all their ``tasks``.
 
-    ``wake_at`` stands for the 0.9 column ``paused_until``. ``taken_keys`` is the set of keys
-    already kept (it grows); an empty or repeated key is replaced by ``new_key()``.
+    ``wake_at`` stands for the 0.9 column ``paused_until``.
     """
     by_instance: dict[int, list[dict]] = {}
     for task in tasks:
         by_instance.setdefault(task["automation_id"], []).append(task)
-    return [
-        _plan(row, by_instance.get(row["id"], []), now, taken_keys, new_key)
-        for row in sorted(instances, key=lambda row: row["id"])
-    ]
+    ordered = sorted(instances, key=lambda row: row["id"])
+    return [_plan(row, by_instance.get(row["id"], []), now) for row in ordered]
 
 
-def _plan(row, tasks, now, taken_keys, new_key) -> InstancePlan:
+def _plan(row, tasks, now) -> InstancePlan:
     plan = InstancePlan(row["id"], row["automation_class"], "running")
     cls = _class(row["automation_class"], plan)
-    key = row["key"]
-    if not key or key in taken_keys:
-        key = new_key()
-        plan.problems.append(
-            "its key was empty or not unique: it gets a new one; links with the old one stop"
-        )
+    key = legacy_key(row["automation_class"], row["id"])  # unique: one per class and id
+    if row["key"] != key:  # the links 0.9 made carry get_key(), not the stored column
         plan.instance_update["key"] = key
-    taken_keys.add(key)
     for task in tasks:
         _convert_failure(task, plan)
     open_tasks = [t for t in tasks if t["finished"] is None]

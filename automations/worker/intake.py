@@ -216,9 +216,12 @@ async def take_waiting_events(
     What ``automation_step`` does where no worker listens. Waits ``wait`` seconds for each next
     event; stops when none comes, after ``limit`` events, or if the channel layer fails. Wake-ups
     are dropped: the database already says what is due. ``channel_layer`` defaults to the site's
-    (as for :class:`~automations.worker.Scheduler`). Return how many events were taken.
+    (as for :class:`~automations.worker.Scheduler`); without one nothing is taken. Return how many
+    events were taken.
     """
     layer = channel_layer or get_channel_layer()
+    if layer is None:  # no CHANNEL_LAYERS: no channel to take from
+        return 0
     channel = channel or events.channel_name()
     received, skipped, problem = list[object](), 0, None
     while len(received) + skipped < limit:

@@ -31,16 +31,22 @@ class Command(BaseCommand):
             return
         automation_model, task_model = legacy.models(connection)
         counts = {"running": 0, "finished": 0, "error": 0}
-        problems = []
+        problems, new_keys = [], 0
         for plan in convert.plans(automation_model, task_model, wake_field="paused_until"):
             counts[plan.state] += 1
             if plan.state != "finished" or verbosity > 1:
                 self.stdout.write(plan.describe())
             problems += [f"#{plan.id} {plan.automation_class}: {problem}" for problem in plan.problems]
+            new_keys += "key" in plan.instance_update
         self.stdout.write(
             f"{counts['running']} running, {counts['error']} listed among errors, "
             f"{counts['finished']} finished (kept as history)."
         )
+        if new_keys:
+            self.stdout.write(
+                f"{new_keys} instance(s) get the key their get_key() returned in 0.9 (it was not the one "
+                "stored), so that the links 0.9 made keep working."
+            )
         if not problems:
             self.stdout.write(self.style.SUCCESS("Everything can be carried over."))
             return
