@@ -149,9 +149,13 @@ def test_embedded_bench_runs_on_sqlite():
         "1",
         "--lead",
         "15",
+        "--spread",
+        "1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 instances sleeping 1 s, all due at one moment, automation_server" in result.stdout
     assert "lateness, scheduler in the server process" in result.stdout
     assert "web request while the wakes run" in result.stdout
     assert "starting 3 instances in a request" in result.stdout
+    assert "3 instances sleeping 1 s, started one after another over 1 s" in result.stdout
+    assert "one start" in result.stdout
