@@ -29,7 +29,9 @@ class TenSteps(flow.Automation):
 
 
 class TenSavingSteps(TenSteps):
-    """``TenSteps`` whose method also calls ``save()``, as code written for older versions does."""
+    """``TenSteps`` whose method also calls ``save()``: the like-for-like workload of the side-by-side
+    benchmark (each step saves the instance's data, as a DBOS step's output is checkpointed and a
+    Viewflow ``Function`` saves its process), and what code written for older versions does."""
 
     def add(self, task, number):
         result = super().add(task, number)
@@ -106,7 +108,11 @@ SECOND = timedelta(seconds=1)
 
 
 class SecondSleeper(flow.Automation):
-    """Sleeps one second on ``AfterWaitingFor``, then notes how late (in ms) its node ran."""
+    """Sleeps one second on ``AfterWaitingFor``, then notes how late (in ms) its node ran.
+
+    The woken node writes the lateness into the instance's data and saves it, as a node that acts
+    on waking would (a DBOS step's output is checkpointed alike); it is also the node's result.
+    """
 
     start = flow.Execute(this.begin)
     sleep = flow.Execute(this.note_lateness).AfterWaitingFor(SECOND)
@@ -118,11 +124,18 @@ class SecondSleeper(flow.Automation):
     def note_lateness(self, task):
         from django.utils import timezone
 
-        return (timezone.now() - task.created - SECOND).total_seconds() * 1000
+        lateness = (timezone.now() - task.created - SECOND).total_seconds() * 1000
+        self.data["lateness_ms"] = lateness
+        self.save()
+        return lateness
 
 
 class FanOutFour(flow.Automation):
-    """Splits into four paths of one ``Execute`` each, joins them, then ends."""
+    """Splits into four paths of one ``Execute`` each, joins them, then ends.
+
+    Each branch adds to the instance's data and saves it (as ``TenSavingSteps`` does), as each
+    Viewflow branch saves its process and each DBOS step's output is checkpointed.
+    """
 
     fan = flow.Split().Next(this.one).Next(this.two).Next(this.three).Next(this.four)
     one = flow.Execute(this.add, False, 1).Next(this.meet)
@@ -134,6 +147,7 @@ class FanOutFour(flow.Automation):
 
     def add(self, task, number):
         self.data["total"] = self.data.get("total", 0) + number
+        self.save()
         return number
 
 

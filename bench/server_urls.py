@@ -1,4 +1,4 @@
-"""URLs of the benchmarks' server: the site's, and three of the benchmarks' own."""
+"""URLs of the benchmarks' server: the site's, and four of the benchmarks' own."""
 
 import time
 
@@ -24,6 +24,13 @@ def start(request):
     return JsonResponse({"started": count, "seconds": time.perf_counter() - began})
 
 
+def sleep(request):
+    """Start one ``SecondSleeper`` in this process (it sleeps 1 s, then saves its lateness); say its id."""
+    from bench.automations import SecondSleeper
+
+    return JsonResponse({"id": SecondSleeper().id})
+
+
 def publish(request):
     """Publish ``go`` to each instance of ``?ids=`` from this process; say when each was sent (epoch s).
 
@@ -44,6 +51,7 @@ def publish(request):
 urlpatterns = [
     path("bench/ping", ping),
     path("bench/start", start),
+    path("bench/sleep", sleep),
     path("bench/publish", publish),
     path("", include("demo.urls")),
 ]

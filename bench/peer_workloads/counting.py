@@ -82,6 +82,22 @@ def measured(counter: StatementCounter, func):
     return time.perf_counter() - wall, time.process_time() - cpu, statements, value
 
 
+def paced(count: int, spread: float, start):
+    """Call ``start()`` ``count`` times, one after another, the n-th ``n * spread / count`` seconds after
+    the first (at once when behind); return the list of what it returned.
+
+    The sleepers of the ``staggered-sleeps`` scenario are started so: spread over ``spread`` seconds,
+    the earlier ones fall due while the later ones are still being started.
+    """
+    began, values = time.monotonic(), []
+    for number in range(count):
+        delay = began + number * spread / count - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        values.append(start())
+    return values
+
+
 def report(**figures):
     """Print the figures as the one JSON line the benchmark reads (the last line of stdout)."""
     sys.stdout.write(json.dumps(figures) + "\n")

@@ -1,6 +1,6 @@
 """Django Automations' side of the side-by-side benchmark (``bench/peers.py`` starts it).
 
-    python bench/peer_workloads/run_ours.py --database-url URL --scenario steps --workflows 300
+    python bench/peer_workloads/run_ours.py --database-url URL --scenario saving-steps --workflows 300
 
 Runs in the project's own environment, on the database of ``--database-url`` (migrated with
 ``--prepare``), and prints one JSON line of figures. See bench/README.md.
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(1, str(ROOT))
 
-from counting import StatementCounter, check, measured, report  # noqa: E402
+from counting import StatementCounter, check, measured, paced, report  # noqa: E402
 
 STEPS = 10
 FAN_OUT_TOTAL = 1 + 2 + 3 + 4
@@ -47,7 +47,8 @@ def configure(url: str, journal: str) -> None:
     import bench.automations  # noqa: F401 - registers the benchmark's automations
 
 
-def steps(counter, workflows, automation="TenSteps"):
+def steps(counter, workflows, automation="TenSavingSteps"):
+    """``TenSavingSteps`` (each node saves the instance's data) or ``TenSteps`` (saving nothing)."""
     from automations.models import AutomationModel
     from bench import automations
 
@@ -60,6 +61,7 @@ def steps(counter, workflows, automation="TenSteps"):
 
 
 def fanout(counter, workflows):
+    """``FanOutFour``: each of the four branches adds to the instance's data and saves it."""
     from automations.models import AutomationModel
     from bench.automations import FanOutFour
 
@@ -69,11 +71,25 @@ def fanout(counter, workflows):
     return {"seconds": seconds, "cpu": cpu, "statements": statements, "units": workflows}
 
 
+def woken_lateness(ids, workflows):
+    """Check that every sleeper finished and saved its lateness; return each one's lateness (ms)."""
+    from automations.models import AutomationModel, AutomationTaskModel
+
+    finished = AutomationModel.objects.filter(pk__in=ids, finished=True)
+    missing = workflows - finished.count()
+    check(not missing, f"{missing} of {workflows} sleepers did not finish")
+    unsaved = workflows - sum("lateness_ms" in data for data in finished.values_list("data", flat=True))
+    check(not unsaved, f"{unsaved} of {workflows} woken nodes did not save the instance's data")
+    lateness = AutomationTaskModel.objects.filter(automation_id__in=ids, status="sleep").values_list(
+        "result", flat=True
+    )
+    return list(lateness)
+
+
 def sleeps(counter, workflows):
     """All sleepers go to sleep at one moment (a frozen clock), so that all are due 1 s later at once."""
     from django.utils import timezone
 
-    from automations.models import AutomationModel, AutomationTaskModel
     from bench.automations import SecondSleeper
     from bench.latency import _until_finished, in_process_scheduler
     from bench.measure import clock_at
@@ -94,15 +110,43 @@ def sleeps(counter, workflows):
             await _until_finished(ids, timeout=60)
 
     asyncio.run(wake())
-    finished = AutomationModel.objects.filter(pk__in=ids, finished=True).count()
-    check(finished == workflows, f"{workflows - finished} of {workflows} sleepers did not finish")
-    lateness = AutomationTaskModel.objects.filter(automation_id__in=ids, status="sleep").values_list(
-        "result", flat=True
-    )
-    return {"lateness_ms": list(lateness), "units": workflows}
+    return {"lateness_ms": woken_lateness(ids, workflows), "units": workflows}
 
 
-SCENARIOS = {"steps": steps, "saving-steps": None, "fanout": fanout, "sleeps": sleeps}
+def staggered_sleeps(counter, workflows, spread):
+    """Sleepers started one after another over ``spread`` seconds while the scheduler runs in this
+    process (in-memory layer, as in embedded mode): the earlier ones fall due while later ones start.
+
+    The starts run in a thread of their own, as a web server's requests would beside its scheduler.
+    """
+    from django.db import connections
+
+    from bench.automations import SecondSleeper
+    from bench.latency import _until_finished, in_process_scheduler
+
+    def start_all():
+        try:
+            return paced(workflows, spread, lambda: SecondSleeper().id)
+        finally:
+            connections.close_all()  # this thread's own
+
+    async def run():
+        async with in_process_scheduler():
+            ids = await asyncio.to_thread(start_all)
+            await _until_finished(ids, timeout=60)
+        return ids
+
+    ids = asyncio.run(run())
+    return {"lateness_ms": woken_lateness(ids, workflows), "units": workflows}
+
+
+SCENARIOS = {
+    "saving-steps": lambda counter, workflows, spread: steps(counter, workflows, "TenSavingSteps"),
+    "steps": lambda counter, workflows, spread: steps(counter, workflows, "TenSteps"),
+    "fanout": lambda counter, workflows, spread: fanout(counter, workflows),
+    "sleeps": lambda counter, workflows, spread: sleeps(counter, workflows),
+    "staggered-sleeps": staggered_sleeps,
+}
 
 
 def main(argv=None) -> int:
@@ -117,6 +161,9 @@ def main(argv=None) -> int:
     parser.add_argument("--prepare", action="store_true", help="migrate the database and leave")
     parser.add_argument("--scenario", choices=SCENARIOS)
     parser.add_argument("--workflows", type=int, default=300)
+    parser.add_argument(
+        "--spread", type=float, default=4.0, help="staggered-sleeps: seconds over which the starts are spread"
+    )
     args = parser.parse_args(argv)
     configure(args.database_url, args.journal)
     if args.prepare:
@@ -129,10 +176,7 @@ def main(argv=None) -> int:
     counter = StatementCounter()
     counter.install_django() if connection.vendor == "sqlite" else counter.install()
     began = time.perf_counter()
-    if args.scenario == "saving-steps":
-        figures = steps(counter, args.workflows, automation="TenSavingSteps")
-    else:
-        figures = SCENARIOS[args.scenario](counter, args.workflows)
+    figures = SCENARIOS[args.scenario](counter, args.workflows, args.spread)
     report(side="ours", scenario=args.scenario, elapsed=time.perf_counter() - began, **figures)
     return 0
 
