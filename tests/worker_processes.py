@@ -39,6 +39,7 @@ class Workers:
         self.processes: dict[int, subprocess.Popen] = {}
         self.log_paths: dict[int, Path] = {}
         self.started = 0
+        self.retired: list[subprocess.Popen] = []
 
     def start(self, index, **environ):
         """Start worker ``index`` with ``environ`` added to its environment (e.g. ``ATM_TEST_RELEASE``)."""
@@ -62,9 +63,11 @@ class Workers:
             )
 
     def replace(self, index, **environ):
-        """Stop worker ``index`` as a deploy does (SIGTERM) and start it again with ``environ``."""
-        stop(self.processes.pop(index))
+        """Start worker ``index`` anew with ``environ``, then stop the old one (SIGTERM): a rolling deploy."""
+        old = self.processes.pop(index)
         self.start(index, **environ)
+        old.terminate()  # it ends its work and stops by itself; stop() waits for it
+        self.retired.append(old)
 
     def kill(self, index):
         process = self.processes.pop(index)
@@ -88,7 +91,12 @@ class Workers:
         logs = sorted(self.directory.glob("*.log"))
         return "\n".join(f"== {path.name}\n{path.read_text()[-3000:]}" for path in logs)
 
+    def retired_exit_codes(self, timeout=20):
+        """Wait for the workers :meth:`replace` stopped; return their exit codes."""
+        return [process.wait(timeout=timeout) for process in self.retired]
+
     def stop(self):
-        for process in self.processes.values():
+        for process in [*self.processes.values(), *self.retired]:
             stop(process)
         self.processes.clear()
+        self.retired.clear()
