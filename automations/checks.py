@@ -32,7 +32,8 @@ def check_automations(app_configs=None, **kwargs):
     """Report problems of every registered automation (ids ``automations.E00x``, ``W00x``).
 
     Declarations are validated when their class is created (E001-E004, the start options of
-    ``Meta`` E030-E034, and the warnings W004 and W030); this check repeats that
+    ``Meta`` E030-E034, its versioning options and obsolete nodes E041-E046, and the warnings
+    W004 and W030); this check repeats that
     and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
     dotted paths must name registered automations (E005), and a class a ``SendMessage`` targets
     (given as a class or a dotted path) should have a receiver for its message (W005).

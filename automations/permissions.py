@@ -36,13 +36,22 @@ def form_nodes(automation_class) -> dict:
     return {name: node for name, node in automation_class._nodes.items() if node.opens_form_tasks}
 
 
+def form_task_names(automation_class) -> list[str]:
+    """Return the node names an open form task of ``automation_class`` may store: its ``Form`` nodes'
+    names, and the old names ``Meta.renamed_nodes`` gives them (until a step renames the task)."""
+    names = list(form_nodes(automation_class))
+    renamed = getattr(automation_class, "_renamed_nodes", {})
+    return names + [old for old in renamed if registry.node_name(automation_class, old) in names]
+
+
 def form_node_for(task):
     """Return the declared ``Form`` node that opened ``task``, or ``None`` if it is not a form task."""
     try:
         automation_class = registry.get(task.automation.automation_class)
     except registry.UnknownAutomationError:
         return None
-    node = automation_class._nodes.get(task.status)
+    name = registry.node_name(automation_class, task.status)  # a renamed form before the rename's step
+    node = automation_class._nodes.get(name) if name is not None else None
     return node if getattr(node, "opens_form_tasks", False) else None
 
 

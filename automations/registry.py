@@ -54,6 +54,20 @@ def all_automations() -> dict[str, type[Any]]:
     return dict(_automations)
 
 
+def node_name(cls: type[Any], stored: str) -> str | None:
+    """Return the name ``cls`` declares now for the node a task row stores as ``stored``.
+
+    ``stored`` itself if the class declares it, else the name its ``Meta.renamed_nodes`` gives it
+    if that is declared, else ``None``. Pages that show or take an open task use it, so that a
+    renamed node works before a step has moved the task to its new name.
+    """
+    nodes = getattr(cls, "_nodes", {})
+    if stored in nodes:
+        return stored
+    new = getattr(cls, "_renamed_nodes", {}).get(stored)
+    return new if new in nodes else None
+
+
 _base: type | None = None
 
 

@@ -434,6 +434,61 @@ def test_wrong_start_options_fail_at_class_creation(meta, problem):
     assert problem in str(raised.value)
 
 
+END = flow.End()
+
+
+def declare_versioned(meta, **nodes):
+    """Declare ``Broken`` with ``meta`` as its ``Meta`` and ``nodes`` (default: ``start`` and ``end``)."""
+    nodes = nodes or {"start": flow.Execute(this.work), "end": flow.End()}
+    return type(
+        "Broken",
+        (flow.Automation,),
+        {"__module__": __name__, "Meta": type("Meta", (), meta), "work": lambda self, task: None, **nodes},
+    )
+
+
+@pytest.mark.parametrize(
+    "meta, nodes, problem",
+    [
+        ({"version": 0}, {}, "automations.E041: Broken.Meta.version is 0, not a whole number from 1."),
+        (
+            {"renamed_nodes": {"start": "end"}},
+            {},
+            "automations.E042: Broken.Meta.renamed_nodes renames 'start'",
+        ),
+        (
+            {"renamed_nodes": {"begin": "go"}},
+            {},
+            "automations.E043: Broken.Meta.renamed_nodes renames 'begin' to",
+        ),
+        (
+            {"reviewed_changes": {"fork": "fine"}},
+            {},
+            "automations.E044: Broken.Meta.reviewed_changes names 'fork'",
+        ),
+        (
+            {},
+            {
+                "start": flow.Execute(this.work).Next(this.old),
+                "old": flow.Obsolete(this.end),
+                "end": flow.End(),
+            },
+            "automations.E045: Broken.start: .Next() refers to the obsolete node 'old'.",
+        ),
+        (
+            {},
+            {"old": flow.Obsolete(this.end), "start": flow.Execute(this.work), "end": flow.End()},
+            "automations.E046: Broken.old: the first node is obsolete",
+        ),
+    ],
+)
+def test_wrong_versioning_options_fail_with_ids_of_their_own(meta, nodes, problem):
+    """The ids differ from the start options' E030-E034."""
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare_versioned(meta, **nodes)
+    assert problem in str(raised.value)
+
+
 def test_start_options_are_reported_by_the_checks_with_their_hints(registered):
     class Startable(flow.Automation):
         class Meta:

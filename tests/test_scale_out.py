@@ -16,48 +16,30 @@ otherwise, and fail instead when ``ATM_REQUIRE_SERVICES=1``.
 """
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
-from django.db import connection
 from django.utils import timezone
 
 from automations import events
 from automations.models import AutomationModel
-from tests.conftest import REQUIRE_SERVICES
-from tests.people.live_server import stop
 from tests.testapp.automations import FanOutAndWait
 from tests.testapp.models import NodeEffect
+from tests.worker_processes import Workers, require_postgres_and_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 CLASS_PATH = FanOutAndWait.get_automation_class_name()
 EFFECTS = len(FanOutAndWait.effect_nodes)
 DEADLINE = 90  # seconds for all instances to finish; they need about 10
-SWEEP_INTERVAL = "2"
 
 
 @pytest.fixture(autouse=True)
 def services():
-    missing = []
-    if connection.vendor != "postgresql":
-        missing.append("DATABASE_URL=postgres://...")
-    if not os.environ.get("REDIS_URL"):
-        missing.append("REDIS_URL=redis://...")
-    if not missing:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"ATM_REQUIRE_SERVICES=1, but these are not set: {', '.join(missing)}.")
-    pytest.skip(f"needs PostgreSQL and Redis: set {' and '.join(missing)}")
+    require_postgres_and_redis()
 
 
 @pytest.fixture
@@ -65,62 +47,6 @@ def channel(settings):
     """A channel of this test's own, so that events left over elsewhere never reach its workers."""
     settings.ATM_CHANNEL_NAME = f"automations.test-scale-out.{uuid.uuid4().hex[:12]}"
     return settings.ATM_CHANNEL_NAME
-
-
-class Workers:
-    """``manage.py automation_worker`` processes on the test database, logging to files."""
-
-    def __init__(self, channel, directory):
-        self.channel, self.directory = channel, directory
-        self.processes: dict[int, subprocess.Popen] = {}
-        self.log_paths: dict[int, Path] = {}
-        self.started = 0
-
-    def start(self, index):
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "ATM_TEST_USE_TEST_DB": "1",
-            "PYTHONPATH": str(ROOT),
-        }
-        command = [
-            sys.executable, "manage.py", "automation_worker",
-            "--channel", self.channel, "--sweep-interval", SWEEP_INTERVAL,
-        ]  # fmt: skip
-        self.started += 1
-        self.log_paths[index] = self.directory / f"worker-{index}-{self.started}.log"
-        log = open(self.log_paths[index], "w")  # noqa: SIM115
-        with log:
-            self.processes[index] = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def kill(self, index):
-        process = self.processes.pop(index)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-
-    def wait_until_listening(self, timeout=60):
-        """Wait until every running worker has beaten, swept once and listens (it says so)."""
-        deadline = time.monotonic() + timeout
-        logs = [self.log_paths[index] for index in self.processes]
-        while not all("listening on channel" in log.read_text() for log in logs):
-            self.assert_running()
-            assert time.monotonic() < deadline, f"not listening after {timeout} s\n{self.logs()}"
-            time.sleep(0.05)
-
-    def assert_running(self):
-        stopped = {index: p.returncode for index, p in self.processes.items() if p.poll() is not None}
-        assert not stopped, f"workers stopped: {stopped}\n{self.logs()}"
-
-    def logs(self):
-        logs = sorted(self.directory.glob("*.log"))
-        return "\n".join(f"== {path.name}\n{path.read_text()[-3000:]}" for path in logs)
-
-    def stop(self):
-        for process in self.processes.values():
-            stop(process)
-        self.processes.clear()
 
 
 @pytest.fixture

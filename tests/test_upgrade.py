@@ -237,9 +237,31 @@ def test_the_check_says_where_each_instance_moves(legacy_site, capsys):
     assert "#6 tests.legacyapp.automations.Broken: error, listed among errors" in out
     assert "6 running, 1 listed among errors, 0 finished (kept as history)." in out
     assert "#7 tests.legacyapp.automations.Onboarding: its node 'gone' does not exist in the code" in out
+    # The same report as automation_versions --check, from the same findings:
+    assert "Onboarding.gone: 1 instance stands on this node, which the class does not declare any" in out
+    assert "1 running instance(s) would be stranded or their path changed under them (1 node(s))." in out
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM automations_automationtaskmodel WHERE locked = -1")
         assert cursor.fetchone() == (1,)
+
+
+def test_the_check_follows_the_renames_of_the_classes(legacy_site, capsys):
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE automations_automationtaskmodel SET status = 'sleep' WHERE id = 17")
+    with testing.restored_registry():
+
+        class Onboarding(legacy_automations.Onboarding):  # the release that renamed wait to sleep
+            __module__, __qualname__ = legacy_automations.__name__, "Onboarding"
+
+            class Meta:
+                version = 2
+                renamed_nodes = {"sleep": "wait"}
+
+        call_command("automation_upgrade_check")
+    out = capsys.readouterr().out
+    assert "Onboarding.sleep: 1 instance moves to wait (renamed)." in out
+    assert "does not exist" not in out and "would be stranded" not in out
+    assert "Everything can be carried over." in out
 
 
 def test_the_check_after_the_upgrade_has_nothing_to_do(upgraded, capsys):

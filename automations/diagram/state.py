@@ -92,6 +92,8 @@ def instance_status(automation: AutomationModel, state: DiagramState) -> str:
         if state.cancelled:
             return _("Cancelled at %(nodes)s.") % {"nodes": ", ".join(sorted(state.cancelled))}
         return _("Cancelled.")
+    if automation.status == Status.NEEDS_MIGRATION:  # on a node the diagram of the class does not have
+        return _("Needs migration: it stands on a node its class no longer declares.")
     if not state.current and not state.visits:
         return _("Not started yet.")
     return _("%(status)s at %(nodes)s.") % {

@@ -84,34 +84,34 @@ def versioning_problems(cls: type[Declaring]) -> Iterator[tuple[str, str, str]]:
     version = getattr(cls, "_version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         yield (
-            "automations.E050",
+            "automations.E041",
             f"{name}.Meta.version is {version!r}, not a whole number from 1.",
             "Count the versions 1, 2, 3, ...: code compares them with started_version.",
         )
     for old, new in getattr(cls, "_renamed_nodes", {}).items():
         if old in nodes:
             yield (
-                "automations.E051",
+                "automations.E042",
                 f"{name}.Meta.renamed_nodes renames '{old}', which {name} still declares.",
                 f"Remove '{old}' from renamed_nodes, or rename the node '{old}' in the class.",
             )
         if new not in nodes or is_obsolete(nodes[new]):
             yield (
-                "automations.E052",
+                "automations.E043",
                 f"{name}.Meta.renamed_nodes renames '{old}' to '{new}', which is not a node of {name}.",
                 f"Name the node that '{old}' became, as the class declares it.",
             )
     for reviewed in getattr(cls, "_reviewed_changes", {}):
         if reviewed not in nodes:
             yield (
-                "automations.E053",
+                "automations.E044",
                 f"{name}.Meta.reviewed_changes names '{reviewed}', which is not a node of {name}.",
                 "Name the Split or Join whose change you reviewed.",
             )
     first = next(iter(nodes), None)
     if first is not None and is_obsolete(nodes[first]):
         yield (
-            "automations.E055",
+            "automations.E046",
             f"{name}.{first}: the first node is obsolete, so every new instance would start on it.",
             "Declare the node where instances start first; obsolete nodes after it.",
         )
@@ -124,7 +124,7 @@ def versioning_problems(cls: type[Declaring]) -> Iterator[tuple[str, str, str]]:
                 else:
                     hint = f"Continue with the node that replaced '{target}'."
                 yield (
-                    "automations.E054",
+                    "automations.E045",
                     f"{name}.{node_name}: {modifier} refers to the obsolete node '{target}'.",
                     hint,
                 )

@@ -11,14 +11,14 @@ from django.db.models import Q
 
 from automations import registry
 from automations.models import AutomationTaskModel, Status
-from automations.permissions import form_nodes, may_process, user_group_ids, uses_custom_permissions
+from automations.permissions import form_task_names, may_process, user_group_ids, uses_custom_permissions
 
 
 def open_form_tasks():
     """Return every open task of a running instance that waits at a ``Form`` node."""
     condition = Q()
     for path, automation_class in registry.all_automations().items():
-        names = list(form_nodes(automation_class))
+        names = form_task_names(automation_class)
         if names:
             condition |= Q(automation__automation_class=path, status__in=names)
     if not condition:

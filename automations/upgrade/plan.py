@@ -145,7 +145,8 @@ def _plan_running(row, tasks, cls, now, plan):
         return
     nodes = cls._nodes if cls is not None else {}
     for task in positions:
-        node = nodes.get(task["status"])
+        name = registry.node_name(cls, task["status"]) if cls is not None else None
+        node = nodes.get(name) if name is not None else None  # a renamed node (Meta.renamed_nodes) too
         if cls is not None and node is None:
             plan.problems.append(f"its node '{task['status']}' does not exist in the code any more")
         path = "/".join(_frames(task, by_id, nodes))

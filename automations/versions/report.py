@@ -21,6 +21,7 @@ system check ``automations.W040``/``E040``); the others are reported only.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,12 +145,9 @@ def compare(
             finding = _finding(findings, path, node, MIGRATED, target=target, migration=migration)
             finding.instances.add(automation_id)
             continue
-        try:
-            cls = registry.get(path)
-        except registry.UnknownAutomationError:
-            _finding(findings, path, node, STRANDED, class_missing=True).instances.add(automation_id)
+        cls = _position_finding(findings, path, node, automation_id)
+        if cls is None:
             continue
-        _node_finding(findings, cls, path, node, automation_id)
         if path not in current:
             current[path] = _current_id(cls)
         if task_path and version_id is not None and version_id != current[path]:
@@ -157,7 +155,47 @@ def compare(
             if old is None:
                 old = shapes[version_id] = Shape.of(_stored_shape(version_id))
             _split_findings(findings, cls, path, old, task_path, automation_id)
+    return _in_order(findings)
+
+
+def compare_positions(positions: Iterable[tuple[int, str, str]]) -> list[Finding]:
+    """Return the findings for open positions ``(instance id, class path, node)``, by their nodes alone.
+
+    For instances that are not rows of today yet (``automation_upgrade_check`` on a database of
+    django-automations 0.9): they have no version, so no Split can have changed under them.
+    """
+    findings: dict[tuple[str, str, str], Finding] = {}
+    for automation_id, path, node in positions:
+        _position_finding(findings, path, node, automation_id)
+    return _in_order(findings)
+
+
+def failing_summary(findings: list[Finding]) -> str | None:
+    """Return the sentence that ends a report whose findings fail the check, ``None`` if none does."""
+    failing = [finding for finding in findings if finding.fails]
+    if not failing:
+        return None
+    count = len({i for finding in failing for i in finding.instances})
+    return (
+        f"{count} running instance(s) would be stranded or their path changed under them "
+        f"({len(failing)} node(s)). See docs/versions.md."
+    )
+
+
+def _in_order(findings: dict[tuple[str, str, str], Finding]) -> list[Finding]:
+    """Failing findings first, then by class and node."""
     return sorted(findings.values(), key=lambda f: (not f.fails, f.automation_class, f.node, f.kind))
+
+
+def _position_finding(findings: dict, path: str, node: str, automation_id: int) -> type[Any] | None:
+    """Add the finding of one open task by its node; return its class (``None``: not declared)."""
+    try:
+        cls = registry.get(path)
+    except registry.UnknownAutomationError:
+        _finding(findings, path, node, STRANDED, class_missing=True).instances.add(automation_id)
+        return None
+    _node_finding(findings, cls, path, node, automation_id)
+    return cls
 
 
 def _finding(findings: dict, path: str, node: str, kind: str, **values: Any) -> Finding:

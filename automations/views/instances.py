@@ -216,7 +216,7 @@ def positions(model, user, now) -> list[dict]:
     entries = []
     for task in AutomationTaskModel.objects.filter(automation=model, finished=None).order_by("pk"):
         task.automation = model
-        node = cls._nodes.get(task.status) if cls is not None else None
+        node = cls._nodes.get(registry.node_name(cls, task.status)) if cls is not None else None
         is_form = isinstance(node, Form)
         task_url = None
         if is_form and may_process(user, task, node=node):
@@ -349,7 +349,7 @@ class MoveForm(forms.Form):
         cls = _class_or_none(model)
         self.fields["from_node"].choices = [(n, n) for n in instance_actions.unknown_nodes(model)]
         self.fields["to_node"].choices = [
-            (name, f"{node_label(cls, name).text} ({name})") for name in instance_actions.target_nodes(model)
+            (name, f"{name}: {node_label(cls, name).text}") for name in instance_actions.target_nodes(model)
         ]
 
 

@@ -34,7 +34,7 @@ def humanize(name: str) -> str:
 def node_label(automation_class, name: str) -> NodeLabel:
     """Return the label of the node ``name`` of ``automation_class`` (``None``: an unknown class)."""
     nodes = getattr(automation_class, "_nodes", None) or {}
-    node = nodes.get(name)
+    node = nodes.get(registry.node_name(automation_class, name))  # a renamed node by its old name too
     if node is None:
         return NodeLabel(name)
     return NodeLabel(str(getattr(node, "description", "") or "") or humanize(name), name)

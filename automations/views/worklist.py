@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView
 
-from automations import engine
+from automations import engine, registry
 from automations.flow.forms import ModelForm
 from automations.models import AutomationTaskModel
 from automations.permissions import form_node_for, may_process
@@ -69,7 +69,7 @@ class TaskView(PageErrorsMixin, LoginRequiredMixin, FormView):
             return not_found(request, str(NOT_YOURS_MESSAGE))
         self.task = task
         self.automation = self.task.automation.instance
-        self.node = getattr(self.automation, self.task.status)
+        self.node = getattr(self.automation, registry.node_name(type(self.automation), self.task.status))
         return super().dispatch(request, *args, **kwargs)
 
     def get_task(self):

@@ -149,7 +149,7 @@ def test_the_lists_show_descriptions_and_short_errors(operator):
     assert 'Wait for the payment <code class="atm-node-id">settle</code>' in instances
     assert "Charge the customer&#x27;s card <code" in instances and short in instances
     assert f'href="{traceback_url}"' in instances  # the traceback one click away (staff)
-    assert "<code>old_node</code>" in instances  # an unknown class: its identifier
+    assert '<code class="atm-node-name">old_node</code>' in instances  # an unknown class: its identifier
     assert "Checkout.charge" not in instances and "ConnectionError(" not in instances
 
     errors = page(operator, "errors")

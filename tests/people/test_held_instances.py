@@ -36,6 +36,9 @@ def test_the_instance_page_says_what_holds_it_and_offers_to_move_it(client, oper
     assert "needs migration" in page
     assert "It stands on wait_time, which its class no longer declares." in page
     assert "version 1, shape " in page and "declared differently now" in page
+    assert "Needs migration: it stands on a node its class no longer declares." in page  # not "Not started"
+    assert "nothing: it needs migration" in page  # what it waits for
+    assert 'class="atm-warning"' in page  # held, not failed: not in the colour of errors
     assert reverse("automations:instance_action", args=[held.pk, "move"]) in page
 
 
@@ -45,6 +48,7 @@ def test_moving_a_held_instance_asks_why_and_writes_an_audit_line(client, operat
     confirm = client.get(url).content.decode()
     assert "Move the path that stands on a node its class no longer declares" in confirm
     assert '<option value="wait_an_hour">' in confirm and '<option value="wait_time">' in confirm
+    assert '<option value="wait_an_hour">wait_an_hour: ' in confirm  # the name first, seen on a phone too
     refused = client.post(url, {"from_node": "wait_time", "to_node": "wait_an_hour", "reason": ""})
     assert refused.status_code == 200 and AuditEntry.objects.count() == 0
     done = client.post(url, {"from_node": "wait_time", "to_node": "wait_an_hour", "reason": "renamed in 2.0"})

@@ -3,7 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from automations.management.commands.automation_versions import write_findings
 from automations.upgrade import convert, legacy
+from automations.versions import report
 
 
 class Command(BaseCommand):
@@ -31,13 +33,15 @@ class Command(BaseCommand):
             return
         automation_model, task_model = legacy.models(connection)
         counts = {"running": 0, "finished": 0, "error": 0}
-        problems, new_keys = [], 0
+        problems, positions, new_keys = [], [], 0
         for plan in convert.plans(automation_model, task_model, wake_field="paused_until"):
             counts[plan.state] += 1
             if plan.state != "finished" or verbosity > 1:
                 self.stdout.write(plan.describe())
             problems += [f"#{plan.id} {plan.automation_class}: {problem}" for problem in plan.problems]
             new_keys += "key" in plan.instance_update
+            if plan.state == "running":
+                positions += [(plan.id, plan.automation_class, position.node) for position in plan.positions]
         self.stdout.write(
             f"{counts['running']} running, {counts['error']} listed among errors, "
             f"{counts['finished']} finished (kept as history)."
@@ -47,6 +51,12 @@ class Command(BaseCommand):
                 f"{new_keys} instance(s) get the key their get_key() returned in 0.9 (it was not the one "
                 "stored), so that the links 0.9 made keep working."
             )
+        # The nodes the running instances stand on, as automation_versions --check reports them.
+        findings = report.compare_positions(positions)
+        write_findings(self, findings)
+        stranded = report.failing_summary(findings)
+        if stranded:
+            self.stdout.write(self.style.WARNING(stranded))
         if not problems:
             self.stdout.write(self.style.SUCCESS("Everything can be carried over."))
             return

@@ -6,6 +6,13 @@ from django.db import DEFAULT_DB_ALIAS
 from automations.versions import moving, operations, report, retry
 
 
+def write_findings(command: BaseCommand, findings: list[report.Finding]) -> None:
+    """Write one line per finding to ``command``'s output, the failing ones styled as errors."""
+    for finding in findings:
+        line = finding.describe()
+        command.stdout.write(command.style.ERROR(line) if finding.fails else line)
+
+
 class Command(BaseCommand):
     help = (
         "List the versions of each automation class that running instances started under, and the "
@@ -43,18 +50,11 @@ class Command(BaseCommand):
                 for move in plan:
                     self.stdout.write(f"  {move.describe()}")
         findings = report.compare(automation, moves=operations.pending_moves(DEFAULT_DB_ALIAS))
-        failing = [finding for finding in findings if finding.fails]
-        for finding in findings:
-            line = finding.describe()
-            self.stdout.write(self.style.ERROR(line) if finding.fails else line)
+        write_findings(self, findings)
         if wake:
             self.stdout.write(f"Made {retry.wake_movable()} instance(s) due to move on.")
-        if failing:
-            count = len({i for finding in failing for i in finding.instances})
-            message = (
-                f"{count} running instance(s) would be stranded or their path changed under them "
-                f"({len(failing)} node(s)). See docs/versions.md."
-            )
+        message = report.failing_summary(findings)
+        if message:
             if check:
                 raise CommandError(message)
             self.stdout.write(self.style.WARNING(message))
