@@ -122,16 +122,16 @@ class Intake:
         await send_receipts(self.channel_layer or get_channel_layer(), intakes)
 
     async def _store(self, batch):
-        """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
-        delay = 0.1
+        """Store ``batch`` in the inbox; while the database fails, keep it and try again soon."""
+        backoff = Backoff()
         while True:
             try:
                 return await self._side(inbox.accept)(batch, worker=self.name)
             except Exception as exc:
+                delay = backoff.failed()
                 logger.error("Could not store %d received event(s) (%r); trying again in %.1f s.",
                              len(batch), exc, delay)  # fmt: skip
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     async def _reply(self, intake):
         await send_receipt(self.channel_layer or get_channel_layer(), intake)

@@ -39,6 +39,7 @@ class Timing:
     loop: asyncio.AbstractEventLoop | None
     _timers: Timers
     _timer_retries: Retries
+    _closing: bool
     _wake_executor: ThreadPoolExecutor | None
 
     async def _wake(self, wakes) -> bool:
@@ -149,8 +150,8 @@ class Timing:
         return len(self._timers)
 
     def _arm(self):
-        if self.loop is None:
-            return  # not started: start() arms the timer
+        if self.loop is None or self._closing:
+            return  # not started: start() arms the timer; closing: the other workers take the timers
         if self._firing is not None and not self._firing.done():
             return  # the running firing re-arms when it is done
         if self._timer is not None:
