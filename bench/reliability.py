@@ -108,6 +108,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--keep-logs", metavar="DIR",
         help="keep the workers' and Redis's logs in DIR (a temporary directory is kept anyway on a failure)",
     )  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="with --scenario: 3 s faults, 10 messages/s, short lead and tail (the smoke test)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.instances < 4 or args.workers < 1:
         parser.error("give at least 4 instances and 1 worker")

@@ -3,21 +3,22 @@
     .venv/bin/python bench/reliability.py --scenario sigstop|slow-node|pg-restart [--workers 4]
 
 While ``--workers`` workers run, the benchmark sends ``automation.message`` events with
-``confirm=True`` at ``RATE`` a second, each to an instance of its own that waits for it
+``confirm=True`` at 20 a second, each to an instance of its own that waits for it
 (``Stamped``: the message carries the moment it was sent, the node it releases records it), and
 then brings about one fault:
 
 - ``sigstop``: a ``Holding`` instance is sent the message ``hold``; once the node it releases runs
   (it writes its worker's pid to a file, then sleeps 2 s holding the instance's row), that worker
-  gets SIGSTOP for ``FREEZE`` seconds, then SIGCONT; ``HELD_MESSAGES`` messages are sent to the
+  gets SIGSTOP for 30 seconds, then SIGCONT; ``HELD_MESSAGES`` messages are sent to the
   held instance meanwhile;
-- ``slow-node``: the same, but the node sleeps ``SLOW`` seconds and no worker is frozen;
+- ``slow-node``: the same, but the node sleeps 30 seconds and no worker is frozen;
 - ``pg-restart``: the benchmark runs on a PostgreSQL server of its own (``initdb`` in a temporary
   directory, a free port), which is stopped, left down ``PG_DOWN`` seconds and started again;
   ``Timed`` instances (a timer 4 s after their first node) are started at ``TIMER_RATE`` a second
   throughout, so that timers fall due while the database is down and just after.
 
-Then it counts lost and duplicated effects, the lateness (sent -> the released node ran) of the
+``--quick`` shortens it all (3 s faults, 10 messages a second; the smoke test). Then it counts
+lost and duplicated effects, the lateness (sent -> the released node ran) of the
 messages to the other instances, and of the timers (due -> ran) and messages around the restart.
 See bench/README.md.
 """
@@ -33,16 +34,12 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 SCENARIOS = ("sigstop", "slow-node", "pg-restart")
-RATE = 20  # messages a second, each to an instance of its own
 TIMER_RATE = 5  # Timed instances started a second (pg-restart)
-LEAD = 5.0  # seconds of traffic before the fault
-TAIL = 10.0  # seconds of traffic after it
-FREEZE = 30.0  # seconds a worker stays stopped (sigstop)
-SLOW = 30.0  # seconds the slow node runs (slow-node)
 HELD_NODE = 2.0  # seconds the held node runs when its worker is frozen (sigstop)
 PG_DOWN = 3.0  # seconds PostgreSQL stays down (pg-restart)
 HELD_MESSAGES = 4  # messages to the held instance
@@ -52,6 +49,22 @@ TARGET_RESTART_P99 = 5.0
 PUBLISHING = 50  # confirmed publishes in flight at most
 HELD_N = -1  # the start number ("n") of the Holding instance
 TIMED_FIRST_N = 100_000  # start numbers of the Timed instances
+LATEST_SHOWN = 5  # latest messages to other instances listed
+
+
+@dataclass(frozen=True)
+class Timings:
+    """How long the scenario's parts last: ``FULL`` by default, ``QUICK`` with ``--quick`` (smoke test)."""
+
+    rate: int = 20  # messages a second, each to an instance of its own
+    lead: float = 5.0  # seconds of traffic before the fault
+    tail: float = 10.0  # seconds of traffic after it
+    freeze: float = 30.0  # seconds a worker stays stopped (sigstop)
+    slow: float = 30.0  # seconds the slow node runs (slow-node)
+
+
+FULL = Timings()
+QUICK = Timings(rate=10, lead=1.0, tail=2.0, freeze=3.0, slow=3.0)
 
 
 class PostgresServer:
@@ -141,6 +154,7 @@ class Faults:
         self.fault: tuple[datetime, datetime] | None = None
         self.timeline: list[str] = []
         self.tasks: list[asyncio.Task] = []
+        self.t = QUICK if args.quick else FULL
 
     def note(self, what):
         self.timeline.append(f"{time.monotonic() - self.began:7.1f} s  {what}")
@@ -175,7 +189,7 @@ class Faults:
         loop = asyncio.get_running_loop()
         first = loop.time()
         for n, automation_id in enumerate(ids):
-            await asyncio.sleep(max(0.0, first + n / RATE - loop.time()))
+            await asyncio.sleep(max(0.0, first + n / self.t.rate - loop.time()))
             if stop.is_set():
                 break
             self.messaged.append(n)
@@ -233,7 +247,7 @@ class Faults:
             self.note("PostgreSQL started again")
             self.fault = (began, datetime.now(UTC))
             return
-        seconds = HELD_NODE if scenario == "sigstop" else SLOW
+        seconds = min(HELD_NODE, self.t.freeze) if scenario == "sigstop" else self.t.slow
         pid = await self.held_instance(seconds)
         began = datetime.now(UTC)
         self.note(f"held node runs in pid {pid}, instance {self.held_id}")
@@ -241,11 +255,11 @@ class Faults:
         if scenario == "sigstop":
             os.kill(pid, signal.SIGSTOP)
             self.note(f"pid {pid} stopped (SIGSTOP)")
-            await asyncio.sleep(FREEZE)
+            await asyncio.sleep(self.t.freeze)
             os.kill(pid, signal.SIGCONT)
             self.note(f"pid {pid} continued (SIGCONT)")
         else:
-            await asyncio.sleep(SLOW)
+            await asyncio.sleep(self.t.slow)
             self.note("the slow node is done")
         await messages
         self.fault = (began, datetime.now(UTC))
@@ -255,17 +269,18 @@ class Faults:
 
         self.began = time.monotonic()
         self.in_flight = asyncio.Semaphore(PUBLISHING)
-        span = LEAD + TAIL + (PG_DOWN + 10 if self.args.scenario == "pg-restart" else FREEZE + 10)
-        ids = await database_sync_to_async(_stamped_instances)(int(span * RATE))
+        fault = PG_DOWN if self.args.scenario == "pg-restart" else max(self.t.freeze, self.t.slow)
+        span = self.t.lead + self.t.tail + fault + 10
+        ids = await database_sync_to_async(_stamped_instances)(int(span * self.t.rate))
         self.note(f"{len(ids)} waiting instances created")
         self.began = time.monotonic()
         stop = asyncio.Event()
         streams = [asyncio.create_task(self.traffic(ids, stop))]
         if self.args.scenario == "pg-restart":
             streams.append(asyncio.create_task(self.timers(stop)))
-        await asyncio.sleep(LEAD)
+        await asyncio.sleep(self.t.lead)
         await self.bring_fault()
-        await asyncio.sleep(TAIL)
+        await asyncio.sleep(self.t.tail)
         stop.set()
         await asyncio.gather(*streams)
         self.note("traffic stopped")
@@ -307,10 +322,12 @@ def tally(faults) -> dict:
     after = ended.timestamp() + AFTER_RESTART
     lateness = {"others": [], "others during": [], "held": [], "timers": [], "timers after": [],
                 "others after": []}  # fmt: skip
-    for _, node, ran, due in stamped:
+    latest = []
+    for n, node, ran, due in stamped:
         late = (ran - due).total_seconds()
         if node == "answer":
             lateness["others"].append(late)
+            latest.append((late, n, (due - began).total_seconds()))
             if began <= due <= ended:
                 lateness["others during"].append(late)
             if began <= due and due.timestamp() <= after:
@@ -321,7 +338,9 @@ def tally(faults) -> dict:
             lateness["timers"].append(late)
             if began <= due and due.timestamp() <= after:
                 lateness["timers after"].append(late)
-    return {"expected": len(expected), "lost": lost, "duplicated": duplicated, "lateness": lateness}
+    latest.sort(reverse=True)
+    return {"expected": len(expected), "lost": lost, "duplicated": duplicated, "lateness": lateness,
+            "latest": latest[:LATEST_SHOWN]}  # fmt: skip
 
 
 def takeovers(log_dir: Path) -> int:
@@ -359,12 +378,13 @@ def benchmark(args, database, redis, log_dir, postgres) -> int:
         pool.stop()
     connection.close()
     result = tally(faults)
+    t = faults.t
     what = {
-        "sigstop": f"one of {args.workers} workers stopped (SIGSTOP) {FREEZE:g} s in the middle of a step",
-        "slow-node": f"a node that runs {SLOW:g} s, {args.workers} workers",
+        "sigstop": f"one of {args.workers} workers stopped (SIGSTOP) {t.freeze:g} s in the middle of a step",
+        "slow-node": f"a node that runs {t.slow:g} s, {args.workers} workers",
         "pg-restart": f"PostgreSQL down {PG_DOWN:g} s, {args.workers} workers",
     }[args.scenario]
-    print(f"{what}; messages to other instances at {RATE}/s, confirm=True:")
+    print(f"{what}; messages to other instances at {t.rate}/s, confirm=True:")
     for line in faults.timeline:
         print(f"    {line}")
     print_count("effects expected", result["expected"], None)
@@ -386,6 +406,9 @@ def benchmark(args, database, redis, log_dir, postgres) -> int:
                           TARGET_OTHERS_P99)  # fmt: skip
         print_percentiles("messages to the held instance", lateness["held"], _s)
     print_percentiles("all messages to other instances", lateness["others"], _s)
+    print(f"  the {LATEST_SHOWN} latest messages to other instances (sent: seconds after the fault began):")
+    for late, n, sent in result["latest"]:
+        print(f"    {_s(late):>8} late  n={n:<5} sent {sent:+7.2f} s")
     print()
     lines = summarize_logs(log_dir)
     print(f"Worker log lines (WARNING and above, {pool.spawned} worker processes):")
