@@ -158,12 +158,12 @@ def failing_first(times, function):
 
 
 async def test_a_timer_batch_that_failed_on_the_database_is_tried_again_soon(monkeypatch):
-    napper = await db(Napper)(seconds=0, autorun=False)
     batch, batch_calls = failing_first(1, worker_database.advance_due)
     one, one_calls = failing_first(1, worker_database.advance_one)
     monkeypatch.setattr(worker_database, "advance_due", batch)
     monkeypatch.setattr(worker_database, "advance_one", one)
-    async with running(quiet_worker()) as scheduler:
+    async with running(quiet_worker()) as scheduler:  # its first sweep is done: only the timer runs it
+        napper = await db(Napper)(seconds=0, autorun=False)
         began = asyncio.get_running_loop().time()
         scheduler.schedule(napper.id)
         await until(finished(napper.id))

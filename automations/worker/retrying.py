@@ -15,6 +15,8 @@ from collections.abc import Hashable
 
 from automations import settings as atm_settings
 
+PRUNE_ABOVE = 1000  # failing keys kept before those failing longer than the window are dropped
+
 
 class Backoff:
     """Failures of one thing in a row, and the delay before its next try."""
@@ -50,6 +52,8 @@ class Retries:
         ``None`` once ``key`` has been failing for ``window`` seconds; its failures are forgotten.
         """
         now = time.monotonic()
+        if len(self._failing) >= PRUNE_ABOVE:  # keys that stopped failing without a word
+            self._failing = {k: v for k, v in self._failing.items() if now - v[0] < self.window}
         since, backoff = self._failing.setdefault(key, (now, Backoff()))
         if now - since >= self.window:
             del self._failing[key]

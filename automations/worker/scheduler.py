@@ -81,9 +81,8 @@ class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
         self._wake_executor: ThreadPoolExecutor | None = None  # where the database allows, see _run_due
         self._takeover: asyncio.Task | None = None
         self._lanes = Lanes(self._apply_once, self._spawn)
-        retry_window = atm_settings.get("ATM_SWEEP_INTERVAL")  # then the sweeps take over the retries
-        self._event_retries = Retries(retry_window)
-        self._timer_retries = Retries(retry_window)
+        self._event_retries = Retries(sweep_interval)  # then the sweeps take over the retries
+        self._timer_retries = Retries(sweep_interval)
         self._sweep_backoff = Backoff()
         self._sweep_retry: asyncio.Task | None = None
         self._claimed: set[str] = set()  # stopped workers whose work this one is taking over
