@@ -178,27 +178,31 @@ class Intake:
     async def _handle(self, event) -> bool:
         """Apply a validated event (stored in the inbox unless it is a wake-up) now; never raises.
 
-        An event that must be tried again (see :meth:`_apply_once`) is, after a delay, until it is
-        done with.
+        On the engine's thread, as the caller's sync code (``dispatch()`` from a test, a consumer)
+        expects. An event that must be tried again (see :meth:`_apply_once`) is, after a delay,
+        until it is done with.
         """
         if event.type == events.WAKE:
             return await self._wake([(event.automation, event.at)])
         if event.type == events.WAKES:
             return await self._wake(event.data)
         backoff = Backoff()
-        while (applied := await self._apply_once(event)) is None:
+        while (applied := await self._apply_once(event, database_sync_to_async)) is None:
             await asyncio.sleep(backoff.failed())
         return applied
 
-    async def _apply_once(self, event) -> bool | None:
+    async def _apply_once(self, event, run=None) -> bool | None:
         """Apply a stored event once; return whether it was applied, or ``None`` to try it again soon.
+
+        ``run(func)`` makes the sync ``func`` awaitable where it should run (default: on one of the
+        worker's threads for events, :meth:`_applying`).
 
         Tried again: an event whose instance's row another transaction holds (:data:`inbox.LOCKED`),
         as long as it is held, and one whose handling failed on a database error, for one sweep
         interval (then it is left to the sweeps). Never raises.
         """
         try:
-            outcome = await self._applying(inbox.apply)(event.id, event)
+            outcome = await (run or self._applying)(inbox.apply)(event.id, event)
         except Exception as exc:
             if self._event_retries.failed(event.id) is not None:
                 log = logger.warning if self._event_retries.failures(event.id) == 1 else logger.debug
