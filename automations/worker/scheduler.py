@@ -86,6 +86,7 @@ class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
         self._sweep_backoff = Backoff()
         self._sweep_retry: asyncio.Task | None = None
         self._claimed: set[str] = set()  # stopped workers whose work this one is taking over
+        self._settled_once = False  # a sweep has made due what a deploy's declarations map
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
         self._skip_log = Throttle(atm_settings.get("ATM_UNDECODABLE_LOG_INTERVAL"))

@@ -43,6 +43,7 @@ class Sweeping:
     _sweep_backoff: Backoff
     _sweep_retry: asyncio.Task | None
     _claimed: set[str]
+    _settled_once: bool
 
     async def _beat(self):
         while True:
@@ -95,7 +96,10 @@ class Sweeping:
         size, most = atm_settings.get("ATM_SWEEP_BATCH"), atm_settings.get("ATM_SWEEP_MAX")
         try:
             # After a deploy: instances on renamed, obsolete or again declared nodes move on.
-            settled = await database_sync_to_async(database.settle_versions)(self.stats["sweeps"] == 1)
+            # All of them at the worker's first sweep that gets this far (a failed first sweep's
+            # retry counts as the first), the held ones at the others.
+            settled = await database_sync_to_async(database.settle_versions)(not self._settled_once)
+            self._settled_once = True
             if settled:
                 logger.info("Made %s instance(s) due that the declarations now map.", settled)
             within = 2 * self.sweep_interval
