@@ -214,6 +214,9 @@ POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
     "ATM_TASK_DUE_HOURS",
     "ATM_TASK_LATE_HOURS",
     "ATM_DELETE_BATCH_SECONDS",
+    "ATM_LOCK_WAIT",
+    "ATM_RETRY_DELAY",
+    "ATM_RETRY_MAX_DELAY",
 )
 POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_MAX_EVENT_SIZE",
@@ -235,6 +238,7 @@ POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_LIVE_PAGE_THREADS",
     "ATM_DELETE_BATCH",
     "ATM_PUBLISH_IN_FLIGHT",
+    "ATM_APPLY_THREADS",
 )
 OPTIONAL_NUMBER_SETTINGS = ("ATM_FINISHED_KEPT_DAYS",)  # a positive number, or None for "never"
 

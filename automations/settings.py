@@ -57,6 +57,18 @@
     requests do not wait for the batch's thread (default 5).
 ``ATM_EVENT_ATTEMPTS``
     Handlings of one stored event that raised before it is marked failed (default 3).
+``ATM_LOCK_WAIT``
+    Seconds the step of an event waits for its instance's row while another transaction holds it
+    (a node still running, a worker frozen in a step); then the event is retried later (default
+    0.2). PostgreSQL only; other databases with ``NOWAIT`` do not wait, SQLite waits as always.
+``ATM_APPLY_THREADS``
+    Threads of a scheduler worker that apply stored events side by side: the events of one
+    instance in order, those of different instances at once (default 4). On SQLite, one writer,
+    they take turns on the worker's one database thread.
+``ATM_RETRY_DELAY``, ``ATM_RETRY_MAX_DELAY``
+    Seconds before a worker tries again what failed for a passing reason (an event whose
+    instance's row is held, an event, timer or sweep that failed on a database error), doubled
+    after every failure (default 0.1) up to the longest (default 1).
 ``ATM_EVENT_PENDING_GRACE``
     Seconds a live worker's own stored events are left to it before a sweep applies them
     (default 10).
@@ -144,6 +156,10 @@ DEFAULTS: dict[str, Any] = {
     "ATM_UNDECODABLE_PAUSE": 0.05,
     "ATM_WAKE_BATCH_SECONDS_FACTOR": 5,
     "ATM_EVENT_ATTEMPTS": 3,
+    "ATM_LOCK_WAIT": 0.2,
+    "ATM_APPLY_THREADS": 4,
+    "ATM_RETRY_DELAY": 0.1,
+    "ATM_RETRY_MAX_DELAY": 1.0,
     "ATM_EVENT_PENDING_GRACE": 10,
     "ATM_HANDLED_EVENTS_KEPT": 24 * 60 * 60,
     "ATM_EVENT_ERROR_LENGTH": 10_000,

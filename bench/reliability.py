@@ -1,6 +1,7 @@
 """Reliability benchmark: are effects applied exactly once while workers are killed and Redis restarts?
 
     .venv/bin/python bench/reliability.py [--instances N] [--workers 4] [--kill-every S] [--no-redis-restart]
+    .venv/bin/python bench/reliability.py --scenario sigstop|slow-node|pg-restart [--workers 4]
 
 On PostgreSQL (``DATABASE_URL``, database ``atm_bench_reliability``, created and dropped) and a
 ``redis-server`` of the benchmark's own on a free port (no persistence), it measures:
@@ -18,7 +19,8 @@ On PostgreSQL (``DATABASE_URL``, database ``atm_bench_reliability``, created and
   publishes not confirmed, and the lateness of the timers (due time -> node ran), also for those
   whose worker was killed while it held them.
 
-See bench/README.md.
+``--scenario`` runs one of the fault scenarios of ``bench/reliability_faults.py`` instead: a worker
+frozen in the middle of a step, a slow node, a PostgreSQL restart. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ if __package__ in (None, ""):  # run as a script: import the project, not this d
     from script_path import use_project_root
 
     use_project_root()
+
+from bench.reliability_faults import SCENARIOS, PostgresServer
+from bench.reliability_faults import benchmark as faults_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"^Scheduler worker \S+ listening", re.MULTILINE)
@@ -78,6 +83,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--no-redis-restart", action="store_true", help="do not restart Redis halfway")
     parser.add_argument(
+        "--scenario", choices=("chaos", *SCENARIOS), default="chaos",
+        help="chaos (default): kills and a Redis restart; sigstop, slow-node, pg-restart: one fault, with "
+        "the lateness of the events of other instances (bench/reliability_faults.py)",
+    )  # fmt: skip
+    parser.add_argument(
         "--duration", type=float, default=60.0,
         help="seconds over which the starts are published (default 60)",
     )  # fmt: skip
@@ -97,6 +107,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", metavar="DIR",
         help="keep the workers' and Redis's logs in DIR (a temporary directory is kept anyway on a failure)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="with --scenario: 3 s faults, 10 messages/s, short lead and tail (the smoke test)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.instances < 4 or args.workers < 1:
@@ -670,15 +684,24 @@ def main(argv=None) -> int:
     log_dir = Path(args.keep_logs) if args.keep_logs else Path(tempfile.mkdtemp(prefix="atm-reliability-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     redis = RedisServer(free_port(), log_dir)
+    postgres = PostgresServer(free_port()) if args.scenario == "pg-restart" else None
     status = 1
     try:
         redis.start()
+        if postgres is not None:  # restarted by the benchmark: a server of its own, no one else's
+            postgres.init()
+            os.environ["DATABASE_URL"] = postgres.url
         with throwaway_database(lambda directory: configure(args, redis.url)) as database:
             import bench.reliability_automations  # noqa: F401 - registers the benchmark's automations
 
-            status = benchmark(args, database, redis, log_dir)
+            if args.scenario == "chaos":
+                status = benchmark(args, database, redis, log_dir)
+            else:
+                status = faults_benchmark(args, database, redis, log_dir, postgres)
     finally:
         redis.stop()
+        if postgres is not None:
+            postgres.remove()
         if status == 0 and not args.keep_logs:
             shutil.rmtree(log_dir, ignore_errors=True)
         else:

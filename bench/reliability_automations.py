@@ -6,7 +6,8 @@ step rolled back (a killed worker) leaves none, and a node that runs twice leave
 """
 
 import os
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -120,3 +121,61 @@ class Answering(flow.Automation):
     def announce(self, task):
         with connection.cursor() as cursor:  # NOTIFY is delivered when the transaction commits
             cursor.execute("SELECT pg_notify(%s, %s)", [PING_CHANNEL, str(self.id)])
+
+
+# -- the fault scenarios (bench/reliability_faults.py) ------------------------------------------------
+
+HOLD_FILE = "ATM_BENCH_HOLD_FILE"  # the environment variable naming the file Holding writes its pid to
+
+
+def _sent(data):
+    return datetime.fromtimestamp(data["sent"], UTC)
+
+
+class Stamped(Recording):
+    """Waits for the message ``go``, which carries the moment it was sent; its node records that as due."""
+
+    answer = flow.Execute(this.stamp).AsSoonAs(this.has_message)
+    end = flow.End()
+
+    def has_message(self, task):
+        return "sent" in self.data
+
+    def receive_go(self, token, data):
+        record(self, "receive", due=_sent(data))
+        self.data["sent"] = data["sent"]
+
+    def stamp(self, task):
+        record(self, task.status, due=_sent(self.data))
+
+
+class Holding(Recording):
+    """Holds its row: the message ``hold`` releases a node that tells the benchmark which process
+    runs it, then sleeps ``seconds`` (the message's data) in the message's step.
+
+    The ``messages`` messages ``go`` sent to it meanwhile wait for the row; each receiver records
+    an effect of its own (``receive-<token>``), and once all have come the node ``done`` runs.
+    """
+
+    hold = flow.Execute(this.sleep).AsSoonAs(this.asked)
+    done = flow.Execute(this.effect).AsSoonAs(this.all_received)
+    end = flow.End()
+
+    def asked(self, task):
+        return "seconds" in self.data
+
+    def receive_hold(self, token, data):
+        self.data["seconds"] = data["seconds"]
+
+    def all_received(self, task):
+        return self.data.get("received", 0) >= self.data["messages"]
+
+    def sleep(self, task):
+        record(self, task.status)
+        with open(os.environ[HOLD_FILE], "w") as announce:
+            announce.write(f"{os.getpid()} {self.id}")
+        time.sleep(self.data["seconds"])
+
+    def receive_go(self, token, data):
+        record(self, f"receive-{token}", due=_sent(data))
+        self.data["received"] = self.data.get("received", 0) + 1

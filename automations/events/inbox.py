@@ -11,7 +11,10 @@ worker's sweep and ``manage.py automation_step`` run.
 
 An event whose handling raises is rolled back and retried by later sweeps, ``ATM_EVENT_ATTEMPTS``
 times in all; then it is marked failed, with the error. An event that cannot be applied (its instance
-does not exist, its data miss required parameters) is marked rejected, with the reason.
+does not exist, its data miss required parameters) is marked rejected, with the reason. An event
+whose instance's row another transaction holds (a node still running, a worker frozen in a step)
+waits for it ``ATM_LOCK_WAIT`` seconds at most and comes back :data:`LOCKED`, left pending without
+counting an attempt: the worker tries it again soon.
 """
 
 from __future__ import annotations
@@ -28,11 +31,15 @@ from django.utils import timezone
 from automations import engine, events
 from automations import settings as atm_settings
 from automations.engine import lock_rows
+from automations.engine.locking import InstanceLockedError, bounded_lock_wait
 from automations.events import resolution, wakeups
 from automations.logsafe import shown
 from automations.models import InboxEvent
 
 logger = logging.getLogger("automations.inbox")
+
+#: What :func:`apply` returns for an event whose instance's row stayed held: nothing was written.
+LOCKED = "locked"
 
 
 @dataclass
@@ -109,8 +116,10 @@ def apply(event_id: str, event: events.Event | None = None) -> str | None:
     before a deploy changed what is valid) the stored event is validated first.
 
     The outcome is ``InboxEvent.APPLIED``, ``REJECTED``, ``FAILED`` (this handling raised: rolled
-    back, and retried later unless it was the last attempt), or ``None`` if the event was handled
-    already, is being handled by another worker, or is not in the inbox.
+    back, and retried later unless it was the last attempt), :data:`LOCKED` (another transaction
+    held the instance's row longer than ``ATM_LOCK_WAIT``: rolled back, no attempt counted), or
+    ``None`` if the event was handled already, is being handled by another worker, or is not in
+    the inbox. A database error that leaves nothing to record raises.
     """
     with wakeups.event_scope(), transaction.atomic():
         row = _lock_pending(event_id)
@@ -120,8 +129,11 @@ def apply(event_id: str, event: events.Event | None = None) -> str | None:
         try:
             if event is None or event.id != row.pk:
                 event = events.validate(row.event)
-            with transaction.atomic():  # the event's effects, undone if it fails; the row's outcome stays
-                perform(event)
+            with transaction.atomic(), bounded_lock_wait(atm_settings.get("ATM_LOCK_WAIT")):
+                perform(event)  # its effects, undone if it fails; the row's outcome stays
+        except InstanceLockedError as exc:
+            logger.info("Event (%s) waits: %s", describe(row.event), exc)
+            return LOCKED  # the row is left as it was: pending, the attempt not counted
         except events.InvalidEventError as exc:
             logger.warning("Event rejected (%s): %s", describe(row.event), exc)
             _conclude(row, InboxEvent.REJECTED, str(exc))
@@ -199,13 +211,16 @@ def pending_ids(*, limit: int = 100, live_workers=None, now=None) -> list[str]:
     return list(pending.order_by("received", "pk").values_list("pk", flat=True)[:limit])
 
 
-def apply_pending(*, limit: int = 1000, live_workers=None, tried: set | None = None) -> dict:
+def apply_pending(
+    *, limit: int = 1000, live_workers=None, tried: set | None = None, locked: list | None = None
+) -> dict:
     """Apply up to ``limit`` stored events nobody is applying (see :func:`pending_ids`).
 
-    Return counts by outcome. ``tried`` collects the ids tried; those in it are not tried again
-    (so that a sweep going a batch at a time tries a failing event once).
+    Return counts by outcome (:data:`LOCKED` too). ``tried`` collects the ids tried; those in it are
+    not tried again (so that a sweep going a batch at a time tries a failing event once).
+    ``locked`` collects the ids of the events that came back :data:`LOCKED`.
     """
-    counts = {InboxEvent.APPLIED: 0, InboxEvent.REJECTED: 0, InboxEvent.FAILED: 0}
+    counts = {InboxEvent.APPLIED: 0, InboxEvent.REJECTED: 0, InboxEvent.FAILED: 0, LOCKED: 0}
     tried = set() if tried is None else tried
     limit += len(tried)
     while len(tried) < limit:
@@ -217,6 +232,8 @@ def apply_pending(*, limit: int = 1000, live_workers=None, tried: set | None = N
             outcome = apply(event_id)
             if outcome is not None:
                 counts[outcome] += 1
+            if outcome == LOCKED and locked is not None:
+                locked.append(event_id)
     return counts
 
 

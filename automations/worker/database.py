@@ -13,10 +13,10 @@ from datetime import timedelta
 from django.db import connection, connections
 from django.utils import timezone
 
-from automations import engine, history
+from automations import engine, events, history
 from automations import settings as atm_settings
 from automations.events import inbox, wakeups
-from automations.models import AutomationModel, WorkerModel
+from automations.models import AutomationModel, InboxEvent, WorkerModel
 from automations.versions import retry
 
 
@@ -70,10 +70,26 @@ def sweep_due(limit):
         return engine.sweep(limit=limit)
 
 
-def apply_pending_events(limit, dead_workers, tried):
-    """Apply up to ``limit`` stored events that no live worker is applying; return counts by outcome."""
+def apply_pending_events(limit, dead_workers, tried, locked=None):
+    """Apply up to ``limit`` stored events that no live worker is applying; return counts by outcome.
+
+    ``locked`` collects the ids of those whose instance's row was held (see ``inbox.apply_pending``).
+    """
     live = set(live_workers()) - set(dead_workers)
-    return inbox.apply_pending(limit=limit, live_workers=live, tried=tried)
+    return inbox.apply_pending(limit=limit, live_workers=live, tried=tried, locked=locked)
+
+
+def stored_events(event_ids) -> list[events.Event]:
+    """Return the stored events ``event_ids`` not yet handled, validated; those no longer valid are
+    left out (``inbox.apply()`` rejects them)."""
+    found = []
+    pending = InboxEvent.objects.filter(pk__in=list(event_ids), handled__isnull=True)
+    for raw in pending.order_by("received", "pk").values_list("event", flat=True):
+        try:
+            found.append(events.validate(raw))
+        except events.InvalidEventError:
+            continue
+    return found
 
 
 def after_sweep(within):
@@ -124,15 +140,16 @@ def live_workers() -> list[str]:
     return list(WorkerModel.objects.filter(seen__gte=cutoff).values_list("name", flat=True))
 
 
-def heartbeat(name) -> list[str]:
+def heartbeat(name, claimed=()) -> list[str]:
     """Record that worker ``name`` is alive; claim the workers that stopped beating and return them.
 
     Of several workers that find the same dead one, the one whose update refreshes its row claims
-    it; the refreshed row looks dead again after ``WORKER_TIMEOUT`` unless the claim ends first
-    (:func:`~.database.forget_workers`).
+    it. The claimant refreshes the rows it ``claimed`` with its own at each heartbeat until the
+    takeover is done (:func:`~.database.forget_workers`): a claimed row looks dead again only if
+    the claimant stops beating too.
     """
     now = timezone.now()
-    if not WorkerModel.objects.filter(name=name).update(seen=now):
+    if WorkerModel.objects.filter(name__in=[name, *claimed]).update(seen=now) <= len(claimed):
         WorkerModel.objects.get_or_create(name=name, defaults={"started": now, "seen": now})
     stale = WorkerModel.objects.filter(seen__lt=now - worker_timeout())
     claimed = []

@@ -1,11 +1,12 @@
 """The scheduler worker's intake: events from the channel, stored in the inbox, confirmed, applied.
 
 Every event the worker receives is first written to the database inbox (:mod:`automations.events.inbox`),
-on a database thread of its own so that a long node in the engine's thread does not hold it in
-memory, and confirmed to a publisher that asked for a receipt; then it is applied once, through
-the sync engine, on the engine's thread. Invalid events are logged (type and id, bounded) and
-dropped; a message the channel layer cannot decode is skipped at once, and counted in a log line
-now and then.
+on a database thread of its own so that a long node elsewhere does not hold it in memory, and
+confirmed to a publisher that asked for a receipt; then it is applied once, through the sync
+engine, in its instance's lane (:mod:`.lanes`) on one of the worker's ``ATM_APPLY_THREADS``
+threads, and tried again soon (:mod:`.retrying`) while its instance's row is held or the database
+fails. Wake-ups go to the timers. Invalid events are logged (type and id, bounded) and dropped; a
+message the channel layer cannot decode is skipped at once, and counted in a log line now and then.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.db import connections
 from redis.exceptions import RedisError
 
 from automations import events
@@ -26,6 +29,9 @@ from automations import settings as atm_settings
 from automations.events import inbox
 from automations.logsafe import Throttle, shown
 from automations.models import InboxEvent
+
+from .lanes import Lanes
+from .retrying import Backoff, Retries
 
 logger = logging.getLogger("automations.scheduler")
 
@@ -41,8 +47,13 @@ class Intake:
     name: str  # the Scheduler's attributes, and a method of its Timing
     channel: str
     stats: dict[str, int]
+    sweep_interval: float
     _skip_log: Throttle
     _wake: Callable[[Any], Coroutine[Any, Any, bool]]
+    _apply_executor: ThreadPoolExecutor | None
+    _apply_threads: int
+    _lanes: Lanes
+    _event_retries: Retries
 
     async def _listen(self):
         """Take the events from the channel, into the queue of those to store.
@@ -111,16 +122,16 @@ class Intake:
         await send_receipts(self.channel_layer or get_channel_layer(), intakes)
 
     async def _store(self, batch):
-        """Store ``batch`` in the inbox; while the database fails, keep it and try again."""
-        delay = 0.1
+        """Store ``batch`` in the inbox; while the database fails, keep it and try again soon."""
+        backoff = Backoff()
         while True:
             try:
                 return await self._side(inbox.accept)(batch, worker=self.name)
             except Exception as exc:
+                delay = backoff.failed()
                 logger.error("Could not store %d received event(s) (%r); trying again in %.1f s.",
                              len(batch), exc, delay)  # fmt: skip
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     async def _reply(self, intake):
         await send_receipt(self.channel_layer or get_channel_layer(), intake)
@@ -128,7 +139,23 @@ class Intake:
     async def _apply_ready(self):
         while True:
             event = await self._ready.get()
-            await self._handle(event)
+            if event.type in events.WAKE_TYPES:
+                await self._handle(event)
+            else:
+                self._lanes.put(event)
+
+    def _applying(self, func):
+        """Run sync ``func`` on one of the worker's ``ATM_APPLY_THREADS`` threads for events.
+
+        On SQLite, whose one writer would make the threads wait for each other, on the engine's
+        thread instead.
+        """
+        if connections["default"].vendor == "sqlite":
+            return database_sync_to_async(func)
+        if self._apply_executor is None:
+            self._apply_threads = atm_settings.get("ATM_APPLY_THREADS")
+            self._apply_executor = ThreadPoolExecutor(self._apply_threads, "automations-apply")
+        return database_sync_to_async(func, thread_sensitive=False, executor=self._apply_executor)
 
     async def dispatch(self, raw) -> bool:
         """Store, confirm and apply one raw event now; return whether it was valid and applied.
@@ -149,17 +176,44 @@ class Intake:
         return await self._handle(intake.event)
 
     async def _handle(self, event) -> bool:
-        """Apply a validated event (stored in the inbox unless it is a wake-up); never raises."""
+        """Apply a validated event (stored in the inbox unless it is a wake-up) now; never raises.
+
+        On the engine's thread, as the caller's sync code (``dispatch()`` from a test, a consumer)
+        expects. An event that must be tried again (see :meth:`_apply_once`) is, after a delay,
+        until it is done with.
+        """
         if event.type == events.WAKE:
             return await self._wake([(event.automation, event.at)])
         if event.type == events.WAKES:
             return await self._wake(event.data)
+        backoff = Backoff()
+        while (applied := await self._apply_once(event, database_sync_to_async)) is None:
+            await asyncio.sleep(backoff.failed())
+        return applied
+
+    async def _apply_once(self, event, run=None) -> bool | None:
+        """Apply a stored event once; return whether it was applied, or ``None`` to try it again soon.
+
+        ``run(func)`` makes the sync ``func`` awaitable where it should run (default: on one of the
+        worker's threads for events, :meth:`_applying`).
+
+        Tried again: an event whose instance's row another transaction holds (:data:`inbox.LOCKED`),
+        as long as it is held, and one whose handling failed on a database error, for one sweep
+        interval (then it is left to the sweeps). Never raises.
+        """
         try:
-            outcome = await database_sync_to_async(inbox.apply)(event.id, event)
-        except Exception:
+            outcome = await (run or self._applying)(inbox.apply)(event.id, event)
+        except Exception as exc:
+            if self._event_retries.failed(event.id) is not None:
+                log = logger.warning if self._event_retries.failures(event.id) == 1 else logger.debug
+                log("Event (%s) not handled (%r); trying again soon.", inbox.describe(event.raw), exc)
+                return None
             self.stats["failed"] += 1
             logger.exception("Event (%s) not handled; a sweep retries it.", inbox.describe(event.raw))
             return False
+        if outcome == inbox.LOCKED:
+            return None
+        self._event_retries.succeeded(event.id)
         if outcome == InboxEvent.REJECTED:
             self.stats["invalid"] += 1
         elif outcome == InboxEvent.FAILED:

@@ -3,8 +3,10 @@
 :class:`Scheduler` listens on ``ATM_CHANNEL_NAME`` (:mod:`.intake`), keeps one timer for the earliest
 wake time it knows (:mod:`.timing`), sweeps when it starts and every ``ATM_SWEEP_INTERVAL`` seconds,
 beats and takes over dead workers (:mod:`.sweeping`), deletes old finished instances
-(:mod:`.retention`); its tasks are supervised
-(:mod:`.supervision`). What it does in the database is in :mod:`.database`.
+(:mod:`.retention`); its tasks are supervised (:mod:`.supervision`). Stored events are applied in
+lanes, one instance's in order and different instances' side by side (:mod:`.lanes`); what fails
+for a passing reason is tried again soon (:mod:`.retrying`). What it does in the database is in
+:mod:`.database`.
 
 Run it with ``manage.py automation_worker`` (scaled out), inside ``manage.py automation_server``
 (embedded), or through Channels' ``runworker`` with ``consumers.scheduler.SchedulerConsumer``
@@ -32,7 +34,9 @@ from automations.logsafe import Throttle
 
 from . import database
 from .intake import Intake
+from .lanes import Lanes
 from .retention import Retention
+from .retrying import Backoff, Retries
 from .supervision import SchedulerFailedError, Supervised
 from .sweeping import Sweeping
 from .timers import Timers
@@ -72,8 +76,17 @@ class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
         self._received: asyncio.Queue | None = None  # raw events, not yet stored
         self._ready: asyncio.Queue | None = None  # validated events, stored or wake-ups
         self._side_executor: ThreadPoolExecutor | None = None
+        self._apply_executor: ThreadPoolExecutor | None = None  # where the database allows, see _applying
+        self._apply_threads = 0
         self._wake_executor: ThreadPoolExecutor | None = None  # where the database allows, see _run_due
         self._takeover: asyncio.Task | None = None
+        self._lanes = Lanes(self._apply_once, self._spawn)
+        self._event_retries = Retries(sweep_interval)  # then the sweeps take over the retries
+        self._timer_retries = Retries(sweep_interval)
+        self._sweep_backoff = Backoff()
+        self._sweep_retry: asyncio.Task | None = None
+        self._claimed: set[str] = set()  # stopped workers whose work this one is taking over
+        self._settled_once = False  # a sweep has made due what a deploy's declarations map
         self.failure: BaseException | None = None
         self.ready = asyncio.Event()  # set by arun() once its first sweep is done
         self._skip_log = Throttle(atm_settings.get("ATM_UNDECODABLE_LOG_INTERVAL"))
@@ -153,10 +166,14 @@ class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        loop = asyncio.get_running_loop()
         if self._wake_executor is not None:
-            loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, database.close_pool_connections, self._wake_executor, 1)
             self._wake_executor = None
+        if self._apply_executor is not None:
+            threads = self._apply_threads
+            await loop.run_in_executor(None, database.close_pool_connections, self._apply_executor, threads)
+            self._apply_executor = None
         if self._side_executor is not None:
             try:
                 await self._side(database.sign_off)(self.name)

@@ -4,7 +4,9 @@ One timer is armed for the earliest wake time known: instances report their next
 step ends (in this process directly, from other processes as ``automation.wake`` events with
 ``at``, several at once as ``automation.wakes``), and each sweep loads the next wake times from the
 database. Other processes' wake times arm timers only for running instances and within
-``ATM_WAKE_HORIZON``; at most ``ATM_MAX_TIMERS`` are kept, the earliest (:mod:`.timers`).
+``ATM_WAKE_HORIZON``; at most ``ATM_MAX_TIMERS`` are kept, the earliest (:mod:`.timers`). A timer
+whose step failed (the database restarted, a connection was lost) is armed again after a short
+delay, doubled after every failure (:mod:`.retrying`), for a sweep interval; then the sweeps have it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db import connections
 from automations import settings as atm_settings
 
 from . import database
+from .retrying import Retries
 from .supervision import fresh_context
 from .timers import Timers
 
@@ -35,6 +38,8 @@ class Timing:
     sweep_interval: float
     loop: asyncio.AbstractEventLoop | None
     _timers: Timers
+    _timer_retries: Retries
+    _closing: bool
     _wake_executor: ThreadPoolExecutor | None
 
     async def _wake(self, wakes) -> bool:
@@ -91,11 +96,26 @@ class Timing:
     async def _advance_now(self, automation_id, at) -> bool:
         try:
             await database_sync_to_async(database.advance_one)(automation_id, at is not None)
-        except Exception:
+        except Exception as exc:
             self.stats["failed"] += 1
-            logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
+            self._retry_timer(automation_id, exc)
             return False
+        self._timer_retries.succeeded(automation_id)
         return True
+
+    def _retry_timer(self, automation_id: int, exc: BaseException | None) -> None:
+        """Arm the timer of ``automation_id`` again soon: its step failed, most likely on the database.
+
+        The wake time in the database says whether the instance is still due when the timer fires.
+        """
+        delay = self._timer_retries.failed(automation_id)
+        if delay is None:
+            logger.error("Instance %s could not be advanced (%r); left to the sweeps.", automation_id, exc)
+            return
+        if self._timer_retries.failures(automation_id) == 1:
+            logger.warning("Instance %s could not be advanced (%r); trying again in %.1f s.",
+                           automation_id, exc, delay)  # fmt: skip
+        self.schedule(automation_id, self.now() + timedelta(seconds=delay))
 
     def schedule_threadsafe(self, automation_id: int, at: datetime | None = None) -> None:
         """:meth:`schedule` from any thread (the engine's database thread, a request thread)."""
@@ -130,8 +150,8 @@ class Timing:
         return len(self._timers)
 
     def _arm(self):
-        if self.loop is None:
-            return  # not started: start() arms the timer
+        if self.loop is None or self._closing:
+            return  # not started: start() arms the timer; closing: the other workers take the timers
         if self._firing is not None and not self._firing.done():
             return  # the running firing re-arms when it is done
         if self._timer is not None:
@@ -157,20 +177,25 @@ class Timing:
             due = self._timers.pop_due(self.now(), atm_settings.get("ATM_WAKE_BATCH"))
             if not due:
                 return
-            results, left = await self._advance_batch(due)
+            results, left, failures = await self._advance_batch(due)
             for automation_id, at in due:
                 if automation_id in left:
                     self.schedule(automation_id, at)  # not reached within the batch's time: the next one
+                elif automation_id in results:
+                    self._timer_retries.succeeded(automation_id)
+                else:
+                    self._retry_timer(automation_id, failures.get(automation_id))
             self.stats["timers"] += len(results)
             for automation_id, result in results.items():
                 if result.skipped and result.wake_at is not None and result.wake_at > self.now():
                     self.schedule(automation_id, result.wake_at)
 
-    async def _advance_batch(self, due) -> tuple[dict, set]:
+    async def _advance_batch(self, due) -> tuple[dict, set, dict]:
         """Advance the due instances ``[(id, wake time)]`` together (see :func:`~.database.advance_due`).
 
         On SQLite (one writer) the batch runs on the engine's thread, which requests share; on other
-        databases on a thread of its own, beside the requests.
+        databases on a thread of its own, beside the requests. Return ``({id: StepResult}, ids not
+        reached, {id: exception} of the steps that raised)``.
         """
         if connections["default"].vendor == "sqlite":
             run = database_sync_to_async(database.advance_due)
@@ -182,17 +207,19 @@ class Timing:
             )
         automation_ids = [automation_id for automation_id, _ in due]
         try:
-            return await run(automation_ids)
-        except Exception:
-            logger.exception("Instances %s could not be advanced together; advancing them one by one.",
-                             automation_ids)  # fmt: skip
-            return await self._advance_one_by_one(automation_ids), set()
+            results, left = await run(automation_ids)
+            return results, left, {}
+        except Exception as exc:
+            logger.warning("Instances %s could not be advanced together (%r); advancing them one by one.",
+                           automation_ids, exc)  # fmt: skip
+            results, failures = await self._advance_one_by_one(automation_ids)
+            return results, set(), failures
 
-    async def _advance_one_by_one(self, automation_ids) -> dict:
-        results = {}
+    async def _advance_one_by_one(self, automation_ids) -> tuple[dict, dict]:
+        results, failures = {}, {}
         for automation_id in automation_ids:
             try:
                 results[automation_id] = await database_sync_to_async(database.advance_one)(automation_id)
-            except Exception:
-                logger.exception("Instance %s could not be advanced; the sweep retries.", automation_id)
-        return results
+            except Exception as exc:
+                failures[automation_id] = exc
+        return results, failures

@@ -43,4 +43,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Took {taken} event(s) from the channel; applied {applied['applied']} stored event(s), "
                 f"{applied['rejected']} rejected, {applied['failed']} failed."
+                + (f" {applied['locked']} wait for a held instance." if applied["locked"] else "")
             )
