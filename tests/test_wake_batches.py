@@ -48,15 +48,8 @@ class CountingRiser(Riser):
         return ended.count()
 
 
-class Messenger(flow.Automation):
-    """Sleeps an hour; on waking, the first of a batch sends a message to every other instance."""
-
-    start = flow.Execute(this.begin)
-    sleep = flow.Execute(this.wake).AfterWaitingFor(HOUR)
-    end = flow.End()
-
-    def begin(self, task):
-        return "begun"
+class Messenger(Riser):
+    """A ``Riser`` whose node, on waking, sends a message to every instance listed in its data."""
 
     def wake(self, task):
         NodeEffect.objects.create(automation_id=self.id, node=task.status)
