@@ -19,7 +19,7 @@ from automations.engine import steps
 from automations.engine.locking import InstanceLockedError, bounded_lock_wait, lock_instance
 from automations.events import inbox
 from automations.models import AutomationModel, InboxEvent, WorkerModel
-from tests.conftest import REQUIRE_SERVICES
+from tests.helpers import require_postgres
 from tests.test_event_intake import channel, visit, visits, worker  # noqa: F401 - fixtures
 from tests.test_postgres_concurrency import other_connection
 from tests.test_scheduler import finished, quiet_worker, running, until
@@ -32,11 +32,7 @@ db = database_sync_to_async
 
 @pytest.fixture
 def postgresql():
-    if connection.vendor == "postgresql":
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail("ATM_REQUIRE_SERVICES=1, but DATABASE_URL does not point to PostgreSQL.")
-    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    require_postgres()
 
 
 def hold_row(holder, automation_id):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from automations import engine, history
 from automations.models import AutomationModel
-from tests.conftest import REQUIRE_SERVICES
+from tests.helpers import require_postgres
 from tests.testapp.automations import EffectChain
 from tests.testapp.models import Counter, NodeEffect
 
@@ -31,11 +31,7 @@ PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 @pytest.fixture(autouse=True)
 def postgresql():
-    if connection.vendor == "postgresql":
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail("ATM_REQUIRE_SERVICES=1, but DATABASE_URL does not point to PostgreSQL.")
-    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    require_postgres()
 
 
 def other_connection():
