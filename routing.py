@@ -4,19 +4,20 @@ Another project mounts the same consumers in its own ``asgi.py``::
 
     ProtocolTypeRouter({
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": consumers.AllowedHostsOrTokenClientValidator(
             AuthMiddlewareStack(URLRouter([*consumers.websocket_urlpatterns, consumers.unknown_path_route]))
         ),
         "channel": ChannelNameRouter(consumers.channel_routes()),
     })
 
-``consumers.unknown_path_route`` comes last: it refuses a socket on a path no route knows, where
-``URLRouter`` alone would fail the handshake with a server error.
+``consumers.AllowedHostsOrTokenClientValidator`` is Channels' ``AllowedHostsOriginValidator`` for
+browsers; it also lets in API clients that send a token and no ``Origin`` header (without their
+cookies). ``consumers.unknown_path_route`` comes last: it refuses a socket on a path no route
+knows, where ``URLRouter`` alone would fail the handshake with a server error.
 """
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
 import consumers
@@ -28,7 +29,9 @@ def build_application(http_application=None):
     return ProtocolTypeRouter(
         {
             "http": http_application or get_asgi_application(),
-            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_routes))),
+            "websocket": consumers.AllowedHostsOrTokenClientValidator(
+                AuthMiddlewareStack(URLRouter(websocket_routes))
+            ),
             "channel": ChannelNameRouter(consumers.channel_routes()),
         }
     )

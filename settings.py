@@ -16,10 +16,12 @@ Environment variables switch to the scaled-out setup:
 - ``DJANGO_PROXY_SSL_HEADER`` (``1``/``0``): trust ``X-Forwarded-Proto: https`` from the proxy in front
 """
 
+import importlib.util
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -91,6 +93,13 @@ def secret_key(debug: bool) -> str:
 
 
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+# The demo's e-mails (task notifications) are printed by the server in development, sent by SMTP
+# otherwise (Django's EMAIL_HOST/EMAIL_PORT defaults); Django 6.1 names the mailer in MAILERS.
+mail_backend = "django.core.mail.backends.%s.EmailBackend" % ("console" if DEBUG else "smtp")
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": mail_backend}}
+else:
+    EMAIL_BACKEND = mail_backend
 SECRET_KEY = secret_key(DEBUG)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
 
@@ -116,6 +125,25 @@ INSTALLED_APPS = [
     "automations",
     "demo",
 ]
+
+# The JSON API (automations.api) joins when its extra is installed: pip install "django-automations[api]".
+API_INSTALLED = all(importlib.util.find_spec(name) for name in ("rest_framework", "drf_spectacular"))
+if API_INSTALLED:
+    INSTALLED_APPS += ["rest_framework", "rest_framework.authtoken", "drf_spectacular"]
+    REST_FRAMEWORK = {
+        # A token first: an anonymous request is answered 401 with a WWW-Authenticate header.
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.TokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    }
+    SPECTACULAR_SETTINGS = {
+        "TITLE": "Django Automations API",
+        "DESCRIPTION": "Tasks, instances and the start menu of Django Automations (docs/api.md).",
+        "VERSION": "1",
+        "SERVE_INCLUDE_SCHEMA": False,
+    }
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -17,9 +17,12 @@ class AutomationsConfig(AppConfig):
         from automations import checks as automation_checks
         from automations import (
             engine,  # also gives AutomationModel.run() its sweep
+            notifications,
             page_views,
+            subautomations,
         )
         from automations.diagram import live as diagram_live
+        from automations.notifications import reminders
         from automations.tasklist import live as task_list_live
         from automations.versions import records as versions
 
@@ -34,11 +37,18 @@ class AutomationsConfig(AppConfig):
         checks.register(automation_checks.check_worker_reachable)
         checks.register(automation_checks.check_reply_capacity)
         checks.register(automation_checks.check_limit_settings)
+        checks.register(automation_checks.check_task_backend)
         checks.register(automation_checks.check_versions, checks.Tags.database)
         post_migrate.connect(versions.forget, dispatch_uid="automations.versions.forget")
         page_views.connect_receivers()
+        subautomations.connect_receivers()
+        engine.admission.connect_receivers()
         task_list_live.connect_receivers()
         diagram_live.connect_receivers()
         engine.hooks.register(task_list_live.after_step)
         engine.hooks.register(diagram_live.after_step)
+        engine.hooks.register(notifications.after_step)
+        engine.hooks.register(subautomations.advance_parent)
+        engine.hooks.register(engine.admission.after_step)
+        engine.sweep_jobs.register(reminders.remind_approaching_deadlines)
         autodiscover_modules("automations")

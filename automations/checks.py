@@ -1,5 +1,7 @@
 """System checks of Django Automations: declared automations, forms, settings and the worker setup."""
 
+from importlib.util import find_spec
+
 import channels.layers
 from django.conf import settings
 from django.core import checks
@@ -31,10 +33,10 @@ IN_MEMORY_LAYER = "channels.layers.InMemoryChannelLayer"
 def check_automations(app_configs=None, **kwargs):
     """Report problems of every registered automation (ids ``automations.E00x``, ``W00x``).
 
-    Declarations are validated when their class is created (E001-E004, the start options of
-    ``Meta`` E030-E034, its versioning options and obsolete nodes E041-E046, and the warnings
-    W004 and W030); this check repeats that
-    and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
+    Declarations are validated when their class is created (E001-E004, a deadline that can never
+    pass E006, the start options of ``Meta`` E030-E034, its versioning options and obsolete nodes
+    E041-E046, ``Meta.concurrency`` E051-E052, and the warnings W004 and W030); this check repeats
+    that and adds what can only be checked once every app is loaded: ``SendMessage`` targets given as
     dotted paths must name registered automations (E005), and a class a ``SendMessage`` targets
     (given as a class or a dotted path) should have a receiver for its message (W005).
     """
@@ -192,6 +194,7 @@ def check_reply_capacity(app_configs=None, **kwargs):
 # -- limits ----------------------------------------------------------------------------------------
 
 POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
+    "ATM_TASK_LEASE",
     "ATM_SWEEP_INTERVAL",
     "ATM_WAKE_HORIZON",
     "ATM_WAKE_BATCH_SECONDS",
@@ -217,8 +220,10 @@ POSITIVE_NUMBER_SETTINGS = (  # seconds, hours and factors
     "ATM_LOCK_WAIT",
     "ATM_RETRY_DELAY",
     "ATM_RETRY_MAX_DELAY",
+    "ATM_NOTIFY_RETRY_DELAY",
 )
 POSITIVE_COUNT_SETTINGS = (  # sizes and counts
+    "ATM_TASK_ATTEMPTS",
     "ATM_MAX_EVENT_SIZE",
     "ATM_WAKE_BATCH",
     "ATM_SWEEP_BATCH",
@@ -239,31 +244,73 @@ POSITIVE_COUNT_SETTINGS = (  # sizes and counts
     "ATM_DELETE_BATCH",
     "ATM_PUBLISH_IN_FLIGHT",
     "ATM_APPLY_THREADS",
+    "ATM_NOTIFY_ATTEMPTS",
 )
 OPTIONAL_NUMBER_SETTINGS = ("ATM_FINISHED_KEPT_DAYS",)  # a positive number, or None for "never"
+NON_NEGATIVE_NUMBER_SETTINGS = (  # seconds, where 0 turns the behaviour off
+    "ATM_WAKE_LEAD",
+    "ATM_NOTIFY_DEADLINE_AHEAD",
+)
 
 
 def check_limit_settings(app_configs=None, **kwargs):
-    """Report a limit setting that is not a positive number, or a count that is not a positive
-    whole number (``automations.E021``)."""
+    """Report a limit setting that is not a positive number (or, for a few, zero), or a count that
+    is not a positive whole number (``automations.E021``)."""
     errors = []
-    for name in POSITIVE_NUMBER_SETTINGS + POSITIVE_COUNT_SETTINGS + OPTIONAL_NUMBER_SETTINGS:
+    names = POSITIVE_NUMBER_SETTINGS + POSITIVE_COUNT_SETTINGS + OPTIONAL_NUMBER_SETTINGS
+    for name in names + NON_NEGATIVE_NUMBER_SETTINGS:
         value = atm_settings.get(name)
         if value is None and name in OPTIONAL_NUMBER_SETTINGS:
             continue
         kind, types = ("whole number", int) if name in POSITIVE_COUNT_SETTINGS else ("number", int | float)
         if name in OPTIONAL_NUMBER_SETTINGS:
             kind = "number or None"
-        if isinstance(value, bool) or not isinstance(value, types) or not value > 0:
+        sign = "non-negative" if name in NON_NEGATIVE_NUMBER_SETTINGS else "positive"
+        if isinstance(value, bool) or not isinstance(value, types) or not _in_range(name, value):
             errors.append(
                 checks.Error(
-                    f"{name} must be a positive {kind}, not {value!r}.",
-                    hint=f"Set {name} to a positive {kind}, or remove it for its default "
+                    f"{name} must be a {sign} {kind}, not {value!r}.",
+                    hint=f"Set {name} to a {sign} {kind}, or remove it for its default "
                     f"({atm_settings.DEFAULTS[name]!r}).",
                     id="automations.E021",
                 )
             )
     return errors
+
+
+def check_task_backend(app_configs=None, **kwargs):
+    """Report a task backend for threaded calls that cannot be used (``automations.E050``).
+
+    When the project configures ``TASKS``, ``ATM_TASK_BACKEND`` must name one of its aliases, and
+    a task framework must be installed: ``django.tasks`` (Django 6) or the ``django-tasks`` backport.
+    """
+    alias = atm_settings.get("ATM_TASK_BACKEND")
+    if not settings.is_overridden("TASKS") or alias is None:
+        return []
+    if not (find_spec("django.tasks") or find_spec("django_tasks")):
+        return [
+            checks.Error(
+                "TASKS is set, but no task framework is installed for Execute(threaded=True) calls.",
+                hint="On Django 5.2 install the backport (pip install django-tasks) and add 'django_tasks' "
+                "to INSTALLED_APPS, or set ATM_TASK_BACKEND = None to keep threaded calls in the "
+                "scheduler worker.",
+                id="automations.E050",
+            )
+        ]
+    if alias not in settings.TASKS:
+        return [
+            checks.Error(
+                f"ATM_TASK_BACKEND names the task backend {alias!r}, which TASKS does not configure.",
+                hint=f"Set ATM_TASK_BACKEND to one of {sorted(settings.TASKS)}, or to None to keep "
+                "threaded calls in the scheduler worker.",
+                id="automations.E050",
+            )
+        ]
+    return []
+
+
+def _in_range(name: str, value: float) -> bool:
+    return value >= 0 if name in NON_NEGATIVE_NUMBER_SETTINGS else value > 0
 
 
 # -- running instances and the declarations --------------------------------------------------------

@@ -30,11 +30,12 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automations import jsonlimits, lifecycle, registry
+from automations import jsonlimits, lifecycle, registry, subautomations
 from automations.diagram import live as watchers
+from automations.engine import admission
 from automations.engine.locking import lock_instance
 from automations.exceptions import AutomationsError
-from automations.models import AuditEntry, AutomationTaskModel, Status
+from automations.models import AuditEntry, AutomationModel, AutomationTaskModel, Status
 from automations.receivers import (
     RECEIVER_PREFIX,
     ParameterProblem,
@@ -168,7 +169,10 @@ def available(model) -> list[Action]:
 
 
 def audit(model, user, action: str, reason: str = "", when=None, **details) -> AuditEntry:
-    """Write the :class:`~automations.models.AuditEntry` of ``user``'s ``action`` on ``model``."""
+    """Write the :class:`~automations.models.AuditEntry` of ``user``'s ``action`` on ``model``.
+
+    ``model`` is ``None`` for an action on no instance (a delegation).
+    """
     return AuditEntry.objects.create(
         automation=model,
         created=when or timezone.now(),
@@ -260,11 +264,15 @@ def retry(row, user) -> str:
     return _("Instance #%(pk)s goes on from %(node)s.") % {"pk": row.pk, "node": failed.status}
 
 
-def cancel(row, user, reason: str = "") -> str:
+def cancel(row, user, reason: str = "", *, by_parent: bool = False) -> str:
     """Stop the locked instance ``row`` for good, for ``reason``: close its open tasks, keep its history.
 
-    Its status becomes ``cancelled``; no error is recorded. Raise :class:`InvalidActionInput`
-    without a reason.
+    Its status becomes ``cancelled``; no error is recorded. Its children (instances its
+    ``SubAutomation`` nodes started) that have not stopped are cancelled too, each with an audit
+    entry; a parent that waits for it is woken (its node fails: the child was cancelled), unless
+    the parent is being cancelled (``by_parent``). Its places under flow-control limits (a class's
+    ``Meta.concurrency``, a node's ``.Concurrency()``) go to those waiting once the cancellation
+    commits. Raise :class:`InvalidActionInput` without a reason.
     """
     reason = " ".join(str(reason or "").split())[:REASON_LENGTH]
     if not reason:
@@ -281,7 +289,23 @@ def cancel(row, user, reason: str = "") -> str:
     lifecycle.cancel(row.pk, now)
     audit(row, user, AuditEntry.CANCEL, reason, when=now)
     transaction.on_commit(lambda: _notify_tasks(open_tasks))
+    cls = _automation_class(row)
+    if cls is not None:  # its places under flow-control limits go to those waiting
+        transaction.on_commit(lambda: admission.instance_stopped(cls, row.pk))
+    _cancel_children(row, user, reason)
+    if not by_parent:
+        subautomations.wake_parent(row, Status.CANCELLED, now)
     return _("Instance #%(pk)s was cancelled.") % {"pk": row.pk}
+
+
+def _cancel_children(row, user, reason: str) -> None:
+    """Cancel the children of the cancelled ``row`` that have not stopped, and theirs."""
+    alive = AutomationModel.objects.filter(parent_id=row.pk, status__in=Status.alive())
+    for child_id in alive.order_by("pk").values_list("pk", flat=True):
+        child = lock_instance(child_id)
+        if child is not None and child.status in Status.alive():
+            why = _("Its parent #%(pk)s was cancelled: %(reason)s") % {"pk": row.pk, "reason": reason}
+            cancel(child, user, why, by_parent=True)
 
 
 def unknown_nodes(model) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -163,6 +164,16 @@ class AutomationModel(models.Model):
         editable=False,
         verbose_name=_("started under"),
     )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        editable=False,
+        verbose_name=_("started by"),
+        help_text=_("The instance whose SubAutomation node started this one and waits for it."),
+    )
 
     objects = AutomationManager()
 
@@ -272,6 +283,7 @@ class AutomationTaskModel(models.Model):
     message = models.CharField(_("message"), max_length=512, blank=True, default="")
     result = models.JSONField(_("result"), null=True, blank=True)
     path = models.CharField(_("parallel path"), max_length=256, blank=True, default="")
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     interaction_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -300,16 +312,36 @@ class AutomationTaskModel(models.Model):
         related_name="+",
         verbose_name=_("finished by"),
     )
+    deadline_reminded = models.DateTimeField(
+        _("deadline reminded"),
+        null=True,
+        blank=True,
+        help_text=_("When its people were told that the deadline approaches (once per task)."),
+    )
+    snoozed_until = models.DateTimeField(
+        _("snoozed until"),
+        null=True,
+        blank=True,
+        help_text=_("The task stays out of the inbox until then (see automations.handover.snooze)."),
+    )
 
     class Meta:
         verbose_name = _("automation task")
         verbose_name_plural = _("automation tasks")
+        permissions = [("reassign_task", _("Can claim, unassign, reassign and snooze others' tasks"))]
         indexes = [
             models.Index(fields=["automation", "finished"], name="automations_task_open"),
             models.Index(
                 fields=["created"],
                 condition=models.Q(finished__isnull=True),
                 name="automations_task_open_created",
+            ),
+            models.Index(  # the deadline reminders' search (automations.notifications.reminders)
+                fields=["deadline"],
+                condition=models.Q(
+                    finished__isnull=True, deadline_reminded__isnull=True, deadline__isnull=False
+                ),
+                name="automations_task_remind",
             ),
             *(
                 models.Index(fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=name)
@@ -335,6 +367,15 @@ class AutomationTaskModel(models.Model):
             return 0
         return (timezone.now() - self.created).total_seconds() / 3600
 
+    def hours_until_deadline(self) -> float | None:
+        """Return the hours left until this open task's deadline (negative once it has passed).
+
+        ``None`` if the task has no deadline (its node has no ``.Deadline()``) or is finished.
+        """
+        if self.finished is not None or self.deadline is None:
+            return None
+        return (self.deadline - timezone.now()).total_seconds() / 3600
+
     def get_users_with_permission(
         self, include_superusers: bool = True, backend: str | None = None
     ) -> models.QuerySet[Any]:
@@ -348,10 +389,12 @@ class AutomationTaskModel(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One thing a person did to an instance by hand: who, when, what, and why.
+    """One thing a person did by hand: who, when, what, and why.
 
-    Written by :mod:`automations.instance_actions` (the console and the admin) in the transaction
-    of the action; the engine never reads these rows.
+    Written by :mod:`automations.instance_actions` (the console and the admin) and
+    :mod:`automations.handover` in the transaction of the action; the engine never reads these
+    rows. Most entries are about an instance (``automation``); a delegation's (``delegate``,
+    ``end_delegation``) is about no instance, and instances' history deletion leaves it.
     """
 
     WAKE = "wake"
@@ -359,16 +402,33 @@ class AuditEntry(models.Model):
     CANCEL = "cancel"
     MESSAGE = "message"
     MOVE = "move"
+    CLAIM = "claim"
+    UNASSIGN = "unassign"
+    REASSIGN = "reassign"
+    SNOOZE = "snooze"
+    DELEGATE = "delegate"
+    END_DELEGATION = "end_delegation"
     ACTIONS = [
         (WAKE, _("wake")),
         (RETRY, _("retry")),
         (CANCEL, _("cancel")),
         (MESSAGE, _("message")),
         (MOVE, _("move")),
+        (CLAIM, _("claim")),
+        (UNASSIGN, _("unassign")),
+        (REASSIGN, _("reassign")),
+        (SNOOZE, _("snooze")),
+        (DELEGATE, _("delegate")),
+        (END_DELEGATION, _("end delegation")),
     ]
 
     automation = models.ForeignKey(
-        AutomationModel, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("automation")
+        AutomationModel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_entries",
+        verbose_name=_("automation"),
     )
     created = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -390,7 +450,8 @@ class AuditEntry(models.Model):
         ordering = ["created", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.automation_id}: {self.action} by {self.username or '?'}"
+        where = f"{self.automation_id}: " if self.automation_id is not None else ""
+        return f"{where}{self.action} by {self.username or '?'}"
 
     def describe(self) -> str:
         """Return one sentence for people: what was done, by whom, and why."""
@@ -407,7 +468,111 @@ class AuditEntry(models.Model):
             return gettext("Moved from %(from)s to %(to)s by %(user)s: %(reason)s") % {
                 "from": "?", "to": "?", **names
             }  # fmt: skip
+        if self.action == self.CLAIM:
+            return gettext("Task %(node)s claimed by %(user)s.") % {"node": "?", **names}
+        if self.action == self.UNASSIGN:
+            return gettext("Task %(node)s given back to the queue by %(user)s.") % {"node": "?", **names}
+        if self.action == self.REASSIGN:
+            return gettext("Task %(node)s handed to %(to)s by %(user)s.") % {"node": "?", "to": "?", **names}
+        if self.action == self.SNOOZE and self.details.get("until"):
+            return gettext("Task %(node)s snoozed until %(until)s by %(user)s.") % {"node": "?", **names}
+        if self.action == self.SNOOZE:
+            return gettext("Task %(node)s woken from its snooze by %(user)s.") % {"node": "?", **names}
+        if self.action in (self.DELEGATE, self.END_DELEGATION):
+            return self._describe_delegation(names)
         return f"{self.action} ({self.username})"
+
+    def _describe_delegation(self, names: dict[str, Any]) -> str:
+        names = {
+            **names,
+            "away": names.get("away_name") or "?",
+            "substitute": names.get("substitute_name") or "?",
+            "starts": _moment(names.get("starts")),
+            "ends": _moment(names.get("ends")),
+        }
+        if self.action == self.DELEGATE:
+            text = gettext(
+                "%(user)s named %(substitute)s as substitute for %(away)s from %(starts)s until %(ends)s."
+            )
+        elif names.get("dropped"):
+            text = gettext(
+                "%(user)s dropped the delegation of %(away)s to %(substitute)s "
+                "from %(starts)s until %(ends)s before it started."
+            )
+        else:
+            text = gettext(
+                "%(user)s ended the delegation of %(away)s to %(substitute)s, planned until %(ends)s."
+            )
+        return text % names
+
+
+def _moment(iso: object) -> str:
+    """Return the ISO date and time ``iso`` of an audit entry's details as local "YYYY-MM-DD HH:MM"."""
+    moment = parse_datetime(iso) if isinstance(iso, str) else None
+    if moment is None:
+        return str(iso or "?")
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(moment) else str(iso)
+
+
+class Delegation(models.Model):
+    """A user's substitute for a period: while ``starts <= now < ends`` the substitute acts for ``user``.
+
+    The substitute sees the tasks assigned to ``user`` personally in their inbox and may process
+    them (see :mod:`automations.delegation`); written by :func:`automations.handover.delegate`.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("away")
+    )
+    substitute = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("substitute")
+    )
+    starts = models.DateTimeField(_("from"), default=timezone.now)
+    ends = models.DateTimeField(_("until"), db_index=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        ordering = ["starts", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends__gt=models.F("starts")), name="automations_delegation_period"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("substitute")), name="automations_delegation_other_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.substitute_id} ({self.starts:%Y-%m-%d} – {self.ends:%Y-%m-%d})"
+
+
+class NotificationOptOut(models.Model):
+    """A user's wish not to be told of one kind of event (``kind``), or of any (``"*"``)."""
+
+    ANY = "*"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    kind = models.CharField(_("kind of notification"), max_length=32, default=ANY)
+
+    class Meta:
+        verbose_name = _("notification opt-out")
+        verbose_name_plural = _("notification opt-outs")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="automations_optout_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.kind}"
 
 
 class InboxEvent(models.Model):
@@ -463,3 +628,64 @@ class WorkerModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LongCall(models.Model):
+    """The lease of an ``Execute(threaded=True)`` call handed to the project's task backend.
+
+    One row per node visit, made in the step that enqueues the call. ``token`` names the call
+    (the task carries it); ``attempt`` counts the times it was enqueued, ``lease_until`` is when
+    it counts as lost and is enqueued again. The first result to arrive sets ``done``; any later
+    one is ignored.
+    """
+
+    token = models.UUIDField(_("token"), primary_key=True)
+    automation = models.ForeignKey(AutomationModel, on_delete=models.CASCADE, related_name="long_calls")
+    node = models.CharField(_("node"), max_length=255)
+    attempt = models.PositiveIntegerField(_("attempt"), default=1)
+    lease_until = models.DateTimeField(_("lease until"))
+    backend_task_id = models.CharField(_("backend task id"), max_length=255, blank=True, default="")
+    done = models.DateTimeField(_("done"), null=True, blank=True)
+    outcome = models.JSONField(_("outcome"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("long call")
+        verbose_name_plural = _("long calls")
+
+    def __str__(self) -> str:
+        return f"{self.node} #{self.automation_id} ({self.token})"
+
+
+class FlowGate(models.Model):
+    """The row that admissions to one limited node (and key value) lock, one at a time."""
+
+    scope = models.CharField(_("scope"), max_length=400, primary_key=True)
+
+    class Meta:
+        verbose_name = _("flow gate")
+        verbose_name_plural = _("flow gates")
+
+    def __str__(self) -> str:
+        return self.scope
+
+
+class FlowTicket(models.Model):
+    """A path's place in the queue of a limited node: waiting, then admitted, then released.
+
+    Tickets are served in the order of their ids (first come, first served).
+    """
+
+    scope = models.CharField(_("scope"), max_length=400)
+    automation = models.ForeignKey(AutomationModel, on_delete=models.CASCADE, related_name="flow_tickets")
+    node = models.CharField(_("node"), max_length=255)
+    arrived = models.DateTimeField(_("arrived"))
+    admitted = models.DateTimeField(_("admitted"), null=True, blank=True)
+    released = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("flow ticket")
+        verbose_name_plural = _("flow tickets")
+        indexes = [models.Index(fields=["scope", "released"], name="automations_ticket_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} #{self.automation_id}"

@@ -12,6 +12,7 @@ The task rows and automation objects a visit carries are typed ``Any`` here: the
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -60,6 +61,15 @@ class Visit(HoldVisit, Protocol):
     def previous_result(self, node_name: str) -> dict[str, Any] | None:
         """Return the result of the latest finished visit of ``node_name`` if it is a dict."""
 
+    def admit(self, limits: tuple[Any, ...]) -> Wait | None:
+        """Admit the path to its node under flow-control ``limits``; a ``Wait`` while it must queue."""
+
+    def call_on_task_backend(self, node: Any) -> Outcome | None:
+        """Run ``Execute(threaded=True)`` ``node``'s call on the task backend: the outcome so far.
+
+        ``None`` when the project configures no task backend (the call then runs as before).
+        """
+
 
 @dataclass
 class Proceed:
@@ -87,13 +97,15 @@ class Wait:
     ``result`` replaces the open task's result (e.g. a computed schedule) unless ``UNCHANGED``.
     ``awaits`` says what the path waits for: :data:`PERSON` (a form), :data:`MESSAGE` (a condition
     on the data, which a message may make true) or :data:`TIME`; empty: ``TIME`` if ``until`` is
-    given, else ``MESSAGE``.
+    given, else ``MESSAGE``. ``deadline`` is when the node's ``.Deadline()`` expires (kept on the
+    open task for task lists).
     """
 
     until: datetime | None = None
     handoff: bool = False
     result: Any = field(default=UNCHANGED)
     awaits: str = ""
+    deadline: datetime | None = None
 
     def waits_for(self) -> str:
         """Return what the path waits for: :data:`PERSON`, :data:`MESSAGE` or :data:`TIME`."""
@@ -112,5 +124,31 @@ class JoinArrival:
     """A path arrived at a ``Join``: continue once every sibling path has arrived."""
 
 
+@dataclass
+class FanOut:
+    """Start one path at ``target`` per item of ``items``, at most ``limit`` at once (``None``: all).
+
+    The paths meet at the node's Join, which puts each path's result, in the items' order, into
+    the data under ``into`` (``None``: nowhere). See :mod:`automations.engine.fanout`.
+    """
+
+    target: str
+    items: list[Any]
+    limit: int | None = None
+    into: str | None = None
+
+
 #: What ``Node.visit`` returns.
-Outcome: TypeAlias = Proceed | Wait | Finish | JoinArrival
+Outcome: TypeAlias = Proceed | Wait | Finish | JoinArrival | FanOut
+
+
+@dataclass(frozen=True)
+class PathItem:
+    """The item a fan-out path runs for, and its position in the list (from 0)."""
+
+    item: Any
+    index: int
+
+
+#: The item of the fan-out path whose node runs now (``Automation.item``); set by the engine's step.
+current_path_item: ContextVar[PathItem | None] = ContextVar("current_path_item", default=None)

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model, load_backend
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from automations import registry
+from automations import delegation, registry
 from automations import settings as atm_settings
 
 CUSTOM_SETTINGS = (
@@ -182,12 +182,29 @@ def is_unassigned(task, node) -> bool:
     return not (needs_user or needs_group or permissions)
 
 
-def may_process(user, task, *, node=None, group_ids=None) -> bool:
+def may_process(user, task, *, node=None, group_ids=None, represented=None) -> bool:
     """Return whether ``user`` may process the open form task ``task`` now.
 
     ``node`` is the task's declared ``Form`` node (looked up if not given); ``group_ids`` are the
-    ids of the user's groups, to save a query per task when checking many tasks.
+    ids of the user's groups, to save a query per task when checking many tasks. A substitute
+    (:mod:`automations.delegation`) may process what the user they stand in for may process, of
+    the tasks assigned to that user personally; ``represented`` are the ids of those users, to
+    save a query per task too.
     """
+    if may_process_self(user, task, node=node, group_ids=group_ids):
+        return True
+    if task.interaction_user_id is None or not getattr(user, "is_active", False):
+        return False
+    if represented is None:
+        represented = delegation.represented_by(user)
+    if task.interaction_user_id not in represented:
+        return False
+    absent = get_user_model()._default_manager.filter(pk=task.interaction_user_id).first()
+    return absent is not None and may_process_self(absent, task, node=node)
+
+
+def may_process_self(user, task, *, node=None, group_ids=None) -> bool:
+    """Return whether ``user`` may process ``task`` in their own right (substitutions left out)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if task.pk is None or task.finished is not None:

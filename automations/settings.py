@@ -31,6 +31,10 @@
     Most due instances a worker advances in one transaction when their timers fire together
     (default 200), and the seconds after which such a batch stops on SQLite so that requests get
     the database (default 0.1; five times that on other databases).
+``ATM_WAKE_LEAD``
+    Seconds before a timer's wake time at which a worker locks and loads the instances due then,
+    so that their steps start at the wake time with the reading done (default 0.05; 0 turns it
+    off). Not on SQLite, whose one writer the requests share.
 ``ATM_SWEEP_BATCH``, ``ATM_SWEEP_MAX``, ``ATM_SWEEP_LOOKAHEAD``
     Instances a sweep advances per database call (default 50) and at most in all (default
     10000), and the upcoming wake times it arms at least (default 500).
@@ -119,6 +123,29 @@
     would be stranded or whose path changed (``automations.W040``): ``"warning"`` (the default)
     or ``"error"`` (``automations.E040``), which stops ``migrate``, ``automation_worker`` and
     ``automation_server`` from starting. See docs/versions.md.
+``ATM_NOTIFIERS``
+    Who tells people of what concerns them (see docs/people.md): a list of notifier classes (by
+    dotted path, or the classes), or of ``{"class": path, "options": {...}}`` (default: Django's e-mail,
+    ``["automations.notifications.email.EmailNotifier"]``; ``[]`` sends nothing).
+``ATM_NOTIFY_IN_BACKGROUND``
+    Whether notifications are sent on a thread of their own after the commit (default ``True``);
+    ``False`` sends them in the committing thread, after the commit (for tests).
+``ATM_NOTIFY_ATTEMPTS``, ``ATM_NOTIFY_RETRY_DELAY``
+    How often sending one notification is tried (default 3), and the seconds before the second
+    try, doubled before each further one (default 5; no wait when sent in the committing thread).
+``ATM_NOTIFY_DEADLINE_AHEAD``
+    How many seconds before a form task's deadline its people are reminded, once, that it
+    approaches (``deadline_approaching``, sent by the sweeps; default 14400, four hours; 0 sends
+    no reminders).
+``ATM_SITE_URL``
+    The scheme and host put before the links of notifications, like ``"https://work.example.com"``
+    (default ``""``: links are paths).
+``ATM_TASK_BACKEND``, ``ATM_TASK_LEASE``, ``ATM_TASK_ATTEMPTS``
+    When the project configures ``TASKS``, ``Execute(threaded=True)`` calls are enqueued on the
+    task backend of that alias (default ``"default"``; ``None`` keeps them in the scheduler
+    worker); a call without a result after ``ATM_TASK_LEASE`` seconds (default 600) counts as lost
+    and is enqueued again, at most ``ATM_TASK_ATTEMPTS`` times in all (default 3). See
+    docs/long-steps.md.
 """
 
 from datetime import timedelta
@@ -140,6 +167,7 @@ DEFAULTS: dict[str, Any] = {
     "ATM_WAKE_HORIZON": 3600,
     "ATM_WAKE_BATCH": 200,
     "ATM_WAKE_BATCH_SECONDS": 0.1,
+    "ATM_WAKE_LEAD": 0.05,
     "ATM_SWEEP_BATCH": 50,
     "ATM_SWEEP_MAX": 10_000,
     "ATM_SWEEP_LOOKAHEAD": 500,
@@ -180,6 +208,15 @@ DEFAULTS: dict[str, Any] = {
     "ATM_DELETE_BATCH": 500,
     "ATM_DELETE_BATCH_SECONDS": 0.2,
     "ATM_VERSION_CHECK": "warning",
+    "ATM_NOTIFIERS": ["automations.notifications.email.EmailNotifier"],
+    "ATM_NOTIFY_IN_BACKGROUND": True,
+    "ATM_NOTIFY_ATTEMPTS": 3,
+    "ATM_NOTIFY_RETRY_DELAY": 5.0,
+    "ATM_NOTIFY_DEADLINE_AHEAD": 4 * 60 * 60,
+    "ATM_SITE_URL": "",
+    "ATM_TASK_BACKEND": "default",
+    "ATM_TASK_LEASE": 600,
+    "ATM_TASK_ATTEMPTS": 3,
 }
 
 

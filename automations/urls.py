@@ -5,6 +5,8 @@ name                   path (below the include)                   view
 =====================  =========================================  ===============================
 ``task_list``          ``tasks/``                                 :class:`TaskListView`
 ``task``               ``tasks/<task_id>/``                       :class:`TaskView`
+``my_settings``        ``tasks/settings/``                        :class:`MySettingsView`
+``end_delegation``     ``tasks/settings/delegations/<pk>/end/``   :class:`EndDelegationView`
 ``dashboard``          ``dashboard/``                             :class:`DashboardView`
 ``errors``             ``errors/``                                :class:`AutomationErrorsView`
 ``history``            ``<automation_id>/history/``               :class:`AutomationHistoryView`
@@ -53,11 +55,20 @@ legacy_urlpatterns = [
 urlpatterns = [
     path("tasks/", views.TaskListView.as_view(), name="task_list"),
     path("tasks/<int:task_id>/", views.TaskView.as_view(), name="task"),
+    path("tasks/actions/", views.TaskActionsView.as_view(), name="task_actions"),
+    path("tasks/settings/", views.MySettingsView.as_view(), name="my_settings"),
+    path(
+        "tasks/settings/delegations/<int:pk>/end/",
+        views.EndDelegationView.as_view(),
+        name="end_delegation",
+    ),
+    path("tasks/<int:task_id>/reassign/", views.TaskReassignView.as_view(), name="task_reassign"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     path("errors/", views.AutomationErrorsView.as_view(), name="errors"),
     path("<int:automation_id>/history/", views.AutomationHistoryView.as_view(), name="history"),
     path("instances/", views.InstanceListView.as_view(), name="instances"),
     path("instances/<int:pk>/", views.InstanceView.as_view(), name="instance"),
+    path("instances/bulk/tasks/<slug:action>/", views.BulkHandoverView.as_view(), name="bulk_handover"),
     path("instances/bulk/<slug:action>/", views.BulkActionView.as_view(), name="bulk_action"),
     path("instances/<int:pk>/<slug:action>/", views.InstanceActionView.as_view(), name="instance_action"),
     path(

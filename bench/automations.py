@@ -172,3 +172,48 @@ class Released(flow.Automation):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, %s)", [PING_CHANNEL, str(self.id)])
         return time.time()
+
+
+class FanOutItems(flow.Automation):
+    """One path per item of ``items``, all at once; each squares its item; the Join collects them."""
+
+    spread = flow.ForEach("items").Do(this.square).Into("squares")
+    square = flow.Execute(this.square_item).Next(this.joined)
+    joined = flow.Join()
+    end = flow.End()
+
+    def square_item(self, task):
+        return self.item * self.item
+
+
+class FanOutLimited(FanOutItems):
+    """``FanOutItems`` with at most 100 paths at once."""
+
+    spread = flow.ForEach("items").Do(this.square).Limit(100).Into("squares")
+
+
+class LimitedCall(flow.Automation):
+    """A call of ``seconds`` (data) that at most three instances per customer make at once.
+
+    The call notes when it began and ended (``time.time()``) in the instance's data.
+    """
+
+    call = flow.Execute(this.work).Concurrency(3, key="customer")
+    end = flow.End()
+
+    def work(self, task):
+        import time
+
+        self.data["began"] = time.time()
+        time.sleep(self.data["seconds"])
+        self.data["ended"] = time.time()
+
+
+class LimitedInstance(LimitedCall):
+    """``LimitedCall`` without a node limit, but at most three active instances per customer."""
+
+    class Meta:
+        concurrency = 3
+        concurrency_key = "customer"
+
+    call = flow.Execute(this.work)

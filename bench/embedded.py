@@ -38,11 +38,10 @@ PING_EVERY = 0.02  # seconds between the web requests timed while the wakes run
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from bench.measure import add_database_options
+
     parser = argparse.ArgumentParser(description="Benchmark wake-ups in embedded mode (automation_server).")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
-    parser.add_argument(
-        "--database-name", default="atm_bench_embedded", help="its PostgreSQL database, created and dropped"
-    )
+    add_database_options(parser, "atm_bench_embedded")
     parser.add_argument(
         "--redis",
         action="store_true",
@@ -77,14 +76,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--redis needs --postgres: the worker process shares the database")
     args.redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     return args
-
-
-def configure(args, directory: Path) -> dict:
-    from bench import settings as bench_settings
-
-    redis_url = args.redis_url if args.redis else None
-    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
-                                    directory=directory, redis_url=redis_url)  # fmt: skip
 
 
 # -- the sleepers ------------------------------------------------------------------------------------
@@ -355,13 +346,10 @@ def print_requests(title, samples, noun="requests"):
 def benchmark(args, database) -> int:
     from django.db import connection
 
-    from bench.measure import Series, load_average, machine
+    from bench.measure import Series, load_average, machine, print_about
 
     about = machine(connection)
-    print("Django Automations embedded-mode benchmark")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations embedded-mode benchmark", about)
     print(f"  load      {about['load']} at the start (other processes make every figure slower)")
     print()
     runs = [embedded_run(args, database) for _ in range(args.runs)]
@@ -418,7 +406,7 @@ def benchmark(args, database) -> int:
 def main(argv=None) -> int:
     from bench.measure import run_benchmark
 
-    return run_benchmark(parse_args(argv), configure, benchmark)
+    return run_benchmark(parse_args(argv), benchmark)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import the project, not this directory's modules
     from script_path import use_project_root
@@ -34,22 +33,14 @@ CHUNK = 2000
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from bench.measure import add_database_options
+
     parser = argparse.ArgumentParser(description="Size of finished instances, and deleting them in batches.")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
-    parser.add_argument(
-        "--database-name", default="atm_bench_history", help="its PostgreSQL database, created and dropped"
-    )
+    add_database_options(parser, "atm_bench_history")
     parser.add_argument("--sized", type=int, default=1000, help="instances whose size is measured (1000)")
     parser.add_argument("--instances", type=int, default=100_000, help="finished instances deleted (100000)")
     parser.add_argument("--batch-size", type=int, default=None, help="instances per batch (ATM_DELETE_BATCH)")
     return parser.parse_args(argv)
-
-
-def configure(args, directory: Path) -> dict:
-    from bench import settings as bench_settings
-
-    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
-                                    directory=directory)  # fmt: skip
 
 
 # -- size -----------------------------------------------------------------------------------------
@@ -216,13 +207,10 @@ def _steps(label, times):
 def benchmark(args, database) -> int:
     from django.db import connection
 
-    from bench.measure import load_average, machine, percentile
+    from bench.measure import load_average, machine, percentile, print_about
 
     about = machine(connection)
-    print("Django Automations: history at scale")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations: history at scale", about)
     print(f"  load      {about['load']} at the start")
     sizes = measure_size(args.sized)
     print(f"Size per 1,000 finished TenSteps (11 task rows each), from {args.sized} run through the engine:")
@@ -249,7 +237,7 @@ def benchmark(args, database) -> int:
 def main(argv=None) -> int:
     from bench.measure import run_benchmark
 
-    return run_benchmark(parse_args(argv), configure, benchmark)
+    return run_benchmark(parse_args(argv), benchmark)
 
 
 if __name__ == "__main__":

@@ -154,12 +154,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def configure(args, directory: Path) -> dict:
     from django.conf import settings
 
-    from bench import settings as bench_settings
+    from bench.settings import configure_from_args
 
-    redis_url = args.redis_url if args.redis else None
-    database = bench_settings.configure(
-        postgres=args.postgres, database_name=args.database_name, directory=directory, redis_url=redis_url
-    )
+    database = configure_from_args(args, directory)
     if args.redis:  # a channel of the run's own, which only its workers read
         settings.ATM_CHANNEL_NAME = f"automations.bench-live-{uuid.uuid4().hex[:8]}"
     return database
@@ -489,7 +486,7 @@ def benchmark(args, database) -> int:
     from django.db import connection, connections
     from playwright.sync_api import sync_playwright
 
-    from bench.measure import machine
+    from bench.measure import machine, print_about
     from bench.workers import Workers
 
     about = machine(connection)
@@ -498,10 +495,7 @@ def benchmark(args, database) -> int:
         if args.redis
         else ("in-memory layer, automation_server (the worker in the server process)")
     )
-    print("Django Automations: event -> live page in a browser")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations: event -> live page in a browser", about)
     print(f"  runtime   {layer}")
     print(f"  browser   headless {CHROMIUM}, {args.pages} instance pages and the instances list open")
     print(f"  load      {about['load']} at the start")
@@ -563,7 +557,7 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the ORM next to Playwright's sync API
-    return run_benchmark(args, configure, benchmark)
+    return run_benchmark(args, benchmark, configure)
 
 
 if __name__ == "__main__":

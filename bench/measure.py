@@ -140,6 +140,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def print_about(title: str, about: dict, database_note: str = "") -> None:
+    """Print a benchmark's ``title`` and the machine, software and database of :func:`machine`."""
+    print(title)
+    print(f"  machine   {about['cpu']}")
+    print(f"  software  {about['python']}")
+    print(f"  database  {about['database']}{database_note}")
+
+
 def machine(connection) -> dict:
     """Describe the machine, the interpreter, Django and the database server."""
     import django
@@ -190,11 +198,24 @@ def throwaway_database(configure):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_benchmark(args, configure, benchmark) -> int:
+def add_database_options(parser, database_name: str) -> None:
+    """Add ``--postgres`` and ``--database-name`` (default ``database_name``) to a benchmark's ``parser``."""
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
+    parser.add_argument(
+        "--database-name", default=database_name, help="its PostgreSQL database, created and dropped"
+    )
+
+
+def run_benchmark(args, benchmark, configure=None) -> int:
     """Run ``benchmark(args, database)`` in a throw-away database set up by ``configure(args, directory)``.
 
-    Return its exit status, or 1 (with the reason on stderr) if one of its checks failed.
+    ``configure`` is ``bench.settings.configure_from_args`` unless given. Return the benchmark's exit
+    status, or 1 (with the reason on stderr) if one of its checks failed.
     """
+    if configure is None:
+        from bench.settings import configure_from_args
+
+        configure = configure_from_args
     try:
         with throwaway_database(lambda directory: configure(args, directory)) as database:
             return benchmark(args, database)

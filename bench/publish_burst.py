@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
 import tempfile
@@ -69,19 +68,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def configure(args, redis_url) -> dict:
     """Configure Django: PostgreSQL, and this process's Redis layer counting what it sends."""
-    import django
-    from django.conf import settings
-
     from bench import settings as bench_settings
 
-    database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
-    values = bench_settings.build(database)
-    layers = bench_settings.site.channel_layers_from_url(redis_url)
-    layers["default"]["BACKEND"] = "bench.counting_layer.CountingRedisLayer"
-    values["CHANNEL_LAYERS"] = layers
-    settings.configure(**values)
-    django.setup()
-    return database
+    return bench_settings.configure(
+        postgres=True,
+        database_name=args.database_name,
+        directory=None,
+        redis_url=redis_url,
+        layer_backend="bench.counting_layer.CountingRedisLayer",
+    )
 
 
 async def burst(args, run: str) -> tuple[float, list[float], int]:
@@ -144,14 +139,11 @@ def benchmark(args, database, redis, log_dir) -> int:
 
     from automations import settings as atm_settings
     from bench.counting_layer import counts, first_sent, round_trips
-    from bench.measure import Series, load_average, machine, percentile
+    from bench.measure import Series, load_average, machine, percentile, print_about
     from bench.reliability import WorkerPool
 
     about = machine(connection)
-    print("Django Automations: confirmed publishing of a burst from one process")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations: confirmed publishing of a burst from one process", about)
     print(f"  redis     {redis.url} (its own redis-server), capacity {_capacity()}")
     in_flight = "ATM_PUBLISH_IN_FLIGHT" in atm_settings.DEFAULTS and atm_settings.get("ATM_PUBLISH_IN_FLIGHT")
     cap = f", ATM_PUBLISH_IN_FLIGHT {in_flight}" if in_flight else ""
@@ -197,8 +189,10 @@ def benchmark(args, database, redis, log_dir) -> int:
     finally:
         pool.stop()
     if len(rates) > 1:
-        print(f"Confirmed publishes per second: median {rates.median:,.0f} "
-              f"({rates.low:,.0f} .. {rates.high:,.0f})")
+        print(
+            f"Confirmed publishes per second: median {rates.median:,.0f} "
+            f"({rates.low:,.0f} .. {rates.high:,.0f})"
+        )
     verdict = "met" if rates.median >= TARGET_RATE else "MISSED"
     print(f"  target >= {TARGET_RATE:g}/s with no receipt dropped: {verdict} (rate), see the counts above")
     print(f"load {load_average()} at the end")

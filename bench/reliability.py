@@ -9,9 +9,10 @@ On PostgreSQL (``DATABASE_URL``, database ``atm_bench_reliability``, created and
 - **idle event latency**: with one ``automation_worker``, an ``automation.message`` published with
   ``confirm=True`` to an instance waiting for it, until the node it releases has committed (a
   PostgreSQL ``NOTIFY`` from the node, delivered at commit), one event at a time;
-- **effects under failures**: ``--instances`` instances of four kinds (linear, split/join, waiting
-  for a message, waiting on a timer), started by ``automation.start`` events published with
-  ``confirm=True`` over ``--duration`` seconds, the message-waiting ones sent their message the
+- **effects under failures**: ``--instances`` instances of six kinds (linear, split/join, waiting
+  for a message, waiting on a timer, a call retried twice, waiting for a sub-automation), started by
+  ``automation.start`` events published with ``confirm=True`` over ``--duration`` seconds, the
+  message-waiting ones sent their message the
   same way once they exist, through ``--workers`` workers of which a random one is killed with
   SIGKILL every ``--kill-every`` seconds (and started again), and Redis killed and restarted once
   halfway. Every effectful node (and the message receiver) inserts a row in its transaction; after
@@ -49,12 +50,12 @@ if __package__ in (None, ""):  # run as a script: import the project, not this d
 
 from bench.reliability_faults import SCENARIOS, PostgresServer
 from bench.reliability_faults import benchmark as faults_benchmark
+from bench.reliability_publishing import ConfirmedPublishing
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"^Scheduler worker \S+ listening", re.MULTILINE)
 TARGET_IDLE_P99 = 0.020
 TARGET_KILLED_TIMER_P99 = 5.0
-PUBLISHING = 50  # confirmed publishes in flight at most
 SETTLE = 0.005  # seconds between idle-latency samples
 REDIS_DOWN = 2.0  # seconds Redis stays down
 LATEST_SHOWN = 5  # latest timers listed
@@ -75,7 +76,7 @@ execute_from_command_line(["manage.py", "automation_worker", *sys.argv[1:]])
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Reliability benchmark of the Django Automations runtime.")
-    parser.add_argument("--instances", type=int, default=1000, help="instances, of four kinds (default 1000)")
+    parser.add_argument("--instances", type=int, default=1000, help="instances, of five kinds (default 1000)")
     parser.add_argument("--workers", type=int, default=4, help="automation_worker processes (default 4)")
     parser.add_argument(
         "--kill-every", type=float, default=5.0,
@@ -255,17 +256,11 @@ class WorkerPool:
 
 
 def configure(args, redis_url) -> dict:
-    import django
-    from django.conf import settings
-
     from bench import settings as bench_settings
 
-    database = bench_settings.postgres_database(os.environ.get("DATABASE_URL"), args.database_name)
-    values = bench_settings.build(database)
-    values["CHANNEL_LAYERS"] = bench_settings.site.channel_layers_from_url(redis_url)
-    settings.configure(**values)
-    django.setup()
-    return database
+    return bench_settings.configure(
+        postgres=True, database_name=args.database_name, directory=None, redis_url=redis_url
+    )
 
 
 # -- idle latency ---------------------------------------------------------------------------------
@@ -337,7 +332,7 @@ def _unsettled(paths) -> tuple[int, int, int]:
     return ours.count(), ours.filter(finished=False).count(), InboxEvent.objects.filter(handled=None).count()
 
 
-class Chaos:
+class Chaos(ConfirmedPublishing):
     """Publish the starts and messages with confirmation while workers are killed and Redis restarts."""
 
     def __init__(self, args, pool, redis, run):
@@ -357,23 +352,13 @@ class Chaos:
     def kind_of(self, n):
         return self.kinds[n % len(self.kinds)]
 
-    def note(self, what):
-        self.timeline.append(f"{time.monotonic() - self.began:7.1f} s  {what}")
-
-    async def confirmed(self, event, what) -> bool:
+    def not_confirmed(self, what, exc):
         from automations import events
 
-        async with self.in_flight:
-            try:
-                await events.apublish(event, confirm=True, timeout=self.args.confirm_timeout)
-            except events.EventNotConfirmedError:
-                self.counts[f"{what} not confirmed"] += 1
-                return False
-            except Exception as exc:
-                self.failures[f"{what}: {type(exc).__name__}: {str(exc)[:200]}"] += 1
-                return False
-        self.counts[f"{what} confirmed"] += 1
-        return True
+        if isinstance(exc, events.EventNotConfirmedError):
+            self.counts[f"{what} not confirmed"] += 1
+        else:
+            self.failures[f"{what}: {type(exc).__name__}: {str(exc)[:200]}"] += 1
 
     async def start_one(self, n):
         from automations import events
@@ -461,8 +446,7 @@ class Chaos:
     async def arun(self):
         from bench.reliability_automations import TIMER
 
-        self.began = time.monotonic()
-        self.in_flight = asyncio.Semaphore(PUBLISHING)
+        self.start_clock()
         stop_killing = asyncio.Event()
         killer = asyncio.create_task(self.kill_workers(stop_killing))
         starts = asyncio.create_task(self.publish_starts())
@@ -595,17 +579,14 @@ def summarize_logs(log_dir: Path) -> Counter:
 def benchmark(args, database, redis, log_dir) -> int:
     from django.db import connection
 
-    from bench.measure import load_average, machine
+    from bench.measure import load_average, machine, print_about
     from bench.reliability_automations import CREATE_EFFECTS, KINDS, TIMER
 
     with connection.cursor() as cursor:
         cursor.execute(CREATE_EFFECTS)
     run = uuid.uuid4().hex[:8]
     about = machine(connection)
-    print("Django Automations reliability benchmark")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations reliability benchmark", about)
     print(f"  redis     {redis.url} (its own redis-server, no persistence)")
     print(f"  load      {about['load']} at the start")
     print()
@@ -629,7 +610,7 @@ def benchmark(args, database, redis, log_dir) -> int:
     restart = f"Redis killed once halfway, down {REDIS_DOWN:g} s"
     if args.no_redis_restart:
         restart = "no Redis restart"
-    print(f"Under failures: {args.instances:,} instances, a quarter of each kind (effects each: {kinds}),")
+    print(f"Under failures: {args.instances:,} instances, {len(KINDS)} kinds in turn (effects: {kinds}),")
     print(f"  starts published over {args.duration:g} s with confirm=True, {args.workers} workers, SIGKILL "
           f"of a random one every {args.kill_every:g} s ({len(pool.kills)} kills), {restart}:")  # fmt: skip
     for line in chaos.timeline:

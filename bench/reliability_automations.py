@@ -14,10 +14,13 @@ from django.utils import timezone
 
 from automations import flow
 from automations.flow import this
+from automations.flow.retrying import pending_retry
 from bench.automations import PING_CHANNEL
 
 EFFECTS = "atm_bench_effect"
 TIMER = timedelta(seconds=4)
+RETRY_PAUSE = timedelta(seconds=2)
+RETRY_ATTEMPTS = 3
 
 CREATE_EFFECTS = f"""
 CREATE TABLE {EFFECTS} (
@@ -97,12 +100,56 @@ class Timed(Recording):
         record(self, task.status, due=task.created + TIMER)
 
 
+class Retried(Recording):
+    """One node, then a call that fails until its last attempt, ``RETRY_PAUSE`` apart.
+
+    A failed attempt's effect is rolled back with it; the last attempt records ``paid`` if it is the
+    attempt its number says (``RETRY_ATTEMPTS``): an attempt lost or counted twice records another
+    node's name, and ``paid`` counts as lost.
+    """
+
+    begin = flow.Execute(this.effect)
+    call = flow.Execute(this.call_service).Retry(
+        attempts=RETRY_ATTEMPTS, backoff=RETRY_PAUSE, on=ConnectionError
+    )
+    end = flow.End()
+
+    def call_service(self, task):
+        pending = pending_retry(task)
+        attempt = 1 if pending is None else pending.attempt
+        record(self, f"attempt-{attempt}")  # rolled back with every failed attempt
+        if attempt < RETRY_ATTEMPTS:
+            raise ConnectionError("service unavailable")
+        record(self, "paid" if attempt == RETRY_ATTEMPTS else f"paid-at-{attempt}")
+
+
+class Subtask(Recording):
+    """The child of ``Parenting``: one node (its effect counts for the parent's start number)."""
+
+    work = flow.Execute(this.effect)
+    end = flow.End()
+
+
+class Parenting(Recording):
+    """One node, a ``SubAutomation`` (a ``Subtask`` child, awaited), then one more node."""
+
+    begin = flow.Execute(this.effect)
+    child = flow.SubAutomation(Subtask, data=this.child_data).Into("child")
+    after = flow.Execute(this.effect)
+    end = flow.End()
+
+    def child_data(self, task):
+        return {"n": self.data["n"]}
+
+
 KINDS = {
     # kind: (class, the effects one instance records)
     "linear": (Linear, ("one", "two", "three", "four", "five")),
     "split/join": (SplitJoin, ("left", "middle", "right", "after")),
     "message": (MessageWaiting, ("begin", "receive", "answer")),
     "timed": (Timed, ("arm", "fire")),
+    "retry": (Retried, ("begin", f"attempt-{RETRY_ATTEMPTS}", "paid")),
+    "sub-automation": (Parenting, ("begin", "work", "after")),
 }
 
 

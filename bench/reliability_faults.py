@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.reliability_publishing import ConfirmedPublishing
+
 SCENARIOS = ("sigstop", "slow-node", "pg-restart")
 TIMER_RATE = 5  # Timed instances started a second (pg-restart)
 HELD_NODE = 2.0  # seconds the held node runs when its worker is frozen (sigstop)
@@ -46,7 +48,6 @@ HELD_MESSAGES = 4  # messages to the held instance
 AFTER_RESTART = 10.0  # seconds after the restart whose timers and messages are counted as "after"
 TARGET_OTHERS_P99 = 1.0
 TARGET_RESTART_P99 = 5.0
-PUBLISHING = 50  # confirmed publishes in flight at most
 HELD_N = -1  # the start number ("n") of the Holding instance
 TIMED_FIRST_N = 100_000  # start numbers of the Timed instances
 LATEST_SHOWN = 5  # latest messages to other instances listed
@@ -141,7 +142,7 @@ def _stamped_instances(count):
     return [Stamped(n=n).id for n in range(count)]
 
 
-class Faults:
+class Faults(ConfirmedPublishing):
     """Send the messages (and for pg-restart start the timers) while the scenario's fault happens."""
 
     def __init__(self, args, pool, run, hold_file: Path, postgres: PostgresServer | None):
@@ -156,26 +157,17 @@ class Faults:
         self.tasks: list[asyncio.Task] = []
         self.t = QUICK if args.quick else FULL
 
-    def note(self, what):
-        self.timeline.append(f"{time.monotonic() - self.began:7.1f} s  {what}")
-
-    async def confirmed(self, event, what) -> bool:
-        from automations import events
-
-        async with self.in_flight:
-            try:
-                await events.apublish(event, confirm=True, timeout=self.args.confirm_timeout)
-            except Exception as exc:
-                self.counts[f"{what} not confirmed ({type(exc).__name__})"] += 1
-                return False
-        self.counts[f"{what} confirmed"] += 1
-        return True
-
     async def message(self, automation_id, token, what) -> bool:
         from automations import events
 
-        event = {"type": events.MESSAGE, "automation": automation_id, "message": "go", "token": token,
-                 "data": {"sent": time.time()}, "id": f"{self.run}-{what}-{automation_id}-{token}"}
+        event = {
+            "type": events.MESSAGE,
+            "automation": automation_id,
+            "message": "go",
+            "token": token,
+            "data": {"sent": time.time()},
+            "id": f"{self.run}-{what}-{automation_id}-{token}",
+        }
         return await self.confirmed(event, what)
 
     async def start(self, cls, data, what) -> bool:
@@ -267,8 +259,7 @@ class Faults:
     async def arun(self):
         from channels.db import database_sync_to_async
 
-        self.began = time.monotonic()
-        self.in_flight = asyncio.Semaphore(PUBLISHING)
+        self.start_clock()
         fault = PG_DOWN if self.args.scenario == "pg-restart" else max(self.t.freeze, self.t.slow)
         span = self.t.lead + self.t.tail + fault + 10
         ids = await database_sync_to_async(_stamped_instances)(int(span * self.t.rate))
@@ -353,17 +344,15 @@ def benchmark(args, database, redis, log_dir, postgres) -> int:
 
     from django.db import connection
 
-    from bench.measure import load_average, machine
+    from bench.measure import load_average, machine, print_about
     from bench.reliability import WorkerPool, _s, print_count, print_percentiles, summarize_logs
     from bench.reliability_automations import CREATE_EFFECTS, HOLD_FILE
 
     with connection.cursor() as cursor:
         cursor.execute(CREATE_EFFECTS)
     about = machine(connection)
-    print(f"Django Automations reliability benchmark, scenario {args.scenario}")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}" + (" (its own server)" if postgres else ""))
+    own_server = " (its own server)" if postgres else ""
+    print_about(f"Django Automations reliability benchmark, scenario {args.scenario}", about, own_server)
     print(f"  redis     {redis.url} (its own redis-server, no persistence)")
     print(f"  load      {about['load']} at the start")
     print()

@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import uuid
-from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import the project, not this directory's modules
     from script_path import use_project_root
@@ -26,11 +25,10 @@ TARGET_SCALE_OUT = 1.6
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from bench.measure import add_database_options
+
     parser = argparse.ArgumentParser(description="Benchmark the Django Automations runtime.")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
-    parser.add_argument(
-        "--database-name", default="atm_bench_runtime", help="its PostgreSQL database, created and dropped"
-    )
+    add_database_options(parser, "atm_bench_runtime")
     parser.add_argument(
         "--redis", action="store_true",
         help="also measure through Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and automation_worker "
@@ -47,15 +45,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--redis needs --postgres: several worker processes share the database")
     args.redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     return args
-
-
-def configure(args, directory: Path) -> dict:
-    """Configure Django with the benchmark's settings; return the database entry."""
-    from bench import settings as bench_settings
-
-    redis_url = args.redis_url if args.redis else None
-    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
-                                    directory=directory, redis_url=redis_url)  # fmt: skip
 
 
 def _ms(seconds: float) -> str:
@@ -91,14 +80,11 @@ def benchmark(args, database) -> int:
     from django.db import connection
 
     from bench import latency, scale_out
-    from bench.measure import load_average, machine
+    from bench.measure import load_average, machine, print_about
     from bench.workers import Workers
 
     about = machine(connection)
-    print("Django Automations runtime benchmark")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations runtime benchmark", about)
     print(f"  layers    in-memory{', Redis ' + args.redis_url if args.redis else ''}")
     print(f"  load      {about['load']} at the start (other processes make every figure slower)")
     print()
@@ -144,7 +130,7 @@ def benchmark(args, database) -> int:
 def main(argv=None) -> int:
     from bench.measure import run_benchmark
 
-    return run_benchmark(parse_args(argv), configure, benchmark)
+    return run_benchmark(parse_args(argv), benchmark)
 
 
 if __name__ == "__main__":

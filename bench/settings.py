@@ -44,11 +44,14 @@ def build(database: dict) -> dict:
     return values
 
 
-def configure(*, postgres: bool, database_name: str, directory, redis_url: str | None = None) -> dict:
+def configure(
+    *, postgres: bool, database_name: str, directory, redis_url: str | None = None, layer_backend: str = ""
+) -> dict:
     """Configure Django with the benchmark's settings and set it up; return the database entry.
 
     PostgreSQL (the server of ``DATABASE_URL``, database ``database_name``) if ``postgres``, else a
-    SQLite file in ``directory``; the channel layer is Redis at ``redis_url``, or in memory.
+    SQLite file in ``directory``; the channel layer is Redis at ``redis_url``, or in memory, of the
+    class ``layer_backend`` if given.
     """
     import django
     from django.conf import settings
@@ -59,6 +62,20 @@ def configure(*, postgres: bool, database_name: str, directory, redis_url: str |
         database = sqlite_database(Path(directory) / "bench.sqlite3")
     values = build(database)
     values["CHANNEL_LAYERS"] = site.channel_layers_from_url(redis_url)
+    if layer_backend:
+        values["CHANNEL_LAYERS"]["default"]["BACKEND"] = layer_backend
     settings.configure(**values)
     django.setup()
     return database
+
+
+def configure_from_args(args, directory) -> dict:
+    """Run :func:`configure` as a benchmark's command line says; return the database entry.
+
+    ``--postgres`` and ``--database-name``, and where the script has it, ``--redis`` (the Redis of
+    ``args.redis_url``).
+    """
+    redis_url = args.redis_url if getattr(args, "redis", False) else None
+    return configure(
+        postgres=args.postgres, database_name=args.database_name, directory=directory, redis_url=redis_url
+    )

@@ -17,7 +17,6 @@ import asyncio
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: import the project, not this directory's modules
     from script_path import use_project_root
@@ -29,21 +28,13 @@ PROBE_EVERY = 0.020
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from bench.measure import add_database_options
+
     parser = argparse.ArgumentParser(description="Lateness of many instances woken at once, embedded.")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL from DATABASE_URL (else SQLite)")
-    parser.add_argument(
-        "--database-name", default="atm_bench_wake", help="its PostgreSQL database, created and dropped"
-    )
+    add_database_options(parser, "atm_bench_wake")
     parser.add_argument("--instances", type=int, default=200, help="instances due at once (default 200)")
     parser.add_argument("--runs", type=int, default=3, help="runs (default 3)")
     return parser.parse_args(argv)
-
-
-def configure(args, directory: Path) -> dict:
-    from bench import settings as bench_settings
-
-    return bench_settings.configure(postgres=args.postgres, database_name=args.database_name,
-                                    directory=directory)  # fmt: skip
 
 
 def _due_at_once(count, delay):
@@ -100,13 +91,10 @@ def _ms(seconds):
 def benchmark(args, database) -> int:
     from django.db import connection
 
-    from bench.measure import load_average, machine, percentile
+    from bench.measure import load_average, machine, percentile, print_about
 
     about = machine(connection)
-    print("Django Automations: many instances woken at once, embedded scheduler")
-    print(f"  machine   {about['cpu']}")
-    print(f"  software  {about['python']}")
-    print(f"  database  {about['database']}")
+    print_about("Django Automations: many instances woken at once, embedded scheduler", about)
     print(f"  load      {about['load']} at the start")
     print(f"  {args.instances} nappers due at the same moment, {args.runs} runs")
     all_late, all_probes = [], []
@@ -133,7 +121,7 @@ def benchmark(args, database) -> int:
 def main(argv=None) -> int:
     from bench.measure import run_benchmark
 
-    return run_benchmark(parse_args(argv), configure, benchmark)
+    return run_benchmark(parse_args(argv), benchmark)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from django.urls import path
 from automations.diagram.live import CONSOLE_GROUP
 
 from .diagram import CLOSE_FORBIDDEN, VIEW_PERMISSION
-from .task_list import CLOSE_UNAUTHENTICATED, scope_login, session_user_id
+from .login import CLOSE_UNAUTHENTICATED, scope_login, session_user_id
 
 CONSOLE_PATH = "ws/automations/console/"
 THROTTLE = 1.0  # seconds between two messages of one socket

@@ -17,7 +17,6 @@ and ``{"type": "gone", "automation": 7}`` (then closes with 4404) when the insta
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.urls import path
 from django.utils import translation
@@ -29,7 +28,8 @@ from automations.diagram.live import instance_group
 from automations.diagram.state import instance_message
 from automations.models import AutomationModel
 
-from .task_list import CLOSE_UNAUTHENTICATED, _language, scope_login, session_user_id
+from .login import CLOSE_UNAUTHENTICATED, LoginConsumer
+from .task_list import _language
 
 DIAGRAM_PATH = "ws/automations/diagram/<int:automation_id>/"
 CLOSE_FORBIDDEN = 4403
@@ -37,15 +37,10 @@ CLOSE_GONE = 4404
 VIEW_PERMISSION = "automations.view_automationmodel"
 
 
-class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
+class InstanceDiagramConsumer(LoginConsumer):
     """Send where one instance stands, now and after every step."""
 
-    async def connect(self):
-        login = scope_login(self.scope)
-        if login is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user_id, self.session_key = login
+    async def logged_in(self):
         self.automation_id = self.scope["url_route"]["kwargs"]["automation_id"]
         self.language = _language(self.scope)
         message, code = await database_sync_to_async(self.diagram_message)()
@@ -54,15 +49,16 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = instance_group(self.automation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.open()
         await self.send_json(message)
 
     async def disconnect(self, code):
+        await super().disconnect(code)
         group = getattr(self, "group", None)
         if group is not None:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
+    async def receive_message(self, content):
         if isinstance(content, dict) and content.get("type") == "refresh":
             await self.send_state()
 
@@ -91,7 +87,7 @@ class InstanceDiagramConsumer(AsyncJsonWebsocketConsumer):
 
     def diagram_message(self) -> tuple[dict | None, int]:
         """Return ``(message, 0)``, or ``(None, close code)`` if the socket must close."""
-        if self.session_key is not None and session_user_id(self.session_key) != self.user_id:
+        if not self.login_holds():
             return None, CLOSE_UNAUTHENTICATED
         user = get_user_model()._default_manager.filter(pk=self.user_id, is_active=True).first()
         if user is None:

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,6 +6,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("automations/", include("automations.urls")),
 ]
+
+# The JSON API when its extra is installed (settings.py adds its apps then), and its example client.
+if apps.is_installed("rest_framework"):
+    from demo.api_client import api_client
+
+    urlpatterns = [
+        path("automations/api/", include("automations.api.urls")),
+        path("automations/api/client/", api_client, name="api_client"),
+        *urlpatterns,
+    ]
 
 # The demo site's own pages: home, login, pricing.
 urlpatterns += [path("", include("demo.page_urls"))]

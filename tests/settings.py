@@ -37,12 +37,21 @@ DATABASES["default"]["TEST"] = (
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 INSTALLED_APPS += ["tests.approvals"]  # noqa: F405
+ATM_NOTIFY_IN_BACKGROUND = False  # notifications are sent after the commit, in the test's thread
 SILENCED_SYSTEM_CHECKS = ["automations.W010"]  # the form tests declare unassigned forms on purpose
 
 # django CMS joins when it is installed (the CMS plugin tests, tests/test_cms*.py, skip otherwise).
 from tests.settings_cms import add_cms  # noqa: E402
 
 add_cms(globals())
+
+# The database task backend joins when it is installed (the test extra installs it): the long-call
+# tests run its db_worker (tests/test_long_calls_worker.py). On Django 5.2 the task framework is the
+# django-tasks backport, an app of its own.
+from importlib.util import find_spec  # noqa: E402
+
+if find_spec("django_tasks_db"):
+    INSTALLED_APPS += [*([] if find_spec("django.tasks") else ["django_tasks"]), "django_tasks_db"]
 
 # Subprocesses started by tests (e.g. `manage.py automation_step`) must use the test database.
 if os.environ.get("ATM_TEST_USE_TEST_DB") == "1":

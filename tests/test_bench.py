@@ -3,19 +3,12 @@
 The figures themselves are not asserted (no timed assertions in tests): ``make bench`` prints them.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.bench_runs import database_name, needs, postgres, run_script
 
 pytestmark = pytest.mark.bench  # smoke runs of the benchmarks: CI runs them apart (pytest -m bench)
 
-ROOT = Path(__file__).resolve().parent.parent
 SMALL = [
     "--runs", "1", "--instances", "5", "--sizes", "20,40", "--repeats", "2",
     "--blocked", "10", "--recheck-runs", "1",
@@ -23,15 +16,7 @@ SMALL = [
 
 
 def run_bench(*args):
-    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), *SMALL, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
+    return run_script("bench/run.py", *SMALL, *args, timeout=600)
 
 
 def assert_complete_report(result):
@@ -66,12 +51,8 @@ def test_bench_refuses_tiny_populations():
 
 @pytest.mark.postgres
 def test_bench_runs_on_postgresql():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        if REQUIRE_SERVICES:
-            pytest.fail("ATM_REQUIRE_SERVICES=1, but DATABASE_URL does not point to PostgreSQL.")
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    name = f"{urlsplit(url).path.lstrip('/') or 'postgres'}_bench"
+    needs(postgres())
+    name = database_name("bench")
     result = run_bench("--postgres", "--database-name", name)
     assert_complete_report(result)
     assert "PostgreSQL" in result.stdout and f"database {name}" in result.stdout

@@ -5,30 +5,17 @@ PostgreSQL and ``REDIS_URL`` also with 4 ``automation_worker`` processes and dap
 Timings are printed, never asserted.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES
+from tests.bench_runs import database_name, needs, postgres, redis, run_script
 from tests.people.test_browser import chromium_or_skip
 
 pytestmark = pytest.mark.bench  # smoke runs of the benchmarks: CI runs them apart (pytest -m bench)
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def run_live_pages(*args, env_extra=None):
     chromium_or_skip()
-    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
-    env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "live_pages.py"), "--quick", *args],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=180,
-    )  # fmt: skip
+    return run_script("bench/live_pages.py", "--quick", *args, env_extra=env_extra, timeout=180)
 
 
 def assert_complete_report(result):
@@ -50,14 +37,8 @@ def test_live_pages_bench_in_memory():
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_live_pages_bench_with_four_workers_on_redis():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")) or not os.environ.get("REDIS_URL"):
-        if REQUIRE_SERVICES:
-            pytest.fail(
-                "ATM_REQUIRE_SERVICES=1, but DATABASE_URL or REDIS_URL does not point to the services."
-            )
-        pytest.skip("needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL=redis://...")
-    name = f"{urlsplit(url).path.lstrip('/') or 'postgres'}_live"
+    needs(postgres(), redis())
+    name = database_name("live")
     result = run_live_pages("--postgres", "--redis", "--database-name", name)
     assert_complete_report(result)
     assert "4 automation_worker processes, daphne" in result.stdout

@@ -5,44 +5,28 @@ workload scripts run only in the benchmark. No timings are asserted.
 """
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from bench import peers
+from tests.bench_runs import ROOT, run_script
 
 pytestmark = pytest.mark.bench  # smoke runs of the benchmarks: CI runs them apart (pytest -m bench)
 
-ROOT = Path(__file__).resolve().parent.parent
 OURS = ROOT / "bench" / "peer_workloads" / "run_ours.py"
-
-
-def run(*command, timeout=300):
-    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
-    return subprocess.run(
-        [sys.executable, *map(str, command)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture
 def database_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'ours.sqlite3'}"
-    result = run(OURS, "--database-url", url, "--prepare", "--journal", "default")
+    result = run_script(OURS, "--database-url", url, "--prepare", "--journal", "default")
     assert result.returncode == 0, result.stderr
     return url
 
 
 def figures(url, scenario, workflows, *extra):
-    result = run(
+    result = run_script(
         OURS,
         "--database-url",
         url,
@@ -138,7 +122,7 @@ def test_unknown_peers_are_refused(capsys):
 
 
 def test_embedded_bench_runs_on_sqlite():
-    result = run(
+    result = run_script(
         ROOT / "bench" / "run.py",
         "--embedded",
         "--sleepers",

@@ -1,5 +1,7 @@
 """Broken declarations fail at class creation and in ``manage.py check`` with stable ids."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django import forms
 from django.core import checks
@@ -8,10 +10,12 @@ from django.core.management import call_command
 from automations import flow, registry
 from automations import settings as atm_settings
 from automations.checks import (
+    NON_NEGATIVE_NUMBER_SETTINGS,
     POSITIVE_COUNT_SETTINGS,
     POSITIVE_NUMBER_SETTINGS,
     check_automations,
     check_limit_settings,
+    check_task_backend,
 )
 from automations.flow import AutomationDeclarationError, this
 
@@ -109,6 +113,91 @@ def test_a_split_whose_paths_meet_through_a_nested_join_is_valid():
         outer=flow.Join(),
     )
     assert (valid.fork.matching_join, valid.a.matching_join) == ("outer", "inner")
+
+
+def test_a_deadline_on_a_join_is_e006():
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare(
+            fork=flow.Split().Next("a").Next("b"),
+            a=flow.Execute(this.work).Next("meet"),
+            b=flow.Execute(this.work).Next("meet"),
+            meet=flow.Join().AsSoonAs(True).Deadline(days=2, then="end"),
+            end=flow.End(),
+        )
+    assert str(raised.value) == (
+        "automations.E006: Broken.meet: a Join() takes no .Deadline(): it waits for the paths of its Split, "
+        "and a deadline would not end that wait. HINT: Put the deadline on the nodes the paths wait at "
+        "(a Form, an AsSoonAs(), a SubAutomation), e.g. .Deadline(days=2, then=this.remind)."
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(required=False)
+
+
+class Waiting(flow.Execute):
+    def enter(self, visit):  # a node of the project's own that may wait for anything
+        return super().enter(visit)
+
+
+@pytest.mark.parametrize(
+    "node, kind",
+    [
+        (flow.Split().Next("end").Deadline(hours=1), "Split"),
+        (flow.ForEach("items").Do("end").Deadline(hours=1), "ForEach"),
+        (flow.If(True).Then("end").Deadline(hours=1), "If"),
+        (flow.End().Deadline(hours=1), "End"),
+        (flow.Execute(this.work).Deadline(minutes=5, then="end"), "Execute"),
+        (flow.Execute(this.work).SkipIf(False).Deadline(minutes=5), "Execute"),
+        (flow.SendMessage(1, "note").Deadline(minutes=5), "SendMessage"),
+    ],
+)
+def test_a_deadline_on_a_node_that_never_waits_is_e006(node, kind):
+    with pytest.raises(AutomationDeclarationError) as raised:
+        declare(start=node, end=flow.End())
+    assert str(raised.value).startswith(
+        f"automations.E006: Broken.start: .Deadline() has no effect on this {kind}(): the node never waits."
+    )
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        flow.Form(NoteForm).Deadline(days=2),
+        flow.SubAutomation("tests.testapp.automations.Inbox").Deadline(days=2),
+        flow.Execute(this.work).Retry(attempts=3, backoff=60).Deadline(hours=1),
+        flow.SendMessage(1, "note").Retry(attempts=3, backoff=60).Deadline(hours=1),
+        flow.Execute(this.work, threaded=True).Deadline(hours=1),
+        flow.Execute(this.work).Concurrency(2).Deadline(hours=1),
+        flow.Execute(this.work).AsSoonAs(this.work).Deadline(hours=1),
+        flow.If(True).Then("end").AfterWaitingFor(timedelta(hours=2)).Deadline(hours=1),
+        flow.End().AfterWaitingUntil(datetime(2030, 1, 1, tzinfo=UTC)).Deadline(hours=1),
+        flow.Repeat().EveryDay().At(9, 0).Deadline(weeks=1),
+        Waiting(this.work).Deadline(hours=1),
+    ],
+)
+def test_a_deadline_on_a_node_that_may_wait_is_valid(node):
+    declare("Valid", start=node, end=flow.End())
+
+
+def test_check_automations_reports_a_deadline_that_never_passes(registered):
+    class Pointless(flow.Automation):
+        class Meta:
+            abstract = True  # not validated at class creation, registered by hand below
+
+        check = flow.If(True).Then("end").Deadline(days=1)
+        end = flow.End()
+
+    registered(Pointless)
+    assert [error for error in check_automations() if error.obj is Pointless] == [
+        checks.Error(
+            "Pointless.check: .Deadline() has no effect on this If(): the node never waits.",
+            hint="Put the deadline on a node that waits (a Form, a SubAutomation, an Execute with .Retry(), "
+            "a node with AsSoonAs(), AfterWaitingFor() or AfterWaitingUntil()), or remove it.",
+            obj=Pointless,
+            id="automations.E006",
+        )
+    ]
 
 
 def test_all_problems_are_reported_together_with_hints():
@@ -268,41 +357,43 @@ def test_a_limit_setting_that_is_not_a_positive_number_is_an_error(settings, val
     assert check_limit_settings() == []
 
 
-@pytest.mark.parametrize("name", POSITIVE_NUMBER_SETTINGS)
-def test_every_seconds_setting_must_be_a_positive_number(settings, name):
-    setattr(settings, name, 0)
+def assert_refused_then_accepted(settings, name, value, kind, accepted):
+    """Set ``name`` to ``value``: E021 says it must be a ``kind``; then to ``accepted``: no error."""
+    setattr(settings, name, value)
     assert check_limit_settings() == [
         checks.Error(
-            f"{name} must be a positive number, not 0.",
-            hint=f"Set {name} to a positive number, or remove it for its default "
-            f"({atm_settings.DEFAULTS[name]!r}).",
+            f"{name} must be a {kind}, not {value!r}.",
+            hint=f"Set {name} to a {kind}, or remove it for its default ({atm_settings.DEFAULTS[name]!r}).",
             id="automations.E021",
         )
     ]
-    setattr(settings, name, 0.5)
+    setattr(settings, name, accepted)
     assert check_limit_settings() == []
+
+
+@pytest.mark.parametrize("name", POSITIVE_NUMBER_SETTINGS)
+def test_every_seconds_setting_must_be_a_positive_number(settings, name):
+    assert_refused_then_accepted(settings, name, 0, "positive number", accepted=0.5)
+
+
+@pytest.mark.parametrize("name", NON_NEGATIVE_NUMBER_SETTINGS)
+@pytest.mark.parametrize("value", [-0.01, "0.05", None])
+def test_a_seconds_setting_that_may_be_zero_must_not_be_negative(settings, name, value):
+    assert_refused_then_accepted(settings, name, value, "non-negative number", accepted=0)
 
 
 @pytest.mark.parametrize("name", POSITIVE_COUNT_SETTINGS)
 @pytest.mark.parametrize("value", [0, 2.5, "20"])
 def test_every_count_setting_must_be_a_positive_whole_number(settings, name, value):
-    setattr(settings, name, value)
-    assert check_limit_settings() == [
-        checks.Error(
-            f"{name} must be a positive whole number, not {value!r}.",
-            hint=f"Set {name} to a positive whole number, or remove it for its default "
-            f"({atm_settings.DEFAULTS[name]!r}).",
-            id="automations.E021",
-        )
-    ]
-    setattr(settings, name, 7)
-    assert check_limit_settings() == []
+    assert_refused_then_accepted(settings, name, value, "positive whole number", accepted=7)
 
 
 def test_every_number_among_the_settings_is_checked():
     numbers = {name for name, default in atm_settings.DEFAULTS.items()
                if isinstance(default, int | float) and not isinstance(default, bool)}  # fmt: skip
-    assert numbers == set(POSITIVE_NUMBER_SETTINGS) | set(POSITIVE_COUNT_SETTINGS)
+    assert numbers == set(POSITIVE_NUMBER_SETTINGS) | set(POSITIVE_COUNT_SETTINGS) | set(
+        NON_NEGATIVE_NUMBER_SETTINGS
+    )
     assert all(isinstance(atm_settings.DEFAULTS[name], int) for name in POSITIVE_COUNT_SETTINGS)
 
 
@@ -567,3 +658,20 @@ def test_valid_start_options_pass_and_only_the_own_meta_counts():
     finally:
         for cls in (Claim, Subclaim, Restarted):
             registry._automations.pop(registry.class_path(cls), None)
+
+
+def test_a_task_backend_for_threaded_calls_must_be_configured_in_tasks(settings):
+    assert check_task_backend() == []  # TASKS not configured: threaded calls stay in the worker
+    settings.TASKS = {"reports": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert check_task_backend() == [
+        checks.Error(
+            "ATM_TASK_BACKEND names the task backend 'default', which TASKS does not configure.",
+            hint="Set ATM_TASK_BACKEND to one of ['reports'], or to None to keep threaded calls in the "
+            "scheduler worker.",
+            id="automations.E050",
+        )
+    ]
+    settings.ATM_TASK_BACKEND = "reports"
+    assert check_task_backend() == []
+    settings.ATM_TASK_BACKEND = None
+    assert check_task_backend() == []

@@ -18,7 +18,6 @@ fails instead when ``ATM_REQUIRE_SERVICES=1``.
 """
 
 import time
-import uuid
 from datetime import timedelta
 from io import StringIO
 
@@ -32,7 +31,7 @@ from automations import registry, testing
 from automations.models import AutomationModel, AutomationTaskModel, Status
 from tests.deploy_flows import declare
 from tests.testapp.models import NodeEffect
-from tests.worker_processes import Workers, require_postgres_and_redis
+from tests.worker_processes import require_postgres_and_redis, workers_on_own_channel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -49,12 +48,9 @@ def services():
 
 @pytest.fixture
 def workers(settings, tmp_path):
-    settings.ATM_CHANNEL_NAME = f"automations.test-deploy.{uuid.uuid4().hex[:12]}"
-    running = Workers(settings.ATM_CHANNEL_NAME, tmp_path, settings_module="tests.settings_deploys")
-    try:
+    deploys = "tests.settings_deploys"
+    with workers_on_own_channel(settings, tmp_path, "deploy", settings_module=deploys) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

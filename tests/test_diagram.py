@@ -316,3 +316,20 @@ def test_the_command_numbers_waiting_instances_on_request():
     out = StringIO()
     call_command("automation_graph", "tests.people.flows.ForAda", "--format=dot", "--counts", stdout=out)
     assert "\\n[2]" in out.getvalue()
+
+
+def test_flow_control_and_long_calls_are_badges(settings):
+    class Limited(flow.Automation):
+        sync = flow.Execute(this.work, threaded=True).Concurrency(3, key="customer_id")
+        throttled = flow.Execute(this.work).RateLimit(10, per=timedelta(minutes=1))
+        end = flow.End()
+
+        def work(self, task):
+            pass
+
+    badges = {node.name: node.badges for node in diagram.build_graph(Limited).nodes}
+    assert badges["sync"] == ["runs work", "in the worker", "at most 3 at once per customer_id"]
+    assert badges["throttled"] == ["runs work", "10 per 1 min"]
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    badges = {node.name: node.badges for node in diagram.build_graph(Limited).nodes}
+    assert badges["sync"][1] == "on the task backend"

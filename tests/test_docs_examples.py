@@ -17,7 +17,9 @@ PAGES = [
     "getting-started.md",
     "tutorial.md",
     "reference.md",
+    "retries.md",
     "forms.md",
+    "people.md",
     "views.md",
     "diagram.md",
     "admin.md",
@@ -26,6 +28,9 @@ PAGES = [
     "testing.md",
     "versions.md",
     "upgrading.md",
+    "api.md",
+    "fan-out.md",
+    "long-steps.md",
 ]
 RUNNABLE_FENCE = re.compile(r"^```python runnable\s*$")
 CLOSING_FENCE = re.compile(r"^```\s*$")

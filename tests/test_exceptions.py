@@ -65,6 +65,7 @@ def test_every_exception_class_of_the_library_derives_from_automations_error():
         (flow.AutomationDeclarationError, TypeError),
         (flow.AutomationFinishedError, RuntimeError),
         (flow.UnknownMessageError, AttributeError),
+        (flow.SubAutomationFailed, RuntimeError),
         (jsonlimits.UnfitJSONError, ValueError),
         (registry.UnknownAutomationError, LookupError),
         (testing.NotIdleError, AssertionError),

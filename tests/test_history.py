@@ -164,6 +164,15 @@ def test_delete_history_tells_the_live_pages_of_each_deleted_instance(clock):
     assert sorted(told) == sorted(ids)
 
 
+def test_delete_history_keeps_the_audit_entries_about_no_instance(clock):
+    [old] = finished(clock)
+    AuditEntry.objects.create(automation_id=old, action=AuditEntry.WAKE, username="ann")
+    delegation = AuditEntry.objects.create(action=AuditEntry.DELEGATE, username="ann", details={"away": 1})
+    clock.jump(days=31)
+    assert AutomationModel.delete_history() == (4, {INSTANCES: 1, TASKS: 2, AUDIT: 1})
+    assert list(AuditEntry.objects.all()) == [delegation]
+
+
 def test_a_slow_batch_halves_the_next_and_quick_ones_grow_back():
     sizes = history.BatchSize(most=500, seconds=0.2)
     sizes.took(0.5)

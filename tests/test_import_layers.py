@@ -47,14 +47,20 @@ LAYERS = [
     (
         "declaration",
         [
+            "automations.delegation",
             "automations.flow.control",
+            "automations.flow.deadlines",
             "automations.flow.declaration",
             "automations.flow.discovery",
             "automations.flow.execute",
+            "automations.flow.foreach",
+            "automations.flow.subautomation",
+            "automations.flow.limits",
             "automations.flow.forms",
             "automations.flow.nodes",
             "automations.flow.references",
             "automations.flow.repeat",
+            "automations.flow.retrying",
             "automations.permissions",
             "automations.receivers",
             "automations.starting",
@@ -83,7 +89,7 @@ LAYERS = [
         ],
     ),
     ("engine", ["automations.engine.*", "automations.versions.report"]),
-    ("run time", ["automations.instances"]),
+    ("run time", ["automations.instances", "automations.subautomations"]),
     ("facade", ["automations.flow", "automations.flow.automation"]),
     (
         "events and worker",
@@ -93,9 +99,15 @@ LAYERS = [
         "web",
         [
             "automations.admin",
+            "automations.api",
+            "automations.api.describe",
+            "automations.api.form_schema",
+            "automations.api.socket_auth",
             "automations.apps",
             "automations.checks",
             "automations.diagram.*",
+            "automations.handover",
+            "automations.notifications.*",
             "automations.instance_actions",
             "automations.page_views",
             "automations.tasklist.inbox",
@@ -107,12 +119,29 @@ LAYERS = [
             "consumers.console",
             "consumers.diagram",
             "consumers.instance_page",
+            "consumers.login",
+            "consumers.origins",
             "consumers.scheduler",
             "consumers.task_list",
             "consumers.unknown",
         ],
     ),
-    ("integrations", ["automations.cms_automations.*", "automations.testing.*", "automations.upgrade.*"]),
+    (
+        "integrations",
+        [
+            "automations.api.base",
+            "automations.api.handover",
+            "automations.api.instances",
+            "automations.api.serializers",
+            "automations.api.start",
+            "automations.api.tasks",
+            "automations.api.token",
+            "automations.api.urls",
+            "automations.cms_automations.*",
+            "automations.testing.*",
+            "automations.upgrade.*",
+        ],
+    ),
     ("commands", ["automations.management.*"]),
 ]
 
@@ -350,7 +379,7 @@ def test_every_module_has_a_line_in_the_architecture_document():
 # a few seconds; a new interpreter per module, two at a time, took some 40 s on a busy two-core
 # machine. The modules Django imports before the models (the app configs) and pytest before Django
 # is set up (the plugin) are imported first in children forked before the setup.
-FRESH_IMPORTS = r'''
+FRESH_IMPORTS = r"""
 import importlib
 import os
 import sys
@@ -419,7 +448,7 @@ django.setup()
 print("set up with", *library_modules(), flush=True)
 for module in modules:
     import_first(module)
-'''
+"""
 
 # Imported before Django is set up: the app configs by Django, the plugin by pytest.
 BEFORE_SETUP = ["automations.apps", "automations.testing", "automations.testing.pytest_plugin"]

@@ -197,3 +197,55 @@ def test_a_failing_node_in_a_batch_keeps_the_earlier_nodes_and_steps(settings, m
         statuses = list(rows.values_list("status", flat=True))
         assert statuses == ["start", "sleep", "fail"]
         assert "RuntimeError" in AutomationTaskModel.objects.get(automation_id=pk, status="fail").message
+
+
+class Punctual(flow.Automation):
+    """Sleeps a moment, then notes when its node ran."""
+
+    start = flow.Execute(this.begin)
+    sleep = flow.Execute(this.note).AfterWaitingFor(timedelta(milliseconds=300))
+    end = flow.End()
+
+    def begin(self, task):
+        return "begun"
+
+    def note(self, task):
+        from django.utils import timezone
+
+        return timezone.now().isoformat()
+
+
+def test_a_batch_read_ahead_of_its_wake_times_starts_each_step_at_its_own_time():
+    from django.utils import timezone
+
+    ids = [Punctual().id for _ in range(3)]
+    wake_at = dict(AutomationModel.objects.filter(pk__in=ids).values_list("pk", "wake_at"))
+    assert min(wake_at.values()) > timezone.now()  # not due yet when the batch reads them
+
+    results, left = worker_database.advance_due(ids, due_at=wake_at)
+
+    assert not left and all(not results[pk].skipped for pk in ids)
+    ran = dict(AutomationTaskModel.objects.filter(automation_id__in=ids, status="sleep").values_list(
+        "automation_id", "result"
+    ))  # fmt: skip
+    for pk in ids:
+        assert timezone.datetime.fromisoformat(ran[pk]) >= wake_at[pk]
+    assert set(AutomationModel.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"finished"}
+
+
+def test_a_batch_read_ahead_leaves_an_instance_whose_wake_time_moved_later():
+    from django.utils import timezone
+
+    [pk] = [Punctual().id]
+    wake_at = AutomationModel.objects.get(pk=pk).wake_at
+    AutomationModel.objects.filter(pk=pk).update(wake_at=wake_at + HOUR)  # e.g. a message made it wait longer
+
+    results, _ = worker_database.advance_due([pk], due_at={pk: wake_at})
+
+    assert results[pk].skipped and results[pk].wake_at == wake_at + HOUR
+    assert timezone.now() >= wake_at  # it waited for the moment, then found the instance not due
+    assert (
+        not AutomationTaskModel.objects.filter(automation_id=pk, status="sleep")
+        .exclude(finished=None)
+        .exists()
+    )

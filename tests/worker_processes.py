@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,20 @@ def require_postgres_and_redis():
     if REQUIRE_SERVICES:
         pytest.fail(f"ATM_REQUIRE_SERVICES=1, but these are not set: {', '.join(missing)}.")
     pytest.skip(f"needs PostgreSQL and Redis: set {' and '.join(missing)}")
+
+
+@contextmanager
+def workers_on_own_channel(settings, directory, name, settings_module="tests.settings"):
+    """Yield :class:`Workers` on a channel of the test's own (``settings.ATM_CHANNEL_NAME``); stop them after.
+
+    Events that other tests left on the shared channel never reach them.
+    """
+    settings.ATM_CHANNEL_NAME = f"automations.test-{name}.{uuid.uuid4().hex[:12]}"
+    running = Workers(settings.ATM_CHANNEL_NAME, directory, settings_module=settings_module)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 class Workers:

@@ -7,15 +7,17 @@ from .layout import kind_labels
 
 SHAPES = {
     "if": "hexagon", "end": "oval", "split": "box", "join": "box", "form": "box", "repeat": "box",
-    "execute": "box", "message": "box", "node": "box",
+    "execute": "box", "message": "box", "node": "box", "foreach": "box", "subautomation": "box3d",
 }  # fmt: skip
 FILLS = {
     "execute": "#eaf1ff", "form": "#fff7e3", "if": "#f3edff", "split": "#e6f6ee", "join": "#e6f6ee",
-    "repeat": "#fdedf4", "end": "#39404a", "message": "#e6f6fa", "node": "#f3f3f3",
+    "repeat": "#fdedf4", "end": "#39404a", "message": "#e6f6fa", "node": "#f3f3f3", "foreach": "#e6f6ee",
+    "subautomation": "#fff0e6",
 }  # fmt: skip
 EDGE_STYLES = {
     "then": 'color="#25805a"', "else": 'color="#a8471f"', "on_error": 'color="#c0262d", style=dashed',
     "repeat": 'color="#a83a6d", style=dotted, constraint=false', "split": "", "join": "", "next": "",
+    "deadline": 'color="#b07800", style=dashed',
 }  # fmt: skip
 
 

@@ -10,16 +10,21 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from automations.engine.long_calls import uses_task_backend
 from automations.flow.control import End, If, Join, Split
 from automations.flow.execute import Execute, SendMessage
+from automations.flow.foreach import ForEach
 from automations.flow.forms import Form, ModelForm
+from automations.flow.limits import CONCURRENCY, Limit
 from automations.flow.references import reference_name
 from automations.flow.repeat import Repeat
+from automations.flow.retrying import Exponential, Fixed, Retrying
+from automations.flow.subautomation import SubAutomation
 
 from .describe import describe_duration, describe_moment, describe_value
 
 #: Edge kinds, as the renderers style them.
-NEXT, THEN, ELSE, ON_ERROR, SPLIT, JOIN, REPEAT = (
+NEXT, THEN, ELSE, ON_ERROR, SPLIT, JOIN, REPEAT, DEADLINE = (
     "next",
     "then",
     "else",
@@ -27,6 +32,7 @@ NEXT, THEN, ELSE, ON_ERROR, SPLIT, JOIN, REPEAT = (
     "split",
     "join",
     "repeat",
+    "deadline",
 )
 
 
@@ -100,7 +106,9 @@ def node_kind(node) -> str:
         (ModelForm, "form"),
         (Form, "form"),
         (If, "if"),
+        (ForEach, "foreach"),
         (Split, "split"),
+        (SubAutomation, "subautomation"),
         (Join, "join"),
         (Repeat, "repeat"),
         (End, "end"),
@@ -114,12 +122,21 @@ def node_kind(node) -> str:
 
 def node_edges(node):
     """Yield ``(kind, label, target name)`` for every way a path may leave ``node``."""
-    successor = node._successor
     if isinstance(node, End):
         return
+    yield from _kind_edges(node)
+    deadline = node._deadline
+    if deadline is not None and deadline.then is not None:  # without a route: a badge, see node_badges
+        label = _("after %(duration)s") % {"duration": describe_duration(deadline.duration)}
+        yield DEADLINE, label, node.target_name(deadline.then)
+
+
+def _kind_edges(node):
+    successor = node._successor
     if isinstance(node, Split):
+        label = _("each item") if isinstance(node, ForEach) else ""
         for path in node._paths:
-            yield SPLIT, "", reference_name(path)
+            yield SPLIT, label, reference_name(path)
         return
     if isinstance(node, Repeat):
         yield REPEAT, _repeat_schedule(node), node.start_name()
@@ -133,7 +150,7 @@ def node_edges(node):
         return
     if successor:
         yield (JOIN if isinstance(node, Join) else NEXT), "", successor
-    if isinstance(node, Execute) and node._on_error is not None:
+    if isinstance(node, Execute | SubAutomation) and node._on_error is not None:
         yield ON_ERROR, _("on error"), node.target_name(node._on_error)
 
 
@@ -151,6 +168,10 @@ def node_badges(node) -> list[str]:
     if node._skip_after is not None:
         badges.append(_("skip after %(duration)s") % {"duration": describe_duration(node._skip_after)})
     badges.extend(_kind_badges(node))
+    if isinstance(node, Retrying) and node._retry is not None:
+        badges.append(_retry_badge(node._retry))
+    if node._deadline is not None and node._deadline.then is None:
+        badges.append(_("deadline %(duration)s") % {"duration": describe_duration(node._deadline.duration)})
     return badges
 
 
@@ -162,7 +183,8 @@ def _kind_badges(node) -> list[str]:
         elif type(node).method is not Execute.method:
             badges.append(_("runs %(callable)s") % {"callable": type(node).__name__})
         if node.threaded:
-            badges.append(_("in the worker"))
+            badges.append(_("on the task backend") if uses_task_backend() else _("in the worker"))
+        badges.extend(_limit_badge(limit) for limit in node.limits)
     elif isinstance(node, If):
         badges.append(_("if %(condition)s") % {"condition": describe_value(node._condition)})
         for label, value in ((_("yes"), node._then), (_("no"), node._else)):
@@ -181,7 +203,44 @@ def _kind_badges(node) -> list[str]:
             badges.append(_("for anybody"))
     elif isinstance(node, SendMessage):
         badges.append(_("sends %(message)s") % {"message": node._message})
+    elif isinstance(node, ForEach):
+        badges.append(_("for each item of %(items)s") % {"items": describe_value(node._items)})
+        if node._limit is not None:
+            badges.append(_("at most %(limit)s at once") % {"limit": node._limit})
+        if node._into is not None:
+            badges.append(_("results into %(key)s") % {"key": node._into})
+    elif isinstance(node, SubAutomation):
+        badges.append(_("starts %(automation)s") % {"automation": node.child_class_name.rpartition(".")[2]})
+        if node._taking:
+            badges.append(_("takes %(keys)s") % {"keys": ", ".join(node._taking)})
+        if node._into is not None:
+            badges.append(_("result into %(key)s") % {"key": node._into})
     return badges
+
+
+def _limit_badge(limit: Limit) -> str:
+    """Return a flow-control limit in words: "at most 3 at once per customer", "10 per 1 minute"."""
+    if limit.kind == CONCURRENCY:
+        text = _("at most %(count)s at once") % {"count": limit.count}
+    else:
+        text = _("%(count)s per %(duration)s") % {
+            "count": limit.count,
+            "duration": describe_duration(limit.per),
+        }
+    return _("%(limit)s per %(key)s") % {"limit": text, "key": limit.key} if limit.key else text
+
+
+def _retry_badge(policy) -> str:
+    """Return e.g. "retry 5×, 10 s ×2" or "retry 3×, every 1 min"."""
+    backoff = policy.backoff
+    if isinstance(backoff, Exponential):
+        first, factor = describe_duration(backoff.first), f"{backoff.factor:g}"
+        pause = _("%(first)s ×%(factor)s") % {"first": first, "factor": factor}
+    elif isinstance(backoff, Fixed):
+        pause = _("every %(duration)s") % {"duration": describe_duration(backoff.pause)}
+    else:
+        pause = describe_value(backoff)
+    return _("retry %(attempts)s×, %(pause)s") % {"attempts": policy.attempts, "pause": pause}
 
 
 def _selector(selector: dict) -> str:

@@ -23,7 +23,7 @@ MIN_WIDTH, WRAP_AT = 150, 34
 RANK_GAP, NODE_GAP, LANE_GAP, MARGIN = 64, 36, 22, 24
 IF_TIP = 18
 START_SPACE = 34  # above the first node, for the start marker
-PORT_ORDER = {"then": 0, "else": 2, "on_error": 3}  # left to right, among edges to one node
+PORT_ORDER = {"then": 0, "else": 2, "on_error": 3, "deadline": 4}  # left to right, among edges to one node
 
 
 def kind_labels() -> dict[str, str]:
@@ -33,6 +33,8 @@ def kind_labels() -> dict[str, str]:
         "form": _("Form for a person"),
         "if": _("Decision"),
         "split": _("Split into parallel paths"),
+        "foreach": _("One path per item"),
+        "subautomation": _("Sub-automation"),
         "join": _("Join of parallel paths"),
         "repeat": _("Repeat"),
         "end": _("End"),

@@ -5,14 +5,18 @@ from __future__ import annotations
 from .graph import Graph
 from .layout import kind_labels
 
-EDGE_ARROWS = {"on_error": "-.->", "repeat": "-.->"}
-SHAPES = {"if": ("{{", "}}"), "end": ("([", "])"), "split": ("[/", "/]"), "join": ("[\\", "\\]")}
+EDGE_ARROWS = {"on_error": "-.->", "repeat": "-.->", "deadline": "-.->"}
+SHAPES = {
+    "if": ("{{", "}}"), "end": ("([", "])"), "split": ("[/", "/]"), "join": ("[\\", "\\]"),
+    "foreach": ("[/", "/]"), "subautomation": ("[[", "]]"),
+}  # fmt: skip
 CLASSES = {
     "execute": "fill:#eaf1ff,stroke:#3a66c4", "form": "fill:#fff7e3,stroke:#b07800",
     "if": "fill:#f3edff,stroke:#6d45b5", "split": "fill:#e6f6ee,stroke:#25805a",
     "join": "fill:#e6f6ee,stroke:#25805a", "repeat": "fill:#fdedf4,stroke:#a83a6d",
     "end": "fill:#39404a,stroke:#1d2430,color:#ffffff", "message": "fill:#e6f6fa,stroke:#1c7d96",
-    "node": "fill:#f3f3f3,stroke:#6b6b6b",
+    "node": "fill:#f3f3f3,stroke:#6b6b6b", "foreach": "fill:#e6f6ee,stroke:#25805a",
+    "subautomation": "fill:#fff0e6,stroke:#b4561c",
 }  # fmt: skip
 
 

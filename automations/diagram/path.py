@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 from automations.engine.paths import Frame, split_stack
 from automations.flow.control import BRANCH_TAKEN
+from automations.flow.deadlines import EXPIRED
 from automations.models import AutomationTaskModel
 
-from .graph import ELSE, ON_ERROR, THEN, Edge, Graph
+from .graph import DEADLINE, ELSE, ON_ERROR, THEN, Edge, Graph
 
 SKIPPED = "skipped"  # the message of a node a SkipIf or SkipAfter skipped
 CLOSED = ("ended", "cancelled", "killed")  # a waiting path closed by End or by a person: never ran
@@ -74,7 +75,9 @@ def ways_out(task: AutomationTaskModel, edges: list[Edge], kind: str) -> list[Ed
         return []
     if is_failure(task):
         return [edge for edge in edges if edge.kind == ON_ERROR]
-    ways = [edge for edge in edges if edge.kind != ON_ERROR]
+    if task.message == EXPIRED:
+        return [edge for edge in edges if edge.kind == DEADLINE]
+    ways = [edge for edge in edges if edge.kind not in (ON_ERROR, DEADLINE)]
     if kind == "if" and task.message in BRANCH_KINDS:
         return [edge for edge in ways if edge.kind == BRANCH_KINDS[task.message]]
     return ways  # a decision recorded without its answer (or skipped): either branch may be it

@@ -28,7 +28,9 @@ STYLE = """
 .atm-kind-execute .atm-shape { fill: #eaf1ff; stroke: #3a66c4; }
 .atm-kind-form .atm-shape { fill: #fff7e3; stroke: #b07800; }
 .atm-kind-if .atm-shape { fill: #f3edff; stroke: #6d45b5; }
-.atm-kind-split .atm-shape, .atm-kind-join .atm-shape { fill: #e6f6ee; stroke: #25805a; }
+.atm-kind-split .atm-shape, .atm-kind-join .atm-shape,
+.atm-kind-foreach .atm-shape { fill: #e6f6ee; stroke: #25805a; }
+.atm-kind-subautomation .atm-shape { fill: #fff0e6; stroke: #b4561c; }
 .atm-kind-repeat .atm-shape { fill: #fdedf4; stroke: #a83a6d; }
 .atm-kind-message .atm-shape { fill: #e6f6fa; stroke: #1c7d96; }
 .atm-kind-node .atm-shape { fill: #f3f3f3; stroke: #6b6b6b; }
@@ -38,6 +40,7 @@ STYLE = """
 .atm-diagram .atm-edge-then path { stroke: #25805a; }
 .atm-diagram .atm-edge-else path { stroke: #a8471f; }
 .atm-diagram .atm-edge-on_error path { stroke: #c0262d; stroke-dasharray: 6 4; }
+.atm-diagram .atm-edge-deadline path { stroke: #b07800; stroke-dasharray: 8 3 2 3; }
 .atm-diagram .atm-edge-repeat path { stroke: #a83a6d; stroke-dasharray: 2 4; stroke-width: 2; }
 .atm-diagram .atm-edge-label { fill: #1d2430; font-size: 12px; }
 .atm-diagram .atm-label-back { fill: #ffffff; opacity: .9; }
@@ -86,7 +89,7 @@ STYLE = """
 
 ARROW_COLOURS = {
     "next": "#6b7280", "join": "#6b7280", "split": "#6b7280", "then": "#25805a", "else": "#a8471f",
-    "on_error": "#c0262d", "repeat": "#a83a6d", "taken": "#1d6f48",
+    "on_error": "#c0262d", "repeat": "#a83a6d", "taken": "#1d6f48", "deadline": "#b07800",
 }  # fmt: skip
 
 
@@ -246,12 +249,17 @@ def _shape(kind, box, css, grow) -> str:
         return (
             f'<polygon class="{css}" points="' + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>'
         )
-    radius = h / 2 if kind == "end" else 4 if kind in ("split", "join") else 10
+    radius = h / 2 if kind == "end" else 4 if kind in ("split", "join", "foreach") else 10
     extra = ""
-    if kind in ("split", "join") and css == "atm-shape":
-        bar_y = y + 3 if kind == "split" else y + h - 7
+    if kind in ("split", "join", "foreach") and css == "atm-shape":
+        bar_y = y + 3 if kind in ("split", "foreach") else y + h - 7
         extra = (
             f'<rect x="{x + 8:.1f}" y="{bar_y:.1f}" width="{w - 16:.1f}" height="4" rx="2" fill="#25805a"/>'
+        )
+    if kind == "subautomation" and css == "atm-shape":  # a second border: a whole automation inside
+        extra = (
+            f'<rect x="{x + 4:.1f}" y="{y + 4:.1f}" width="{w - 8:.1f}" height="{h - 8:.1f}" rx="7" '
+            'fill="none" stroke="#b4561c" stroke-width="1"/>'
         )
     return (
         f'<rect class="{css}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '

@@ -49,7 +49,7 @@ class Batch:
     """The locked rows and open tasks of due instances, and the writes their steps hold back."""
 
     def __init__(self, automation_ids: list[int], now: datetime) -> None:
-        self.now = now
+        self.now = now  # the time of the step running: rows due by now are loaded with their tasks
         rows = lock_rows(AutomationModel.objects.filter(pk__in=automation_ids), skip_locked=True)
         self.rows = {row.pk: row for row in rows}
         due = [pk for pk, row in self.rows.items() if _is_due(row, now)]
@@ -156,7 +156,7 @@ RETRIED_ALONE = (_StepRaised, RowChanged)  # the batch rolls back and its instan
 
 
 def advance_due(
-    automation_ids: Iterable[int], *, seconds: float | None = None
+    automation_ids: Iterable[int], *, seconds: float | None = None, due_at: dict[int, datetime] | None = None
 ) -> tuple[dict[int, StepResult], list[int]]:
     """Advance the due instances ``automation_ids`` in one transaction, in the order given.
 
@@ -165,29 +165,37 @@ def advance_due(
     that raises makes the batch roll back and its instances advance one by one (the failing one is
     logged and left to the sweep); a database failure that spoils the transaction raises (nothing
     of the batch is committed). Return ``({id: StepResult}, ids not reached)``.
+
+    ``due_at`` maps ids to their wake times, which may be a moment ahead: the rows are locked and
+    loaded at once, and each step waits for its wake time, so that the reading is done when the
+    first one is due. Each step's time is the time it starts.
     """
     automation_ids = list(automation_ids)
     run_threaded = wakeups.runs_threaded_here()
     began = time.monotonic()
     try:
         with transaction.atomic():
-            results, left = _advance_together(automation_ids, seconds, began, run_threaded)
+            results, left = _advance_together(automation_ids, seconds, began, run_threaded, due_at or {})
     except RETRIED_ALONE:
         return _advance_one_by_one(automation_ids, seconds, began, run_threaded)
     return results, left
 
 
 def _advance_together(
-    automation_ids: list[int], seconds: float | None, began: float, run_threaded: bool
-) -> tuple[dict[int, StepResult], list[int]]:
+    automation_ids: list[int], seconds: float | None, began: float, run_threaded: bool,
+    due_at: dict[int, datetime],
+) -> tuple[dict[int, StepResult], list[int]]:  # fmt: skip
     results: dict[int, StepResult] = {}
-    batch = Batch(automation_ids, timezone.now())
+    batch = Batch(automation_ids, max([timezone.now(), *due_at.values()]))
     left: list[int] = []
     with batching(batch):
         for position, automation_id in enumerate(automation_ids):
             if seconds is not None and position and time.monotonic() - began > seconds:
                 left = automation_ids[position:]
                 break
+            waited_from = time.monotonic()
+            batch.now = _wait_until(due_at.get(automation_id))
+            began += time.monotonic() - waited_from  # ``seconds`` counts the steps' time, not the waits
             try:
                 results[automation_id] = batch.advance(automation_id, run_threaded=run_threaded)
                 batch.check()
@@ -201,6 +209,15 @@ def _advance_together(
         batch.flush()
         batch.check()
     return results, left
+
+
+def _wait_until(moment: datetime | None) -> datetime:
+    """Sleep until ``moment`` if it is ahead (a batch read ahead of its wake times); return the time."""
+    now = timezone.now()
+    if moment is not None and moment > now:
+        time.sleep((moment - now).total_seconds())
+        return max(moment, timezone.now())
+    return now
 
 
 def _advance_one_by_one(

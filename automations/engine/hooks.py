@@ -20,19 +20,16 @@ the hooks, for projects.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
-from automations.logsafe import shown
 from automations.models import AutomationTaskModel
 
+from .registry import Registry
 from .walk import StepResult
-
-logger = logging.getLogger("automations.engine")
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class StepReport:
 
 
 Hook = Callable[[StepReport], object]
-_hooks: list[Hook] = []
+_hooks: Registry[Hook] = Registry("After-step hook %s failed.")
 
 
 def register(hook: Hook) -> Hook:
@@ -54,20 +51,17 @@ def register(hook: Hook) -> Hook:
 
     Registering the same function twice registers it once.
     """
-    if hook not in _hooks:
-        _hooks.append(hook)
-    return hook
+    return _hooks.register(hook)
 
 
 def unregister(hook: Hook) -> None:
     """Stop calling ``hook``; a hook that is not registered is ignored."""
-    if hook in _hooks:
-        _hooks.remove(hook)
+    _hooks.unregister(hook)
 
 
 def registered() -> tuple[Hook, ...]:
     """Return the registered hooks, in the order they run."""
-    return tuple(_hooks)
+    return _hooks.registered()
 
 
 def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
@@ -77,15 +71,11 @@ def after_commit(report: StepReport, *then: Callable[[], object]) -> None:
 
 def after_step(report: StepReport, *then: Callable[[], object]) -> None:
     """Run the hooks with ``report``, then each of ``then`` (the step has committed)."""
-    for hook in tuple(_hooks):
-        call_robustly(hook, report)
+    _hooks.call_each(report)
     for follow_up in then:
         follow_up()
 
 
 def call_robustly(hook: Callable[..., object], *args: object) -> None:
     """Call ``hook(*args)``; an exception is logged, never raised into the engine's caller."""
-    try:
-        hook(*args)
-    except Exception:
-        logger.exception("After-step hook %s failed.", shown(getattr(hook, "__qualname__", hook)))
+    _hooks.call(hook, *args)

@@ -61,5 +61,5 @@ def _rename(cursor: Any, new: str) -> None:
 def _renamed_frame(text: str, renamed: dict[str, str]) -> str:
     frame = Frame.parse(text)
     if frame.join in renamed:
-        return str(Frame(frame.split_task, renamed[frame.join]))
+        return str(Frame(frame.split_task, renamed[frame.join], frame.item))
     return text

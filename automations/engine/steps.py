@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +35,12 @@ from automations import settings as atm_settings
 from automations.events import wakeups
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel, Status
-from automations.outcomes import Outcome, Submission
+from automations.outcomes import Outcome, Submission, Wait, current_path_item
 from automations.receivers import receiver_for
 from automations.stepping import current_steps, in_step, stepping, stepping_automation, touching
 
+from . import admission, children, long_calls
+from .fanout import FanOuts
 from .hooks import StepReport, after_step
 from .locking import lock_instance
 from .walk import Cursor, NodeFailed, StepResult, Walk
@@ -241,6 +244,14 @@ class _Visit:
         )
         return row if isinstance(row, dict) else None
 
+    def admit(self, limits: tuple[Any, ...]) -> Wait | None:
+        """Admit the path to its node under flow-control ``limits`` (:mod:`.admission`)."""
+        return admission.take_tickets(self.automation, self.task.status, limits, self.now)
+
+    def call_on_task_backend(self, node: Any) -> Outcome | None:
+        """Run ``node``'s call on the project's task backend (:mod:`.long_calls`), if it has one."""
+        return long_calls.visit(self, node)
+
 
 class _Step:
     """One step of one instance: the walk, the node visits in savepoints, the task rows' writes."""
@@ -254,7 +265,8 @@ class _Step:
         self.run_threaded, self.submission = run_threaded, submission
         self.writes = batch.writes() if batch is not None else TaskWrites()
         self.walk = Walk(automation, now, self.writes, visit_node=self.visit_node,
-                         on_failure=self.task_failed, submission=submission)  # fmt: skip
+                         on_failure=self.task_failed, submission=submission,
+                         fan_outs=FanOuts(load=self.load_task))  # fmt: skip
 
     def run(self, open_tasks: list[AutomationTaskModel] | None = None) -> StepResult:
         if open_tasks is None:
@@ -263,6 +275,8 @@ class _Step:
             )
         for task in open_tasks:
             task.automation = self.model
+        if not open_tasks and (waiting := admission.take_place(self.automation, self.now)) is not None:
+            return self.wait_for_place(waiting)
         self.walk.start(open_tasks)
         result = self.walk.run(
             limit=atm_settings.get("ATM_STEP_NODE_LIMIT"), stop_after_submission=not self.run_threaded
@@ -279,23 +293,68 @@ class _Step:
                          shown(result.error, LOGGED_ERROR_LENGTH))  # fmt: skip
         return result
 
+    def wait_for_place(self, waiting: Wait) -> StepResult:
+        """End the step of a new instance kept before its first node by its class's ``Meta.concurrency``."""
+        result = self.walk.result
+        result.wake_at, result.status = waiting.until, Status.WAITING_FOR_TIME
+        return result
+
+    def load_task(self, pk: str) -> AutomationTaskModel | None:
+        """Return this instance's task ``pk`` (a fan-out's, started in an earlier step), or ``None``."""
+        return AutomationTaskModel.objects.filter(pk=pk, automation_id=self.model.pk).first()
+
     def visit_node(self, node: Any, cursor: Cursor) -> Outcome:
+        """Visit ``node`` (with its item, on a fan-out's path): see :meth:`visit_in_savepoint`."""
+        if "#" not in cursor.task.path:
+            return self.visit_in_savepoint(node, cursor)
+        token = current_path_item.set(self.walk.fan_outs.item(cursor.stack))
+        try:
+            return self.visit_in_savepoint(node, cursor)
+        finally:
+            current_path_item.reset(token)
+
+    def visit_in_savepoint(self, node: Any, cursor: Cursor) -> Outcome:
         """Visit ``node``; code that may write runs in a savepoint, its ``data`` changes undone on failure."""
         visit = _Visit(self, cursor)
         if not node.runs_code():
             return node.visit(visit)
         # The rows of this step's earlier visits wait in self.writes: the savepoint holds the
         # node's own writes only, and the rows go out with the step's others at its end.
-        data = copy.deepcopy(self.model.data)
+        before = DataSnapshot(self.model.data)
         try:
             with transaction.atomic():
                 return node.visit(visit)
         except Exception as exc:  # a failing node is recorded, never propagated
-            self.model.data = data
+            self.model.data = before.restore()
             raise NodeFailed(exc) from exc
 
     def task_failed(self, task: AutomationTaskModel, exc: BaseException) -> None:
         _send_robust(signals.task_failed, type(self.automation), task=task, exception=exc)
+
+
+class DataSnapshot:
+    """The instance's ``data`` before a node runs, to put back if the node fails.
+
+    Taken before every node that runs code, so it must be quick for large data (a fan-out's
+    thousands of items): the data is pickled (several times faster than ``copy.deepcopy()``) and
+    unpickled only when a node fails; data that does not pickle is deep-copied.
+    """
+
+    __slots__ = ("pickled", "copied")
+
+    def __init__(self, data: Any) -> None:
+        self.pickled: bytes | None = None
+        self.copied: Any = None
+        try:
+            self.pickled = pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            self.copied = copy.deepcopy(data)
+
+    def restore(self) -> Any:
+        """Return a copy of the data as it was."""
+        if self.pickled is None:
+            return self.copied
+        return pickle.loads(self.pickled)  # noqa: S301  (bytes this process made a moment ago)
 
 
 def _save_instance(instance: Any, result: StepResult, now: datetime, batch: Any = None) -> None:
@@ -313,6 +372,7 @@ def _save_instance(instance: Any, result: StepResult, now: datetime, batch: Any 
         result.finished, result.wake_at, result.status = False, None, Status.FAILED
     model.finished, model.wake_at, model.error = result.finished, result.wake_at, result.error
     model.status = result.status
+    children.mark_parent_due(model, result.status, now)
     if batch is not None and "data" in columns:  # data that is not JSON keeps the stored data
         batch.hold(model)
         return

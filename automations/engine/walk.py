@@ -26,6 +26,7 @@ from automations.outcomes import (
     MESSAGE,
     PERSON,
     UNCHANGED,
+    FanOut,
     Finish,
     JoinArrival,
     Outcome,
@@ -35,7 +36,8 @@ from automations.outcomes import (
 )
 
 from . import moves
-from .paths import frame, frame_join, split_stack, within
+from .fanout import FanOuts
+from .paths import frame, frame_join, item_of, split_stack, within
 from .writes import TaskWrites, new_task_row
 
 MESSAGE_LENGTH = AutomationTaskModel._meta.get_field("message").max_length
@@ -69,6 +71,7 @@ class Cursor:
     node: str
     task: AutomationTaskModel
     stack: tuple[str, ...] = ()
+    carried: Any = None  # the result of the node the path left to come here (a fan-out path's result)
 
 
 class NodeFailed(AutomationsError):
@@ -91,8 +94,10 @@ class Walk:
         visit_node: Callable[[Any, Cursor], Outcome],
         on_failure: Callable[[AutomationTaskModel, BaseException], None],
         submission: Submission | None = None,
+        fan_outs: FanOuts | None = None,
     ) -> None:
         self.automation, self.now, self.writes = automation, now, writes
+        self.fan_outs = fan_outs if fan_outs is not None else FanOuts()
         self.model = automation._model
         self.cls = type(automation)
         self.visit_node = visit_node  # (node, cursor) -> outcome; raises NodeFailed
@@ -108,7 +113,10 @@ class Walk:
     def start(self, open_tasks: Sequence[AutomationTaskModel]) -> None:
         """Put a cursor on each open task; a new instance starts at its first node."""
         for task in open_tasks:
-            self.queue.append(Cursor(task.status, task, split_stack(task.path)))
+            cursor = Cursor(task.status, task, split_stack(task.path))
+            if at_fan_out_join(cursor):
+                cursor.carried = task.result  # the path's result, kept when an earlier step ended
+            self.queue.append(cursor)
         if not open_tasks and self.cls._node_names:
             self.continue_at(self.cls._node_names[0], ())
         self.result.held = [cursor.node for cursor in moves.settle(self.cls, self.queue)]
@@ -151,7 +159,9 @@ class Walk:
                 self.writes.flush()  # the split's paths name its task's id
                 stack = (*stack, frame(cursor.task.pk, getattr(declared, "matching_join", None)))
             for target in outcome.targets:
-                self.continue_at(target or declared._successor, stack)
+                self.continue_at(target or declared._successor, stack, carried=outcome.result)
+        elif isinstance(outcome, FanOut):
+            self.fan_out(cursor, declared, outcome)
         elif isinstance(outcome, Wait):
             self.wait(cursor, outcome)
         elif isinstance(outcome, Finish):
@@ -163,12 +173,14 @@ class Walk:
         else:
             raise TypeError(f"{node!r} returned {outcome!r}, not an outcome.")
 
-    def continue_at(self, node_name: str | None, stack: tuple[str, ...]) -> None:
-        if node_name is None:
-            return  # the path ran past the last node: it ends here
+    def continue_at(self, node_name: str | None, stack: tuple[str, ...], carried: Any = None) -> None:
+        if node_name is None:  # the path ran past the last node: it ends here
+            if stack and item_of(stack[-1]) is not None:
+                self.item_path_done(stack, None)
+            return
         path = "/".join(stack)
         task = new_task_row(self.model, node_name, self.now, path)
-        self.queue.append(Cursor(node_name, task, stack))
+        self.queue.append(Cursor(node_name, task, stack, carried))
 
     def finish_task(self, task: AutomationTaskModel, message: str, result: object) -> None:
         task.finished = self.now
@@ -184,6 +196,8 @@ class Walk:
         changed = outcome.result is not UNCHANGED and outcome.result != task.result
         if changed:
             task.result = jsonable(outcome.result)
+        if outcome.deadline != task.deadline:
+            task.deadline, changed = outcome.deadline, True
         if task.pk is None or changed:
             self.writes.store(task)
         self.waiting.append((cursor, outcome))
@@ -195,7 +209,44 @@ class Walk:
             self.finish_task(cursor.task, "OK", None)
             self.continue_at(join._successor, ())
             return
+        if at_fan_out_join(cursor):  # a fan-out's path is done
+            result = jsonable(cursor.carried)
+            self.finish_task(cursor.task, "OK", result)
+            self.item_path_done(cursor.stack, result)
+            return
         self.at_joins.append(cursor)
+
+    # -- fan-outs (ForEach) -----------------------------------------------------------------------
+
+    def fan_out(self, cursor: Cursor, declared: Any, outcome: FanOut) -> None:
+        """Start the first paths of a fan-out; with no items, go on after its Join at once."""
+        join = getattr(declared, "matching_join", None)
+        state = self.fan_outs.state_for(outcome, join)
+        self.finish_task(cursor.task, f"{len(outcome.items)} items", state)
+        self.writes.flush()  # the paths name the fan-out's task id
+        self.fan_outs.begun(cursor.task)
+        if not outcome.items:
+            if outcome.into:
+                self.model.data[outcome.into] = []
+            if join is not None:
+                self.leave_join(join, cursor.stack)
+            return
+        for index in range(state["started"]):
+            self.continue_at(outcome.target, (*cursor.stack, frame(cursor.task.pk, join, index)))
+
+    def item_path_done(self, stack: tuple[str, ...], result: Any) -> None:
+        """A fan-out's path arrived at its Join with ``result`` (or ended): start the next item's
+        path, or, after the last one, go on after the Join with the results in the data."""
+        done = self.fan_outs.path_done(stack[-1], result)
+        self.writes.store(done.task)
+        join = frame_join(stack[-1])
+        if done.next_index is not None:
+            self.continue_at(done.target, (*stack[:-1], frame(done.task.pk, join, done.next_index)))
+        elif done.results is not None:
+            if done.into:
+                self.model.data[done.into] = done.results
+            if join is not None:
+                self.leave_join(join, stack[:-1])
 
     def merge_arrived_paths(self) -> bool:
         """Merge the paths at a Join whose sibling paths have all arrived or ended.
@@ -215,18 +266,26 @@ class Walk:
             self.at_joins = [c for c in self.at_joins if id(c) not in merging]
             for cursor in arrived:
                 self.finish_task(cursor.task, "OK", None)
-            outer = stack[:-1]
-            if outer and frame_join(outer[-1]) == node:
-                self.continue_at(node, outer)  # the enclosing split's paths meet at this Join too
-            else:
-                self.continue_at(self.cls._nodes[node]._successor, outer)
+            self.leave_join(node, stack[:-1])
             return True
         return False
+
+    def leave_join(self, node: str, outer: tuple[str, ...]) -> None:
+        """Go on after the Join ``node`` as one path again, inside the splits ``outer``."""
+        if outer and frame_join(outer[-1]) == node:
+            self.continue_at(node, outer)  # the enclosing split's paths meet at this Join too
+        else:
+            self.continue_at(self.cls._nodes[node]._successor, outer)
 
     # -- failures and the end of the step ---------------------------------------------------------
 
     def failed(self, cursor: Cursor, node: Any, exc: BaseException) -> None:
         task = cursor.task
+        retry_after = getattr(node, "retry_after", None)  # a node with .Retry() may wait instead
+        retry = retry_after(exc, task, self.now) if retry_after is not None else None
+        if retry is not None:
+            self.wait(cursor, retry)
+            return
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         error = {"error": details, "exception": qualified_name(type(exc)), "traceback": details}
         self.finish_task(task, repr(exc), error)
@@ -259,6 +318,8 @@ class Walk:
         self.at_joins = []
         for cursor in self.queue:
             if cursor.task.pk is None:
+                if cursor.carried is not None and at_fan_out_join(cursor):
+                    cursor.task.result = jsonable(cursor.carried)  # the next step takes it from here
                 self.writes.store(cursor.task)
         if not self.queue and not self.waiting and not result.error:
             result.finished = True
@@ -282,6 +343,12 @@ class Walk:
     def left_open(self) -> bool:
         """Whether tasks written earlier stay open although the instance finished (End closes them)."""
         return bool(self.waiting) or any(c.task.pk is not None for c in [*self.queue, *self.at_joins])
+
+
+def at_fan_out_join(cursor: Cursor) -> bool:
+    """Return whether ``cursor`` is a fan-out's path at the Join where the fan-out's paths meet."""
+    last = cursor.stack[-1] if cursor.stack else ""
+    return "#" in last and frame_join(last) == cursor.node
 
 
 def status_of_waiting(awaited: set[str], *, due: bool) -> Status:

@@ -20,7 +20,7 @@ from django.db import connection
 
 from automations.models import AutomationTaskModel
 
-CHANGED_FIELDS = ["finished", "message", "result", "finished_by"]  # what a step changes on a task
+CHANGED_FIELDS = ["finished", "message", "result", "finished_by", "deadline"]  # what a step changes on a task
 _FIELDS = AutomationTaskModel._meta.concrete_fields
 _COLUMNS = tuple(field.attname for field in _FIELDS)
 _DEFAULTS = {field.attname: field.get_default() for field in _FIELDS}
@@ -51,10 +51,11 @@ class TaskWrites:
     any of its steps writes them all.
     """
 
-    __slots__ = ("new", "changed", "opened", "closed", "held_by")
+    __slots__ = ("new", "new_ids", "changed", "opened", "closed", "held_by")
 
     def __init__(self, held_by: Any = None) -> None:
         self.new: list[AutomationTaskModel] = []
+        self.new_ids: set[int] = set()  # id() of the rows in new: a fan-out stores thousands
         self.changed: dict[int, AutomationTaskModel] = {}  # by id(task): a task is changed once
         self.opened: list[AutomationTaskModel] = []  # written open, for the after-commit hooks
         self.closed: list[AutomationTaskModel] = []  # finished in this step
@@ -66,8 +67,9 @@ class TaskWrites:
     def store(self, task: AutomationTaskModel) -> None:
         """Write ``task`` at the next flush: insert it if it has no row yet, else update it."""
         if task.pk is None:
-            if all(task is not new for new in self.new):
+            if id(task) not in self.new_ids:
                 self.new.append(task)
+                self.new_ids.add(id(task))
         else:
             self.changed[id(task)] = task
 
@@ -93,6 +95,7 @@ def write_tasks(pending: Iterable[TaskWrites]) -> None:
             inserted.append((writes, writes.new))
             new += writes.new
             writes.new = []
+            writes.new_ids = set()
         if writes.changed:
             changed += writes.changed.values()
             writes.changed = {}
@@ -107,7 +110,7 @@ def write_tasks(pending: Iterable[TaskWrites]) -> None:
         for task in changed:
             AutomationTaskModel.objects.filter(pk=task.pk).update(
                 finished=task.finished, message=task.message, result=task.result,
-                finished_by_id=task.finished_by_id,
+                finished_by_id=task.finished_by_id, deadline=task.deadline,
             )  # fmt: skip
     if not new:
         return

@@ -71,7 +71,7 @@ from automations.events.schema import (
     registered_class,
     validate,
 )
-from automations.events.wakes import publish_wake
+from automations.events.wakes import publish_wake, publish_wake_to
 
 __all__ = [
     "BROADCAST",
@@ -93,6 +93,7 @@ __all__ = [
     "check_receiver",
     "publish",
     "publish_wake",
+    "publish_wake_to",
     "receipt",
     "registered_class",
     "validate",

@@ -70,6 +70,23 @@ def publish_wake(automation_id: int, at: datetime | None = None) -> None:
         _wake_not_published(automation_id, exc)
 
 
+def publish_wake_to(channel: str, automation_id: int) -> None:
+    """Publish an ``automation.wake`` event due now to ``channel``, without waiting for the channel layer.
+
+    A full or unreachable channel is logged, not raised.
+    """
+    try:
+        event = checked(wake_event(automation_id))
+        sent = publisher.submit(_send_to, channel, event)
+        sent.add_done_callback(lambda done: _check_sent(done, automation_id))
+    except Exception as exc:  # the instance's wake time is stored: a sweep will find it
+        _wake_not_published(automation_id, exc)
+
+
+async def _send_to(channel: str, event: dict) -> None:
+    await publisher.current_layer().send(channel, event)
+
+
 async def _send_gathered() -> None:
     """Send the wake-ups gathered so far: one alone as ``automation.wake``, more as ``automation.wakes``."""
     with _gathered_lock:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 
+import channels.layers
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +30,8 @@ WORKER = "worker"  # a scheduler worker runs (in this process, or elsewhere on t
 _handling: ContextVar[int] = ContextVar("automations_handling_event", default=0)
 _runner: str | None = None  # chosen once by the command that starts a worker in this process
 _local_scheduler = None  # callable(automation_id, at); thread-safe; set by a scheduler in this process
+_local_channel: str | None = None  # the channel that scheduler listens on, if it listens on one
+BACKSTOP = timedelta(seconds=1)  # see wake_any_worker()
 
 
 def choose_runner(runner: str | None) -> None:
@@ -47,10 +51,11 @@ def runner() -> str:
     return WORKER if atm_settings.get("ATM_WORKER") else INLINE
 
 
-def set_local_scheduler(callback) -> None:
-    """Register (or with ``None`` remove) the scheduler running in this process."""
-    global _local_scheduler
+def set_local_scheduler(callback, channel: str | None = None) -> None:
+    """Register (or with ``None`` remove) the scheduler running in this process, and its channel."""
+    global _local_scheduler, _local_channel
     _local_scheduler = callback
+    _local_channel = channel if callback is not None else None
 
 
 def local_scheduler():
@@ -112,10 +117,32 @@ def wake_now(automation_id: int, at=None) -> None:
         events.publish_wake(automation_id, at)
 
 
+def wake_any_worker(automation_id: int) -> None:
+    """Tell the scheduler workers now that ``automation_id`` is due, so that any of them may take it.
+
+    Where a scheduler runs in this process and the channel layer reaches other processes (workers
+    scaled out on Redis), the wake-up is published on the channel that scheduler listens on, not
+    kept by it, whose timers run one step after another: several instances woken at once go to
+    several workers. This process's scheduler also arms a timer :data:`BACKSTOP` later, in case
+    the event is lost or waits behind a long step of the worker that took it: whichever comes
+    first advances the instance, the other finds it no longer due. Elsewhere as :func:`wake_now`.
+    """
+    scheduler, channel = _local_scheduler, _local_channel
+    if scheduler is None or channel is None or not _layer_reaches_other_processes():
+        wake_now(automation_id)
+        return
+    events.publish_wake_to(channel, automation_id)
+    scheduler(automation_id, timezone.now() + BACKSTOP)
+
+
+def _layer_reaches_other_processes() -> bool:
+    layer = channels.layers.get_channel_layer()
+    return layer is not None and not isinstance(layer, channels.layers.InMemoryChannelLayer)
+
+
 def mark_due(automation_id) -> None:
     """Make a running instance due now, so that a sweep runs it even if the wake-up is lost."""
     now = timezone.now()
     AutomationModel.objects.running().filter(pk=automation_id).filter(
         Q(wake_at__isnull=True) | Q(wake_at__gt=now)
     ).update(wake_at=now)
-

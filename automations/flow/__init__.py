@@ -11,10 +11,13 @@ from .control import End, If, Join, Split
 from .declaration import AutomationDeclarationError
 from .discovery import get_automations, on_signal
 from .execute import Execute, SendMessage
+from .foreach import ForEach
 from .forms import Form, ModelForm
 from .nodes import Node
 from .references import This, this
 from .repeat import Repeat
+from .retrying import Exponential, Fixed
+from .subautomation import SubAutomation, SubAutomationFailed
 from .versioning import Obsolete
 
 __all__ = [
@@ -23,6 +26,9 @@ __all__ = [
     "AutomationFinishedError",
     "End",
     "Execute",
+    "Exponential",
+    "Fixed",
+    "ForEach",
     "Form",
     "If",
     "Join",
@@ -32,6 +38,8 @@ __all__ = [
     "Repeat",
     "SendMessage",
     "Split",
+    "SubAutomation",
+    "SubAutomationFailed",
     "This",
     "UnknownMessageError",
     "get_automations",

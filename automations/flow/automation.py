@@ -7,10 +7,11 @@ from typing import Any, ClassVar, Self
 from django.db import models
 from django.dispatch import Signal
 
-from automations import engine, instances, registry
+from automations import engine, instances, registry, subautomations
 from automations.exceptions import AutomationsError
 from automations.instances import ModelReference
 from automations.models import AutomationModel, AutomationTaskModel
+from automations.outcomes import PathItem, current_path_item
 from automations.receivers import coerce_data, receiver_for
 
 from . import discovery
@@ -21,6 +22,7 @@ from .declaration import (
     link_joins,
     link_successors,
 )
+from .limits import Limit, instance_limit
 from .nodes import Node
 from .versioning import read_meta
 
@@ -63,6 +65,7 @@ class Automation:
     _version: ClassVar[int] = 1  # Meta.version, Meta.renamed_nodes, Meta.reviewed_changes (see .versioning)
     _renamed_nodes: ClassVar[dict[str, str]] = {}
     _reviewed_changes: ClassVar[dict[str, str]] = {}
+    _instance_limit: ClassVar[Limit | None] = None  # Meta.concurrency (see .limits.instance_limit)
     _model: AutomationModel  # the instance's row, shared with the other objects of the instance
 
     class Meta:
@@ -84,6 +87,7 @@ class Automation:
         errors = [problem for problem in find_problems(cls, _BASE_ATTRIBUTES) if problem.is_error]
         if errors:
             raise AutomationDeclarationError("\n".join(str(problem) for problem in errors))
+        cls._instance_limit = instance_limit(cls)
         link_joins(cls)
         registry.register(cls)
 
@@ -158,6 +162,19 @@ class Automation:
         ``def started_before_v2(self, task): return self.started_version < 2``.
         """
         return instances.started_version(self)
+
+    @property
+    def item(self) -> Any:
+        """The item of the ``ForEach`` path whose node runs now (the innermost, if nested).
+
+        Raise :class:`NoPathItemError` outside a node of a fan-out's path.
+        """
+        return _path_item().item
+
+    @property
+    def item_index(self) -> int:
+        """The position (from 0) of :attr:`item` in the list the ``ForEach`` read."""
+        return _path_item().index
 
     def get_model_instance(self, name: str) -> models.Model | None:
         """Return the model instance whose id is stored under ``name`` in ``data``."""
@@ -274,6 +291,14 @@ class Automation:
         """Send ``message`` to ``target`` for a ``SendMessage`` node of this instance; return the results."""
         return instances.send_to(target, message, token, data)
 
+    def _start_child(self, automation_class: type | str, data: dict[str, Any]) -> int:
+        """Start ``automation_class`` with ``data`` as a child (a ``SubAutomation`` node); return its id."""
+        return subautomations.start_child(self, automation_class, data)
+
+    def _child_state(self, automation_id: int) -> subautomations.ChildState:
+        """Return how the child instance ``automation_id`` of a ``SubAutomation`` node stands."""
+        return subautomations.child_state(automation_id)
+
     @classmethod
     def satisfies_data_requirements(cls, message: str, data: object) -> bool:
         """Return whether ``data`` has the parameters the receiver of ``message`` requires."""
@@ -298,6 +323,17 @@ class Automation:
 
 _BASE_ATTRIBUTES = frozenset(name for name in dir(Automation) if not name.startswith("__"))
 registry.register_base(Automation)
+
+
+class NoPathItemError(AutomationsError, LookupError):
+    """``Automation.item`` was read outside a node of a ``ForEach`` path."""
+
+
+def _path_item() -> PathItem:
+    current = current_path_item.get()
+    if current is None:
+        raise NoPathItemError("self.item: only the nodes of a ForEach() path have an item, while they run.")
+    return current
 
 
 def _own_meta(cls: type, name: str) -> Any:

@@ -30,6 +30,9 @@ class End(Node):
     def runs_code(self) -> bool:
         return self._has_modifiers()
 
+    def _work_may_wait(self) -> bool:
+        return False
+
     def enter(self, visit: Visit) -> Outcome:
         return Finish()
 
@@ -89,6 +92,9 @@ class If(Node):
                 names.append(self._successor)
         return names
 
+    def _work_may_wait(self) -> bool:
+        return False
+
     def enter(self, visit: Visit) -> Outcome:
         answer = bool(self.evaluate(self._condition, visit.task))
         branch, message = self._then if answer else self._else, BRANCH_TAKEN[answer]
@@ -113,6 +119,8 @@ class Split(Node):
 
     #: The ``Join`` where the paths of this split meet (set when the class is declared).
     matching_join: str | None = None
+    #: The modifier that declares a path (named by the check of a split without paths).
+    path_modifier = ".Next(node)"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -133,6 +141,9 @@ class Split(Node):
     def runs_code(self) -> bool:
         return self._has_modifiers()
 
+    def _work_may_wait(self) -> bool:
+        return False  # its paths wait elsewhere
+
     def enter(self, visit: Visit) -> Outcome:
         return Proceed(targets=tuple(reference_name(value) for value in self._paths), split=True)
 
@@ -145,6 +156,9 @@ class Join(Node):
 
     def runs_code(self) -> bool:
         return self._has_modifiers()
+
+    def _work_may_wait(self) -> bool:
+        return False  # arrived paths wait for their siblings, but not as a wait of this node
 
     def enter(self, visit: Visit) -> Outcome:
         return JoinArrival()

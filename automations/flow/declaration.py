@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from automations.exceptions import AutomationsError
-from automations.starting import start_problems
+from automations.starting import own_meta_option, start_problems
 
 from .control import If, Join, Split
 from .nodes import Declaring, Node
@@ -161,10 +161,71 @@ def find_problems(cls: type[Declaring], base_attributes: Iterable[str]) -> list[
             problems.append(
                 Problem("automations.E003", f"{where}: If() has no .Then().", "Add .Then(node or callable).")
             )
+        if node._deadline is not None:
+            problems.extend(_deadline_problems(where, node))
     if not any(p.id == "automations.E001" for p in problems):
         problems.extend(_split_problems(cls))
         problems.extend(Problem(*problem) for problem in versioning_problems(cls))
     problems.extend(Problem(*problem) for problem in start_problems(cls))
+    problems.extend(_instance_limit_problems(cls))
+    return problems
+
+
+def _deadline_problems(where: str, node: Node) -> list[Problem]:
+    """Return the problem of a ``.Deadline()`` that can never pass (E006)."""
+    if isinstance(node, Join):
+        return [
+            Problem(
+                "automations.E006",
+                f"{where}: a Join() takes no .Deadline(): it waits for the paths of its Split, and "
+                f"a deadline would not end that wait.",
+                "Put the deadline on the nodes the paths wait at (a Form, an AsSoonAs(), a "
+                "SubAutomation), e.g. .Deadline(days=2, then=this.remind).",
+            )
+        ]
+    if node.may_wait():
+        return []
+    kind = type(node).__name__
+    return [
+        Problem(
+            "automations.E006",
+            f"{where}: .Deadline() has no effect on this {kind}(): the node never waits.",
+            "Put the deadline on a node that waits (a Form, a SubAutomation, an Execute with .Retry(), "
+            "a node with AsSoonAs(), AfterWaitingFor() or AfterWaitingUntil()), or remove it.",
+        )
+    ]
+
+
+def _instance_limit_problems(cls: type[Declaring]) -> list[Problem]:
+    """Return the problems of ``Meta.concurrency`` and ``Meta.concurrency_key`` (E051, E052)."""
+    name = cls.__name__
+    count = own_meta_option(cls, "concurrency")
+    key = own_meta_option(cls, "concurrency_key")
+    problems = []
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        problems.append(
+            Problem(
+                "automations.E051",
+                f"{name}.Meta.concurrency is {count!r}, not a whole number of at least 1.",
+                "Say how many instances of the class may be active at once, e.g. concurrency = 3.",
+            )
+        )
+    if key is not None and (not isinstance(key, str) or not key):
+        problems.append(
+            Problem(
+                "automations.E052",
+                f"{name}.Meta.concurrency_key is {key!r}, not the name of a key of the instance's data.",
+                'Name a key of the data, e.g. concurrency_key = "customer_id".',
+            )
+        )
+    elif key is not None and count is None:
+        problems.append(
+            Problem(
+                "automations.E052",
+                f"{name}.Meta.concurrency_key is given without Meta.concurrency.",
+                "Add Meta.concurrency, the number of instances per value of the key, or remove the key.",
+            )
+        )
     return problems
 
 
@@ -174,11 +235,8 @@ def _split_problems(cls: type[Declaring]) -> list[Problem]:
         if not isinstance(node, Split):
             continue
         if not node._paths:
-            problems.append(
-                Problem(
-                    "automations.E004", f"{cls.__name__}.{name}: Split() has no paths.", "Add .Next(node)."
-                )
-            )
+            where, modifier = f"{cls.__name__}.{name}: {type(node).__name__}()", node.path_modifier
+            problems.append(Problem("automations.E004", f"{where} has no paths.", f"Add {modifier}."))
         elif matching_join(cls, node) is None and _every_path_repeats(cls, node):
             problems.append(
                 Problem(

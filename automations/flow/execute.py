@@ -11,8 +11,10 @@ from django.utils.functional import Promise
 from automations.outcomes import Outcome, Proceed, Visit, Wait
 
 from .declaration import AutomationDeclarationError
-from .nodes import Dynamic, Node
+from .limits import Limited
+from .nodes import Dynamic
 from .references import NodeName, Reference, reference_name
+from .retrying import Retrying, pending_retry, proceeded_after
 
 
 class _NotGiven(enum.Enum):
@@ -22,7 +24,7 @@ class _NotGiven(enum.Enum):
 _NOT_GIVEN = _NotGiven.NOT_GIVEN
 
 
-class Execute(Node):
+class Execute(Limited, Retrying):
     """Run a callable, typically a method of the automation, with the task as first argument.
 
     ``Execute(func, threaded=False, *args, **kwargs)`` calls ``func(task_instance, *args, **kwargs)``:
@@ -48,7 +50,15 @@ class Execute(Node):
         welcome = SendEMail("welcome.txt")
 
     ``threaded=True`` hands the call to the scheduler worker when one runs, so that a web request
-    does not wait for it; without a worker it runs in place.
+    does not wait for it; without a worker it runs in place. When the project configures Django's
+    task framework (``TASKS``), the call is enqueued on that task backend instead and the instance
+    waits for its result (docs/long-steps.md).
+
+    ``.Retry(attempts, backoff, on)`` tries a failing call again after a pause, each attempt in a
+    step of its own; the instance waits for time in between (see :mod:`automations.flow.retrying`).
+
+    ``.Concurrency(n, key=...)`` and ``.RateLimit(n, per=...)`` limit how many instances run the
+    node at once and how often it starts (docs/long-steps.md).
     """
 
     def __init__(
@@ -95,6 +105,7 @@ class Execute(Node):
             yield ".OnError()", self._on_error
 
     def code_references(self) -> Iterable[tuple[str, str]]:
+        yield from super().code_references()
         if isinstance(self._func, Reference | str):
             yield "Execute()", reference_name(self._func)
 
@@ -110,13 +121,28 @@ class Execute(Node):
             return None
         return self.resolve(self._func)(task_instance, *args, **kwargs)
 
+    def call(self, task_instance: Any) -> Any:
+        """Do the node's work for ``task_instance``: call :meth:`method` with the node's arguments."""
+        return self.method(task_instance, *self._args, **self._kwargs)
+
+    def _work_may_wait(self) -> bool:
+        # A threaded call may wait for a task backend, a limit for its turn; a subclass's own
+        # enter() may wait for anything.
+        own_enter = type(self).enter is not Execute.enter
+        return super()._work_may_wait() or self.threaded or bool(self.limits) or own_enter
+
     def enter(self, visit: Visit) -> Outcome:
-        if self.threaded and not visit.run_threaded:
+        outcome = visit.call_on_task_backend(self) if self.threaded else None
+        if outcome is None and self.threaded and not visit.run_threaded:
             return Wait(until=visit.now, handoff=True)
-        return Proceed(result=self.method(visit.task, *self._args, **self._kwargs))
+        if outcome is None:
+            outcome = Proceed(result=self.call(visit.task))
+        if isinstance(outcome, Proceed):
+            return proceeded_after(pending_retry(visit.task), outcome)
+        return outcome
 
 
-class SendMessage(Node):
+class SendMessage(Retrying):
     """Send ``message`` to other automation instances.
 
     ``target`` is an instance id, an automation instance, an automation class (or its dotted path):
@@ -141,7 +167,8 @@ class SendMessage(Node):
         if callable(target) and not isinstance(target, type):
             target = target(visit.task)
         token, data = self._value(self._token, visit.task), self._value(self._data, visit.task)
-        return Proceed(result=visit.automation._deliver_message(target, self._message, token, data))
+        outcome = Proceed(result=visit.automation._deliver_message(target, self._message, token, data))
+        return proceeded_after(pending_retry(visit.task), outcome)
 
     def _value(self, value: object, task: Any) -> Any:
         """Return ``value``, resolved if it is a reference and called with ``task`` if callable."""

@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 from automations import settings as atm_settings
 from automations.outcomes import MESSAGE, HoldVisit, Outcome, Proceed, Visit, Wait
 
+from .deadlines import EXPIRED, Deadline, deadline_of, expires
 from .references import NodeName, Reference, reference_name
 
 _T = TypeVar("_T")
@@ -56,6 +57,7 @@ class Node:
         self._wait_for: Dynamic[timedelta] | None = None
         self._skip_if: object = None
         self._skip_after: Dynamic[timedelta] | None = None
+        self._deadline: Deadline | None = None
 
     # -- declaration ------------------------------------------------------------------------
 
@@ -96,6 +98,8 @@ class Node:
         """Yield ``(modifier, reference)`` for every node this node may continue with."""
         if self._next is not None:
             yield ".Next()", self._next
+        if self._deadline is not None and self._deadline.then is not None:
+            yield ".Deadline()", self._deadline.then
 
     def code_references(self) -> Iterable[tuple[str, str]]:
         """Yield ``(modifier, name)`` for references that must name a node or method of the class."""
@@ -103,7 +107,10 @@ class Node:
 
     def successors(self) -> list[str]:
         """Return the names of the nodes a path may continue with from here (for validation)."""
-        return [self._successor] if self._successor else []
+        names = [self._successor] if self._successor else []
+        if self._deadline is not None and self._deadline.then is not None:
+            names.append(self.target_name(self._deadline.then))
+        return names
 
     def runs_code(self) -> bool:
         """Return whether visiting this node may run project code.
@@ -113,8 +120,21 @@ class Node:
         """
         return True
 
+    def may_wait(self) -> bool:
+        """Return whether a path may wait at this node, so that a ``.Deadline()`` can pass there.
+
+        A node whose own work may wait (a form, a sub-automation) may; the others only with
+        ``AsSoonAs``, ``AfterWaitingFor`` or ``AfterWaitingUntil``.
+        """
+        waiting = (self._wait_condition, self._wait_until, self._wait_for)
+        return self._work_may_wait() or any(value is not None for value in waiting)
+
+    def _work_may_wait(self) -> bool:
+        return True
+
     def _has_modifiers(self) -> bool:
-        modifiers = (self._wait_condition, self._wait_until, self._wait_for, self._skip_if, self._skip_after)
+        modifiers = (self._wait_condition, self._wait_until, self._wait_for, self._skip_if, self._skip_after,
+                     self._deadline)  # fmt: skip
         return any(value is not None for value in modifiers)
 
     # -- modifiers --------------------------------------------------------------------------
@@ -149,6 +169,30 @@ class Node:
     def SkipAfter(self, duration: Dynamic[timedelta]) -> Self:  # noqa: N802
         """Skip this node once ``duration`` has passed since it was reached, e.g. an unanswered form."""
         self._skip_after = duration
+        return self
+
+    def Deadline(  # noqa: N802
+        self,
+        duration: Dynamic[timedelta] | None = None,
+        *,
+        then: NodeName | None = None,
+        weeks: float = 0,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> Self:
+        """Leave this node for ``then`` once ``duration`` has passed since it was reached.
+
+        For nodes that wait: a form nobody filled in, an ``AsSoonAs`` condition, a time (on a
+        ``Join`` or a node that never waits it is a declaration error, ``automations.E006``). The
+        duration is a ``timedelta``, a callable taking the task, or given as ``days=2``,
+        ``hours=4``, ... The task is finished with the message ``"deadline passed"`` and the
+        path continues at ``then`` (default: the node's successor). The deadline is stored on the
+        open task (``task.deadline``); task lists show it and put the soonest first.
+        """
+        self._deadline = deadline_of(type(self).__name__, duration, then, weeks=weeks, days=days, hours=hours,
+                                     minutes=minutes, seconds=seconds)  # fmt: skip
         return self
 
     # -- binding and resolution -------------------------------------------------------------
@@ -209,12 +253,19 @@ class Node:
     def visit(self, visit: Visit) -> Outcome:
         """Decide what happens to a path at this node: skip, wait, or :meth:`enter`."""
         held = self.hold(visit)
-        if held is not None:
-            return held
-        outcome = self.enter(visit)
-        if isinstance(outcome, Wait) and self._skip_after is not None:
-            outcome.until = _earliest(outcome.until, self._skip_deadline(visit.task))
+        outcome = held if held is not None else (self.admit(visit) or self.enter(visit))
+        if isinstance(outcome, Wait):
+            self.bound_wait(outcome, visit.task)
         return outcome
+
+    def bound_wait(self, wait: Wait, task: Any) -> Wait:
+        """Return ``wait`` ending no later than the node's ``SkipAfter`` and ``Deadline`` (noted on it)."""
+        if self._skip_after is not None:
+            wait.until = _earliest(wait.until, self._skip_deadline(task))
+        expiry = self.deadline_moment(task)
+        if expiry is not None:
+            wait.until, wait.deadline = _earliest(wait.until, expiry), expiry
+        return wait
 
     def hold(self, visit: HoldVisit) -> Proceed | Wait | None:
         """Return what the modifiers decide (skip it, or wait), or ``None`` if the node may be entered.
@@ -225,9 +276,14 @@ class Node:
         task, now = visit.task, visit.now
         if self._skip_if is not None and self.evaluate(self._skip_if, task):
             return Proceed(message="skipped")
-        deadline = self._skip_deadline(task) if self._skip_after is not None else None
-        if deadline is not None and now >= deadline:
+        skip = self._skip_deadline(task) if self._skip_after is not None else None
+        if skip is not None and now >= skip:
             return Proceed(message="skipped")
+        expiry = self.deadline_moment(task)
+        if expiry is not None and now >= expiry:
+            then = self._deadline.then if self._deadline is not None else None
+            return Proceed(targets=(None if then is None else self.target_name(then),), message=EXPIRED)
+        deadline = _earliest(skip, expiry)
         until = self._waiting_until(task)
         if until is not None and now < until:
             return Wait(until=_earliest(until, deadline))
@@ -239,6 +295,12 @@ class Node:
     def _skip_deadline(self, task: Any) -> datetime:
         return task.created + self.evaluate(self._skip_after, task)
 
+    def deadline_moment(self, task: Any) -> datetime | None:
+        """Return when the node's ``.Deadline()`` expires for ``task``, or ``None`` if it has none."""
+        if self._deadline is None:
+            return None
+        return expires(task, self.evaluate(self._deadline.duration, task))
+
     def _waiting_until(self, task: Any) -> datetime | None:
         moments: list[datetime] = []
         if self._wait_until is not None:
@@ -246,6 +308,10 @@ class Node:
         if self._wait_for is not None:
             moments.append(task.created + self.evaluate(self._wait_for, task))
         return max(moments) if moments else None
+
+    def admit(self, visit: Visit) -> Wait | None:
+        """Return a ``Wait`` while flow control keeps the path out of this node, else ``None``."""
+        return None
 
     def enter(self, visit: Visit) -> Outcome:
         """Do this node's work once no modifier holds the path back; return an outcome."""
@@ -262,4 +328,3 @@ def aware(moment: datetime) -> datetime:
 def _earliest(*moments: datetime | None) -> datetime | None:
     known = [moment for moment in moments if moment is not None]
     return min(known) if known else None
-

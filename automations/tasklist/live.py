@@ -28,6 +28,7 @@ from django.core.signals import request_finished
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
+from automations import delegation
 from automations.logsafe import shown
 from automations.models import AutomationModel, AutomationTaskModel
 from automations.permissions import form_node_for, form_nodes, is_unassigned
@@ -82,7 +83,8 @@ def recipients(task, node=None) -> tuple[set, bool]:
     node = node if node is not None else form_node_for(task)
     if is_unassigned(task, node):
         return set(), True
-    return set(task.get_users_with_permission(include_superusers=True).values_list("pk", flat=True)), False
+    user_ids = set(task.get_users_with_permission(include_superusers=True).values_list("pk", flat=True))
+    return user_ids | delegation.substitutes_of([task.interaction_user_id]), False
 
 
 def notify_task(task, *, previous=None) -> None:

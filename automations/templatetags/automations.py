@@ -23,7 +23,7 @@
 from django import template
 from django.template.base import Variable, token_kwargs
 
-from automations import page_views, registry
+from automations import handover, page_views, registry
 from automations.permissions import form_node_for
 from automations.tasklist import inbox
 from automations.tasklist.queries import open_tasks_for
@@ -100,7 +100,12 @@ def automation_task_list(context, user=None):
     if user is None:
         request = context.get("request")
         user = getattr(request, "user", None) or context.get("user")
-    return {"tasks": open_tasks_for(user), "user": user, "request": context.get("request")}
+    return {
+        "tasks": open_tasks_for(user),
+        "user": user,
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.filter
@@ -144,6 +149,18 @@ def task_urgency(task):
 def task_age(task):
     """Return how long the open ``task`` has waited, for people: "5 minutes", "30 hours", "3 days"."""
     return inbox.age_text(task.hours_since_created())
+
+
+@register.filter
+def task_deadline(task):
+    """Return when the open ``task`` is due ("due in 3 hours", "overdue by 1 day"), or ``""``."""
+    return inbox.deadline_text(task)
+
+
+@register.filter
+def task_claimed(task):
+    """Return whether ``task`` was taken from a queue, so that it can be given back to it."""
+    return handover.is_claimed(task)
 
 
 @register.simple_tag(takes_context=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import NamedTuple
 
 from django import forms
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -36,6 +37,7 @@ from .error_summary import error_summary, failure_summary, latest_failures
 from .message_form import MessageForm, chosen, receiver_choices
 from .node_labels import node_label
 from .summaries import standings
+from .waits import deadline_note, is_overdue, retry_note
 
 logger = logging.getLogger("automations.views")
 
@@ -70,6 +72,43 @@ def filter_state(queryset, state):
     or :data:`STATE_ALIASES`; anything else: all)."""
     state = STATE_ALIASES.get(state, state)
     return queryset.filter(status=state) if state in STATES else queryset
+
+
+class InstanceFilter(NamedTuple):
+    """The instances a list shows, and the filters it understood."""
+
+    queryset: QuerySet
+    automation: str
+    state: str
+    search: str
+
+
+def filter_instances(parameters) -> InstanceFilter:
+    """Return the instances matching the filters of ``parameters`` (a ``QueryDict``), newest first.
+
+    ``automation`` is a class path, ``state`` a status (an unknown one is ignored), ``q`` searches
+    the data (case-insensitive), the keys, and ``#12`` or ``12`` the number. The instances page and
+    the JSON API filter alike.
+    """
+    queryset = AutomationModel.objects.all()
+    automation_path = parameters.get("automation", "")
+    state = parameters.get("state", "")
+    state = STATE_ALIASES.get(state, state)
+    if state not in STATES:
+        state = ""
+    search = parameters.get("q", "").strip()
+    if has_nul(parameters):
+        return InstanceFilter(queryset.none(), automation_path, state, search)
+    if automation_path:
+        queryset = queryset.filter(automation_class=automation_path)
+    queryset = filter_state(queryset, state)
+    if search:
+        condition = Q(data__icontains=search) | Q(key=search)
+        number = search.lstrip("#")
+        if number.isdigit():
+            condition |= Q(pk=int(number))
+        queryset = queryset.filter(condition)
+    return InstanceFilter(queryset.order_by("-pk"), automation_path, state, search)
 
 
 def _class_or_none(model):
@@ -107,25 +146,9 @@ class InstanceListView(InstanceAccessMixin, ListView):
     paginate_by = 25
 
     def get_queryset(self):
-        queryset = AutomationModel.objects.all()
-        self.automation_path = self.request.GET.get("automation", "")
-        self.state = self.request.GET.get("state", "")
-        self.state = STATE_ALIASES.get(self.state, self.state)
-        if self.state not in STATES:
-            self.state = ""
-        self.search = self.request.GET.get("q", "").strip()
-        if has_nul(self.request.GET):
-            return queryset.none()
-        if self.automation_path:
-            queryset = queryset.filter(automation_class=self.automation_path)
-        queryset = filter_state(queryset, self.state)
-        if self.search:
-            condition = Q(data__icontains=self.search) | Q(key=self.search)
-            number = self.search.lstrip("#")
-            if number.isdigit():
-                condition |= Q(pk=int(number))
-            queryset = queryset.filter(condition)
-        return queryset.order_by("-pk")
+        found = filter_instances(self.request.GET)
+        self.automation_path, self.state, self.search = found.automation, found.state, found.search
+        return found.queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -158,7 +181,6 @@ class InstanceListView(InstanceAccessMixin, ListView):
             may_change=self.request.user.has_perm("automations.change_automationmodel"),
         )
         return context
-
 
     def query_with(self, **changes) -> str:
         """Return this page's query string without ``page`` and empty values, with ``changes``
@@ -199,6 +221,7 @@ def timeline(model, user) -> list[dict]:
                 "created": local_time(task.created),
                 "finished": local_time(task.finished),
                 "depth": len(task.path.split("/")) if task.path else 0,
+                "retry": retry_note(task) if task.finished is None else "",
                 "result": pretty_json(shown) if shown not in (None, {}, "") else "",
             }
         )
@@ -231,6 +254,9 @@ def positions(model, user, now) -> list[dict]:
                 "path": task.path,
                 "is_form": is_form,
                 "task_url": task_url,
+                "retry": retry_note(task),
+                "deadline": deadline_note(task),
+                "overdue": is_overdue(task),
                 "assigned": task.interaction_user
                 or task.interaction_group
                 or ", ".join(task.interaction_permissions),
@@ -292,10 +318,23 @@ def instance_context(model: AutomationModel, user) -> dict:
         if model.status == Status.CANCELLED
         else None,
         "version": version_facts(model, cls),
+        "parent": related_instance(model.parent) if model.parent is not None else None,
+        "children": [related_instance(child) for child in model.children.order_by("pk")[:CHILDREN_SHOWN]],
+        "children_count": model.children.count(),
         "held_nodes": instance_actions.unknown_nodes(model) if model.status == Status.NEEDS_MIGRATION else [],
         "actions": instance_actions.available(model) if may_change else [],
         "may_change": may_change,
     }
+
+
+#: How many children (instances its SubAutomation nodes started) an instance's page lists.
+CHILDREN_SHOWN = 50
+
+
+def related_instance(model: AutomationModel) -> dict:
+    """Return what the instance page says of a parent or child instance: its link text and state."""
+    return {"pk": model.pk, "verbose_name": verbose_name_of(model.automation_class),
+            "state_label": model.get_status_display()}  # fmt: skip
 
 
 def version_facts(model: AutomationModel, cls) -> dict | None:

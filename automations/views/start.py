@@ -97,6 +97,32 @@ def start_parameters(form: Any, declaration: StartDeclaration, user: Any) -> dic
     return params
 
 
+def start_instance(automation_class, declaration: StartDeclaration, form: Any, user: Any):
+    """Start ``automation_class`` with the valid start ``form`` for ``user``; return ``(model, created)``.
+
+    ``created`` is false when a ``unique`` class's instance with the same data runs already (that
+    instance's model is returned). Return ``(None, False)`` with a non-field error on the form when
+    the input cannot be stored. The start page and the JSON API both start through here.
+    """
+    params = start_parameters(form, declaration, user)
+    try:
+        jsonlimits.check({key: getattr(value, "pk", value) for key, value in params.items()})
+    except jsonlimits.UnfitJSONError as exc:
+        form.add_error(None, gettext("Your input cannot be stored (it %(reason)s).") % {"reason": exc})
+        return None, False
+    automation, created = instances.create_or_bind(automation_class, params)
+    return AutomationModel.objects.get(pk=automation.id), created
+
+
+def task_for_user(model: AutomationModel, user: Any) -> AutomationTaskModel | None:
+    """Return the oldest open form task of ``model`` that ``user`` may process now, or ``None``."""
+    tasks = AutomationTaskModel.objects.filter(automation=model, finished=None)
+    for task in tasks.select_related("automation").order_by("pk"):
+        if may_process(user, task):
+            return task
+    return None
+
+
 class StartMenuView(PageErrorsMixin, LoginRequiredMixin, TemplateView):
     """The automations the user may start (``automations/start_menu.html``; context ``entries``)."""
 
@@ -153,14 +179,9 @@ class StartView(PageErrorsMixin, LoginRequiredMixin, StartAccessMixin, FormView)
         return context
 
     def form_valid(self, form):
-        params = start_parameters(form, self.declaration, self.request.user)
-        try:
-            jsonlimits.check({key: getattr(value, "pk", value) for key, value in params.items()})
-        except jsonlimits.UnfitJSONError as exc:
-            form.add_error(None, gettext("Your input cannot be stored (it %(reason)s).") % {"reason": exc})
+        model, created = start_instance(self.automation_class, self.declaration, form, self.request.user)
+        if model is None:
             return self.form_invalid(form)
-        automation, created = instances.create_or_bind(self.automation_class, params)
-        model = AutomationModel.objects.get(pk=automation.id)
         if not created:
             return self.render_to_response(
                 self.get_context_data(form=form, running=model, running_url=self.running_url(model)),
@@ -184,11 +205,7 @@ class StartView(PageErrorsMixin, LoginRequiredMixin, StartAccessMixin, FormView)
 
     def task_for_user(self, model: AutomationModel) -> AutomationTaskModel | None:
         """Return the oldest open form task of ``model`` the user may process now, or ``None``."""
-        tasks = AutomationTaskModel.objects.filter(automation=model, finished=None)
-        for task in tasks.select_related("automation").order_by("pk"):
-            if may_process(self.request.user, task):
-                return task
-        return None
+        return task_for_user(model, self.request.user)
 
     def add_started_message(self, model: AutomationModel) -> None:
         """Say what became of the new instance: waiting, finished already, or stopped by an error."""

@@ -30,9 +30,12 @@ def advance_one(automation_id, due_only=True):
         return engine.advance(automation_id, skip_locked=True, due_only=due_only)
 
 
-def advance_due(automation_ids) -> tuple[dict, set]:
+def advance_due(automation_ids, due_at=None) -> tuple[dict, set]:
     """Advance the due instances ``automation_ids`` together (``engine.advance_due``): one commit
     (and one hop to this thread) for the batch instead of one per instance.
+
+    ``due_at`` maps ids to their wake times: the rows are locked and loaded at once, and each step
+    starts at its wake time (the scheduler calls this ``ATM_WAKE_LEAD`` seconds ahead).
 
     The steps stop after ``ATM_WAKE_BATCH_SECONDS`` on SQLite, so that requests waiting for the
     database get their turn (``ATM_WAKE_BATCH_SECONDS_FACTOR`` times that elsewhere, where
@@ -45,7 +48,7 @@ def advance_due(automation_ids) -> tuple[dict, set]:
     if connection.vendor != "sqlite":
         seconds *= atm_settings.get("ATM_WAKE_BATCH_SECONDS_FACTOR")
     with wakeups.event_scope():
-        results, left = engine.advance_due(automation_ids, seconds=seconds)
+        results, left = engine.advance_due(automation_ids, seconds=seconds, due_at=due_at)
     return results, set(left)
 
 
@@ -93,11 +96,13 @@ def stored_events(event_ids) -> list[events.Event]:
 
 
 def after_sweep(within):
-    """Forget the events handled a day ago; return the earliest wake times to arm timers for.
+    """Run the sweep jobs apps registered (``engine.sweep_jobs``: the deadline reminders), forget the
+    events handled a day ago; return the earliest wake times to arm timers for.
 
     Wake times that have passed are included: an instance that fell due while the sweep ran is run
     by the timer at once instead of waiting for the next sweep.
     """
+    engine.sweep_jobs.run()
     inbox.forget_handled()
     return upcoming(within)
 
@@ -118,8 +123,10 @@ def upcoming(within: float) -> list:
     The first ``ATM_SWEEP_LOOKAHEAD``, and beyond those every one due within ``within`` seconds (up to
     ``ATM_MAX_TIMERS``): all that fall due before the next sweep looks again get a timer.
     """
-    upcoming = AutomationModel.objects.filter(wake_at__isnull=False).order_by("wake_at", "pk").values_list(
-        "pk", "wake_at"
+    upcoming = (
+        AutomationModel.objects.filter(wake_at__isnull=False)
+        .order_by("wake_at", "pk")
+        .values_list("pk", "wake_at")
     )
     lookahead, most = atm_settings.get("ATM_SWEEP_LOOKAHEAD"), atm_settings.get("ATM_MAX_TIMERS")
     rows = list(upcoming[:lookahead])

@@ -5,8 +5,9 @@ on a database thread of its own so that a long node elsewhere does not hold it i
 confirmed to a publisher that asked for a receipt; then it is applied once, through the sync
 engine, in its instance's lane (:mod:`.lanes`) on one of the worker's ``ATM_APPLY_THREADS``
 threads, and tried again soon (:mod:`.retrying`) while its instance's row is held or the database
-fails. Wake-ups go to the timers. Invalid events are logged (type and id, bounded) and dropped; a
-message the channel layer cannot decode is skipped at once, and counted in a log line now and then.
+fails. A wake-up due now is advanced in its instance's lane too (not stored); one due later goes
+to the timers. Invalid events are logged (type and id, bounded) and dropped; a message the channel
+layer cannot decode is skipped at once, and counted in a log line now and then.
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class Intake:
     stats: dict[str, int]
     sweep_interval: float
     _skip_log: Throttle
+    now: Callable[[], Any]
     _wake: Callable[[Any], Coroutine[Any, Any, bool]]
+    _advance_now: Callable[..., Coroutine[Any, Any, bool]]
     _apply_executor: ThreadPoolExecutor | None
     _apply_threads: int
     _lanes: Lanes
@@ -139,7 +142,9 @@ class Intake:
     async def _apply_ready(self):
         while True:
             event = await self._ready.get()
-            if event.type in events.WAKE_TYPES:
+            if event.type == events.WAKE and (event.at is None or event.at <= self.now()):
+                self._lanes.put(event)  # its step runs beside others, not before the next event is taken
+            elif event.type in events.WAKE_TYPES:
                 await self._handle(event)
             else:
                 self._lanes.put(event)
@@ -201,6 +206,8 @@ class Intake:
         as long as it is held, and one whose handling failed on a database error, for one sweep
         interval (then it is left to the sweeps). Never raises.
         """
+        if event.type == events.WAKE:
+            return await self._advance_now(event.automation, event.at, run or self._applying)
         try:
             outcome = await (run or self._applying)(inbox.apply)(event.id, event)
         except Exception as exc:

@@ -1,12 +1,12 @@
 """The scheduler worker's lanes: stored events applied one instance at a time, instances side by side.
 
-Each effectful event goes into the lane of what it addresses: a message into its instance's lane
-(by the id or key the event names), a broadcast into its class's lane, a start or a create into a
-lane of its own. A lane applies its events in the order they came, one at a time; different lanes
-run at once, on the worker's ``ATM_APPLY_THREADS`` threads. An event that cannot be applied yet
-(its instance's row is held, the database failed) is tried again after a delay (:mod:`.retrying`)
-and holds up its own lane only: a node that runs for a minute, or a worker frozen in the middle
-of a step, delays the events of its own instance and of no other.
+Each effectful event goes into the lane of what it addresses: a message, or a wake-up due now,
+into its instance's lane (by the id or key the event names), a broadcast into its class's lane, a
+start or a create into a lane of its own. A lane applies its events in the order they came, one
+at a time; different lanes run at once, on the worker's ``ATM_APPLY_THREADS`` threads. An event
+that cannot be applied yet (its instance's row is held, the database failed) is tried again after
+a delay (:mod:`.retrying`) and holds up its own lane only: a node that runs for a minute, or a
+worker frozen in the middle of a step, delays the events of its own instance and of no other.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ Apply = Callable[[events.Event], Awaitable[bool | None]]
 
 def lane_of(event: events.Event) -> Hashable:
     """Return the key of the lane ``event`` goes into."""
-    if event.type == events.MESSAGE:
+    if event.type in (events.MESSAGE, events.WAKE):
         return ("instance", event.automation)
     if event.type == events.BROADCAST:
         return ("class", event.automation_class)

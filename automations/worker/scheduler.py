@@ -124,7 +124,7 @@ class Scheduler(Intake, Timing, Sweeping, Retention, Supervised):
         self._ready = asyncio.Queue()
         if self.channel_layer is None:
             self.channel_layer = get_channel_layer()
-        wakeups.set_local_scheduler(self.schedule_threadsafe)
+        wakeups.set_local_scheduler(self.schedule_threadsafe, channel=self.channel)
         self._arm()
 
     async def launch(self, *, listen: bool = True) -> None:

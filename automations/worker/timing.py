@@ -37,6 +37,7 @@ class Timing:
     stats: dict[str, int]
     sweep_interval: float
     loop: asyncio.AbstractEventLoop | None
+    call_later: Callable[..., object] | None
     _timers: Timers
     _timer_retries: Retries
     _closing: bool
@@ -93,9 +94,10 @@ class Timing:
         """
         return timedelta(seconds=max(atm_settings.get("ATM_WAKE_HORIZON"), 2 * self.sweep_interval))
 
-    async def _advance_now(self, automation_id, at) -> bool:
+    async def _advance_now(self, automation_id, at, run=database_sync_to_async) -> bool:
+        """Advance ``automation_id`` now (only if due, when woken for ``at``); ``run(func)`` says where."""
         try:
-            await database_sync_to_async(database.advance_one)(automation_id, at is not None)
+            await run(database.advance_one)(automation_id, at is not None)
         except Exception as exc:
             self.stats["failed"] += 1
             self._retry_timer(automation_id, exc)
@@ -160,7 +162,7 @@ class Timing:
         at = self.next_wake()
         if at is None:
             return
-        delay = max(0.0, (at - self.now()).total_seconds())
+        delay = max(0.0, (at - self.now()).total_seconds() - self.wake_lead())
         if self.call_later is not None:
             self._timer = self.call_later(delay, self._fire)
         else:
@@ -171,10 +173,22 @@ class Timing:
         self._firing = self._spawn(self._run_due())
         self._firing.add_done_callback(lambda task: self._arm())
 
+    def wake_lead(self) -> float:
+        """Return how many seconds before their wake time due instances are locked and loaded.
+
+        ``ATM_WAKE_LEAD``: a batch's rows are read ahead, and its steps start at their wake times
+        (:func:`~.database.advance_due`). Not on SQLite, where the batch's thread is the one requests
+        share, nor on a test clock (``call_later``), whose time passes only when the test says so.
+        """
+        if self.call_later is not None or connections["default"].vendor == "sqlite":
+            return 0.0
+        return atm_settings.get("ATM_WAKE_LEAD")
+
     async def _run_due(self):
         """Advance the instances whose timers are due, a batch per transaction (``database.advance_due``)."""
         while True:
-            due = self._timers.pop_due(self.now(), atm_settings.get("ATM_WAKE_BATCH"))
+            until = self.now() + timedelta(seconds=self.wake_lead())
+            due = self._timers.pop_due(until, atm_settings.get("ATM_WAKE_BATCH"))
             if not due:
                 return
             results, left, failures = await self._advance_batch(due)
@@ -207,7 +221,7 @@ class Timing:
             )
         automation_ids = [automation_id for automation_id, _ in due]
         try:
-            results, left = await run(automation_ids)
+            results, left = await run(automation_ids, due_at=dict(due))
             return results, left, {}
         except Exception as exc:
             logger.warning("Instances %s could not be advanced together (%r); advancing them one by one.",

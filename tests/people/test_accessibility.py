@@ -7,6 +7,7 @@ lists every problem: page, viewport, and for axe-core the rule id, impact and el
 of the phone-width pages land in ``var/screenshots/a11y/``.
 """
 
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from automations import engine
+from automations import engine, handover
 from automations.models import AutomationModel, AutomationTaskModel
 from demo.automations import TrialJourney
 from demo.management.commands.demo_screenshots import Command as DemoScreenshots
@@ -43,6 +45,10 @@ def scene(transactional_db):
     AutomationTaskModel.objects.create(automation=held, status="send_old_offer")  # a node since removed
     engine.advance(held.pk)  # held: needs_migration
     scene["held"] = held.pk
+    soon = timezone.now() + timedelta(days=1)  # a coming delegation: the settings page lists it
+    handover.delegate(
+        scene["users"]["manager"], scene["users"]["alice"], soon + timedelta(days=7), starts=soon
+    )
     return scene
 
 
@@ -53,6 +59,7 @@ def workflow_pages(scene) -> list[tuple[str, str, str]]:
         ("task inbox", "manager", reverse("automations:task_list")),
         ("task form", "manager", reverse("automations:task", args=[scene["task"]])),
         ("closed task", "manager", reverse("automations:task", args=[scene["decided_task"]])),
+        ("my settings", "manager", reverse("automations:my_settings")),
         ("instances", "admin", reverse("automations:instances")),
         ("instance (failed)", "admin", reverse("automations:instance", args=[failed])),
         ("instance (waiting)", "admin", reverse("automations:instance", args=[waiting])),
@@ -85,6 +92,8 @@ def admin_pages(scene) -> list[tuple[str, str, str]]:
             "admin",
             reverse("admin:automations_automationtaskmodel_change", args=[scene["task"]]),
         ),
+        ("admin audit entries", "admin", reverse("admin:automations_auditentry_changelist")),
+        ("admin delegations", "admin", reverse("admin:automations_delegation_changelist")),
     ]
 
 

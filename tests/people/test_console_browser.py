@@ -129,6 +129,21 @@ def test_retrying_a_failed_instance_from_its_page(browser, server):  # noqa: F81
     page = logged_in_page(browser, server, changer, TIMEOUT_MS)
     page.goto(server + f"/automations/instances/{sync.id}/")
     assert "failed" in page.inner_text("h1")
+    page.wait_for_selector("[data-atm-instance-page][data-atm-state]")  # the socket's first state
+    # The server writes "&hellip;" where the browser writes "…": a part that did not change stays,
+    # so a click on its link at that moment is not lost.
+    kept = page.evaluate(
+        """() => {
+            const page = document.querySelector("[data-atm-instance-page]");
+            const link = page.querySelector('[data-atm-part="actions"] a');
+            const part = page.querySelector('[data-atm-part="actions"]');
+            const html = part.innerHTML.replaceAll("…", "&hellip;");
+            document.dispatchEvent(new CustomEvent("automations:diagram", {detail: {
+                automation: Number(page.dataset.atmInstancePage), state: "failed", page: {actions: html}}}));
+            return page.querySelector('[data-atm-part="actions"] a') === link;
+        }"""
+    )
+    assert kept
     page.click("text=Retry from the failed node")
     page.wait_for_url(server + f"/automations/instances/{sync.id}/retry/")
     page.click("text=Yes, do it")

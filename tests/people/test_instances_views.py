@@ -331,7 +331,7 @@ def test_the_inbox_sorts_and_pages_each_section_on_its_own(people):
     assert [task.pk for task in inbox.mine] == [task.pk for task in tasks[:3]][::-1]  # newest first, page 2
     assert inbox.mine.previous_query == "?sort=newest" and inbox.mine.next_query == ""
     assert inbox.socket_query == "?sort=newest&mine_page=2"  # the empty queue's page 7 is page 1
-    assert task_inbox.build_inbox(tasks, ada, {"sort": "bogus"}).sort == "oldest"
+    assert task_inbox.build_inbox(tasks, ada, {"sort": "bogus"}).sort == "deadline"  # the default
     html = client_for(ada).get(reverse("automations:task_list"), {"mine_page": "2"}).content.decode()
     assert 'data-atm-socket="/ws/automations/tasks/?mine_page=2"' in html and "Page 2 of 2" in html
     assert 'href="?"' in html  # back to page 1

@@ -18,6 +18,7 @@ from tests.people.flows import ForAda, ForReviewers, Unassigned, make_user, open
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/" + TASKS_PATH
+CLOSED = {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
 
 
 @pytest.fixture(autouse=True)
@@ -77,12 +78,15 @@ def submit(task, user):
     return submission.consumed
 
 
-async def test_anonymous_sockets_are_refused():
+async def test_anonymous_sockets_get_nothing_and_close_without_a_token():
     from django.contrib.auth.models import AnonymousUser
 
     communicator = WebsocketCommunicator(as_user(AnonymousUser()), PATH)
     accepted, _ = await communicator.connect()
-    assert not accepted
+    assert accepted  # waiting for an API token's "authenticate" message (docs/api.md)
+    assert await communicator.receive_nothing()
+    await communicator.send_json_to({"type": "refresh"})
+    assert await communicator.receive_output(timeout=5) == CLOSED
 
 
 async def test_on_connect_the_open_tasks_are_sent():
@@ -216,7 +220,9 @@ async def test_the_site_routing_authenticates_with_the_session_and_checks_the_or
     no_session = [(b"origin", b"http://testserver")]
     communicator = WebsocketCommunicator(application, PATH, headers=no_session)
     accepted, _ = await communicator.connect()
-    assert not accepted
+    assert accepted and await communicator.receive_nothing()  # waiting for an API token
+    await communicator.send_json_to({"type": "refresh"})
+    assert await communicator.receive_output(timeout=5) == CLOSED
 
 
 async def test_the_list_is_rendered_in_the_language_of_the_page():

@@ -1,12 +1,14 @@
 """Automations shared by the tests; discovered at start-up as the test app's automations module."""
 
 import os
+import time
 from datetime import timedelta
 
 from django.utils import timezone
 
 from automations import flow
 from automations.flow import this
+from automations.flow.retrying import pending_retry
 
 from .models import Counter, NodeEffect
 from .signals import order_placed
@@ -29,6 +31,26 @@ class EffectChain(flow.Automation):
         NodeEffect.objects.create(automation_id=self.id, node=task.status)
         Counter.increment("effects")
         return task.status
+
+
+class RetriedEffect(flow.Automation):
+    """A call that fails until its third attempt, 3 s apart; the third leaves one effect.
+
+    Each attempt appends "<attempt> <pid>" to the file ``ATM_TEST_ATTEMPTS_FILE`` names, outside the
+    database, so that a test sees every attempt that ran, also those a failure rolled back.
+    """
+
+    call = flow.Execute(this.attempt).Retry(attempts=3, backoff=3, on=ConnectionError)
+    end = flow.End()
+
+    def attempt(self, task):
+        pending = pending_retry(task)
+        number = 1 if pending is None else pending.attempt
+        with open(os.environ["ATM_TEST_ATTEMPTS_FILE"], "a") as attempts:
+            attempts.write(f"{number} {os.getpid()}\n")
+        if number < 3:
+            raise ConnectionError("service unavailable")
+        NodeEffect.objects.create(automation_id=self.id, node=f"paid at attempt {number}")
 
 
 class Inbox(flow.Automation):
@@ -126,3 +148,74 @@ class FanOutAndWait(flow.Automation):
     def receive_note(self, token, data):
         self.data["note"] = token
         return "noted"
+
+
+class MeteredCall(flow.Automation):
+    """A call that at most three instances per customer run at once, counted in Redis while it runs.
+
+    ``run`` names the test run (the Redis keys); a call leaves an effect that may happen only once.
+    """
+
+    call = flow.Execute(this.work).Concurrency(3, key="customer")
+    end = flow.End()
+
+    def work(self, task):
+        import redis  # installed with channels-redis; only the flow-control tests run this node
+
+        client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        running = f"{self.data['run']}:{self.data['customer']}"
+        client.rpush(f"{running}:seen", client.incr(running))
+        time.sleep(0.3)  # the call takes a while, so that calls of other workers overlap it
+        client.decr(running)
+        NodeEffect.objects.create(automation_id=self.id, node=task.status, worker=os.getpid())
+
+
+class MeteredInstance(flow.Automation):
+    """At most two instances per customer active at once, counted in Redis from first node to last.
+
+    ``run`` names the test run (the Redis keys); the last node leaves an effect that may happen once.
+    """
+
+    class Meta:
+        concurrency = 2
+        concurrency_key = "customer"
+
+    enter = flow.Execute(this.count_in)
+    leave = flow.Execute(this.count_out)
+    end = flow.End()
+
+    def count_in(self, task):
+        import redis  # installed with channels-redis; only the flow-control tests run this node
+
+        client = redis.Redis.from_url(os.environ["REDIS_URL"])
+        active = f"{self.data['run']}:{self.data['customer']}"
+        client.rpush(f"{active}:seen", client.incr(active))
+
+    def count_out(self, task):
+        import redis
+
+        time.sleep(0.3)  # the instance stays a while, so that instances of other workers overlap it
+        redis.Redis.from_url(os.environ["REDIS_URL"]).decr(f"{self.data['run']}:{self.data['customer']}")
+        NodeEffect.objects.create(automation_id=self.id, node=task.status, worker=os.getpid())
+
+
+class LongCallWork(flow.Automation):
+    """A threaded call for a task backend's worker: the first attempt hangs until it is killed.
+
+    ``flags`` is a folder where each attempt leaves a file; the call's database effect (a
+    ``NodeEffect``) commits only with its outcome, so a killed attempt leaves none.
+    """
+
+    work = flow.Execute(this.slow_work, threaded=True)
+    end = flow.End()
+
+    def slow_work(self, task):
+        flags = self.data["flags"]
+        attempt = len(os.listdir(flags)) + 1
+        with open(os.path.join(flags, f"attempt-{attempt}"), "w") as flag:
+            flag.write(str(os.getpid()))
+        NodeEffect.objects.create(automation_id=self.id, node=task.status, worker=os.getpid())
+        if attempt == 1:
+            time.sleep(60)  # killed long before
+        self.data["attempts_seen"] = attempt
+        return {"attempt": attempt}

@@ -2,6 +2,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.management.base import BaseCommand
 
+from automations import engine
 from automations.events import inbox
 from automations.models import AutomationModel
 from automations.versions import retry
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         applied = inbox.apply_pending(limit=10_000)
         retry.retry_held()  # instances held on unknown nodes that a deploy has mapped since
         counts = AutomationModel.run()
+        engine.sweep_jobs.run()  # the deadline reminders, as a worker's sweep runs them
         self.stdout.write(
             "Advanced {advanced} automation instance(s): {finished} finished, {errors} stopped with an "
             "error, {skipped} skipped (held by another worker or no longer due); {postponed} still waiting "

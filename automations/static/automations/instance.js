@@ -15,7 +15,12 @@
     if (page.getAttribute("data-atm-instance-page") !== String(message.automation)) return;
     Object.keys(message.page).forEach(function (name) {
       var part = page.querySelector('[data-atm-part="' + name + '"]');
-      if (part && part.innerHTML !== message.page[name]) part.innerHTML = message.page[name];
+      if (!part) return;
+      // Compared as the browser writes it (entities, quotes): a part that did not change is left
+      // alone, so a click on one of its links or buttons is never lost to a replacement.
+      var fresh = document.createElement("template");
+      fresh.innerHTML = message.page[name];
+      if (part.innerHTML !== fresh.innerHTML) part.replaceChildren(fresh.content);
     });
     page.setAttribute("data-atm-state", message.state || "");
   }

@@ -25,7 +25,7 @@
     var source = fresh.content.querySelector("[data-atm-task-list]");
     if (!source) return;
     listsOf(path).forEach(function (list) {
-      list.innerHTML = source.innerHTML;
+      if (list.innerHTML !== source.innerHTML) list.innerHTML = source.innerHTML;  // unchanged: clicks not lost
       list.setAttribute("data-atm-live", "connected");
       list.dispatchEvent(new CustomEvent("automations:tasks", { bubbles: true }));
     });
