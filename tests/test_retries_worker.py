@@ -60,7 +60,7 @@ async def test_the_worker_runs_each_attempt_when_it_is_due(settings):
             await until(lambda: len(CALLS) == 2)
             await clock.aadvance(seconds=10)
             await until(lambda: AutomationModel.objects.get(pk=service.id).finished)
-            assert threading.active_count() == threads  # waiting attempts hold no thread
+            assert threading.active_count() <= threads  # waiting holds none (others' may end)
     task = await db(AutomationTaskModel.objects.get)(automation_id=service.id, status="call")
     assert task.message == "OK, attempt 3 of 3" and task.result == "done"
     assert len(CALLS) == 3

@@ -203,7 +203,7 @@ class Punctual(flow.Automation):
     """Sleeps a moment, then notes when its node ran."""
 
     start = flow.Execute(this.begin)
-    sleep = flow.Execute(this.note).AfterWaitingFor(timedelta(milliseconds=300))
+    sleep = flow.Execute(this.note).AfterWaitingFor(timedelta(seconds=1))  # still ahead once 3 are made
     end = flow.End()
 
     def begin(self, task):
