@@ -1,13 +1,17 @@
 """The console's lists, live: a socket that says when the instances changed, at most once a second.
 
 Mounted at ``ws/automations/console/``. Active users with the ``automations.view_automationmodel``
-permission may connect (4401 without a user or session, 4403 without the permission). The socket
+permission may connect (4401 without a login, 4403 without the permission). The socket
 listens on :data:`automations.diagram.live.CONSOLE_GROUP`, which is told after every step and
 every action on an instance, and sends ``{"type": "changed"}``; a page (the instances list, the
 dashboard, the errors page; ``console.js``) then fetches its own address again and puts the new
 list in place. However many instances change, a socket sends at most one message per
 :data:`THROTTLE` seconds: the first change at once, the changes after it together at the end of
-the interval. The permission and the session are checked again before each message.
+the interval. The permission and the login are checked again before each message.
+
+API clients log in with a token as on the other sockets (:mod:`consumers.login`), and fetch
+``GET automations/api/instances/`` again when told (see ``docs/api.md``). A socket that logged in
+by its first message is sent ``{"type": "changed"}`` once it listens.
 """
 
 from __future__ import annotations
@@ -16,51 +20,44 @@ import asyncio
 import time
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.urls import path
 
 from automations.diagram.live import CONSOLE_GROUP
 
 from .diagram import CLOSE_FORBIDDEN, VIEW_PERMISSION
-from .login import CLOSE_UNAUTHENTICATED, scope_login, session_user_id
+from .login import CLOSE_UNAUTHENTICATED, LoginConsumer
 
 CONSOLE_PATH = "ws/automations/console/"
 THROTTLE = 1.0  # seconds between two messages of one socket
 
 
-class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+class ConsoleConsumer(LoginConsumer):
     """Tell a console page that instances changed, at most once per :data:`THROTTLE` seconds."""
 
-    async def connect(self):
-        login = scope_login(self.scope)
-        if login is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user_id, self.session_key = login
+    accepts_tokens = True
+    last_sent = 0.0
+    pending: asyncio.Task | None = None
+    joined = False
+
+    async def logged_in(self):
         code = await database_sync_to_async(self.refusal)()
         if code:
             await self.close(code=code)
             return
-        self.last_sent = 0.0
-        self.pending: asyncio.Task | None = None
         await self.channel_layer.group_add(CONSOLE_GROUP, self.channel_name)
         self.joined = True
-        await self.accept()
+        by_message = self.is_open  # accepted before, to wait for its token
+        await self.open()
+        if by_message:  # the client cannot tell when it listens: it is told to fetch the list now
+            await self.send_changed()
 
     async def disconnect(self, code):
-        if getattr(self, "joined", False):
+        await super().disconnect(code)
+        if self.joined:
             await self.channel_layer.group_discard(CONSOLE_GROUP, self.channel_name)
-        pending = getattr(self, "pending", None)
-        if pending is not None:
-            pending.cancel()
-
-    async def receive_json(self, content, **kwargs):
-        """The pages send nothing; whatever arrives is ignored."""
-
-    @classmethod
-    async def decode_json(cls, text_data):
-        return None
+        if self.pending is not None:
+            self.pending.cancel()
 
     async def instance_moved(self, event):
         if self.pending is not None:
@@ -86,7 +83,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     def refusal(self) -> int:
         """Return the close code if the socket's user may not see the console (any more), else 0."""
-        if self.session_key is not None and session_user_id(self.session_key) != self.user_id:
+        if not self.login_holds():
             return CLOSE_UNAUTHENTICATED
         user = get_user_model()._default_manager.filter(pk=self.user_id, is_active=True).first()
         if user is None:

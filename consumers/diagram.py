@@ -21,8 +21,7 @@ from django.contrib.auth import get_user_model
 from django.urls import path
 from django.utils import translation
 
-from automations import jsonlimits, registry
-from automations import settings as atm_settings
+from automations import registry
 from automations.diagram import build_graph, instance_state
 from automations.diagram.live import instance_group
 from automations.diagram.state import instance_message
@@ -61,13 +60,6 @@ class InstanceDiagramConsumer(LoginConsumer):
     async def receive_message(self, content):
         if isinstance(content, dict) and content.get("type") == "refresh":
             await self.send_state()
-
-    @classmethod
-    async def decode_json(cls, text_data):
-        try:
-            return jsonlimits.loads(text_data, limit=atm_settings.get("ATM_SOCKET_MESSAGE_SIZE"))
-        except jsonlimits.UnfitJSONError:
-            return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
     async def instance_moved(self, event):
         await self.send_state()

@@ -25,6 +25,8 @@ from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 
+from automations import jsonlimits
+from automations import settings as atm_settings
 from automations.api import socket_auth
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -91,6 +93,13 @@ class LoginConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_message(self, content):
         """Handle a message of the logged-in client (decoded; ``None`` if it was not fit JSON)."""
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return jsonlimits.loads(text_data, limit=atm_settings.get("ATM_SOCKET_MESSAGE_SIZE"))
+        except jsonlimits.UnfitJSONError:
+            return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
     async def open(self):
         """Accept the socket, unless it was accepted already to wait for its login."""

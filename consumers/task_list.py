@@ -40,8 +40,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone, translation
 
-from automations import delegation, jsonlimits
-from automations import settings as atm_settings
+from automations import delegation
 from automations.api import describe
 from automations.tasklist.inbox import PARAMETERS
 from automations.tasklist.live import EVERYONE_GROUP, user_group
@@ -78,13 +77,6 @@ class TaskListConsumer(LoginConsumer):
         self._disarm()
         for group in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(group, self.channel_name)
-
-    @classmethod
-    async def decode_json(cls, text_data):
-        try:
-            return jsonlimits.loads(text_data, limit=atm_settings.get("ATM_SOCKET_MESSAGE_SIZE"))
-        except jsonlimits.UnfitJSONError:
-            return None  # not JSON, too deep or too large: ignored like any message the socket does not know
 
     async def receive_message(self, content):
         if not isinstance(content, dict):

@@ -12,6 +12,7 @@ import consumers
 from automations.api import socket_auth
 from automations.models import AutomationModel
 from automations.testing import frozen_clock
+from consumers.console import THROTTLE
 from consumers.diagram import CLOSE_FORBIDDEN
 from consumers.login import CLOSE_UNAUTHENTICATED
 from consumers.task_list import TaskListConsumer
@@ -22,6 +23,7 @@ from tests.people.test_diagram_views import empty_channel_layer  # noqa: F401 - 
 pytestmark = [pytest.mark.usefixtures("empty_channel_layer"), pytest.mark.django_db(transaction=True)]
 sync = database_sync_to_async
 TASKS = "/ws/automations/tasks/?format=json"
+CONSOLE = "/ws/automations/console/"
 CLOSED = {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
 
 
@@ -194,6 +196,29 @@ async def test_the_instance_socket_takes_a_token_with_the_view_permission():
     await sync(AutomationModel.objects.filter(pk=automation.id).update)(data={"moved": True})
     await communicator.send_json_to({"type": "refresh"})
     assert await communicator.receive_output(timeout=5) == CLOSED
+
+
+async def test_the_console_socket_takes_a_token_with_the_view_permission():
+    _, stans_key = await user_with_token("stan", staff=True, permissions=INSTANCE_PERMISSIONS)
+    _, pats_key = await user_with_token("pat")
+    await sync(make_user)("mia", groups=["Deciders"])
+    assert await with_header(CONSOLE, pats_key).connect() == (False, CLOSE_FORBIDDEN)
+    refused = await logged_in_by_message(CONSOLE, pats_key)
+    assert await refused.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+
+    by_message = await logged_in_by_message(CONSOLE, stans_key)
+    assert await by_message.receive_json_from(timeout=5) == {"type": "changed"}  # it listens: fetch now
+    by_header = with_header(CONSOLE, stans_key)
+    assert (await by_header.connect())[0]  # logged in and listening once connected
+    assert await by_header.receive_nothing()
+    await sync(DecidersApproval)()  # an instance moved: the lists changed
+    assert await by_header.receive_json_from(timeout=5) == {"type": "changed"}
+    assert await by_message.receive_json_from(timeout=THROTTLE + 5) == {"type": "changed"}
+    await by_header.disconnect()
+
+    await sync(Token.objects.filter(key=stans_key).delete)()
+    await sync(DecidersApproval)()
+    assert await by_message.receive_output(timeout=THROTTLE + 5) == CLOSED
 
 
 async def test_the_diagram_socket_takes_no_token():
